@@ -1,0 +1,426 @@
+//! The header blob: rpm's tagged key/value store, parsed without trusting a byte of it.
+//!
+//! Layout (`lib/header.cc`): `il` u32 BE, `dl` u32 BE, `il` index entries of 16 bytes
+//! `{tag, type, offset, count}` (all BE), then `dl` bytes of data. An installed header starts
+//! with a region tag whose trailer says how many entries (`ril`) form the immutable region
+//! written at build time; entries after those were added at install time ("dribbles") and
+//! **replace** a region entry with the same tag. A first tag of 100 or more is a legacy header
+//! without a region.
+//!
+//! Parsing checks the index only; each value is bounds-checked when it is read, so a header
+//! with one bad entry still yields its other tags, and nothing is allocated by a length the
+//! blob claims.
+
+use crate::tag::{self, TagType};
+use std::fmt;
+
+/// rpm's limits (`HEADER_TAGS_MAX`, `HEADER_DATA_MAX`): anything larger is hostile.
+pub const MAX_INDEX_ENTRIES: u32 = 0xffff;
+pub const MAX_DATA_LENGTH: u32 = 0x0fff_ffff;
+
+/// What is wrong with a header, naming the tag where there is one.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeaderError(pub String);
+
+impl fmt::Display for HeaderError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for HeaderError {}
+
+fn err<T>(msg: impl Into<String>) -> Result<T, HeaderError> {
+    Err(HeaderError(msg.into()))
+}
+
+/// One index entry, with its offset already checked to fall inside the data store.
+#[derive(Debug, Clone, Copy)]
+pub struct Entry {
+    pub tag: u32,
+    pub type_code: u32,
+    pub offset: usize,
+    pub count: u32,
+}
+
+/// A parsed header: the blob and its effective entries sorted by tag.
+#[derive(Clone)]
+pub struct Header {
+    blob: Vec<u8>,
+    /// Byte offset of the data store in `blob`.
+    data_start: usize,
+    data_len: usize,
+    entries: Vec<Entry>,
+    /// Number of entries in the immutable region (0 for a legacy header).
+    region_entries: u32,
+    /// Total entry count in the blob's index.
+    index_entries: u32,
+}
+
+impl fmt::Debug for Header {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Header")
+            .field("entries", &self.entries.len())
+            .field("data_len", &self.data_len)
+            .finish()
+    }
+}
+
+fn be32(b: &[u8], at: usize) -> u32 {
+    u32::from_be_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
+}
+
+impl Header {
+    /// Parse a header blob as stored in an rpm database (no leading magic).
+    pub fn parse(blob: Vec<u8>) -> Result<Header, HeaderError> {
+        if blob.len() < 8 {
+            return err(format!("header blob of {} bytes is too short", blob.len()));
+        }
+        let il = be32(&blob, 0);
+        let dl = be32(&blob, 4);
+        if il == 0 || il > MAX_INDEX_ENTRIES {
+            return err(format!("header claims {il} index entries (limit {MAX_INDEX_ENTRIES})"));
+        }
+        if dl > MAX_DATA_LENGTH {
+            return err(format!("header claims {dl} data bytes (limit {MAX_DATA_LENGTH})"));
+        }
+        let data_start = 8 + 16 * il as usize;
+        let needed = data_start + dl as usize;
+        if blob.len() < needed {
+            return err(format!(
+                "header is truncated: index and data need {needed} bytes, blob has {}",
+                blob.len()
+            ));
+        }
+        let data_len = dl as usize;
+        let mut raw = Vec::with_capacity(il as usize);
+        for i in 0..il as usize {
+            let at = 8 + 16 * i;
+            let tag = be32(&blob, at);
+            let type_code = be32(&blob, at + 4);
+            let offset = be32(&blob, at + 8) as i32;
+            let count = be32(&blob, at + 12);
+            raw.push((tag, type_code, offset, count));
+        }
+
+        // The region: entry 0 with a region tag, BIN, count 16, whose trailer (16 bytes in the
+        // data store) holds a negative offset -(ril * 16).
+        let (first_tag, first_type, first_offset, first_count) = raw[0];
+        let mut region_entries = 0u32;
+        let is_region = matches!(
+            first_tag,
+            tag::HEADER_IMAGE | tag::HEADER_SIGNATURES | tag::HEADER_IMMUTABLE
+        );
+        if is_region {
+            if first_type != TagType::Bin as u32 || first_count != 16 {
+                return err(format!("region tag {first_tag} has type {first_type} count {first_count}, expected BIN 16"));
+            }
+            if first_offset < 0 || first_offset as usize + 16 > data_len {
+                return err(format!("region trailer offset {first_offset} is outside the {data_len}-byte data store"));
+            }
+            let t = data_start + first_offset as usize;
+            let trailer_tag = be32(&blob, t);
+            let trailer_offset = be32(&blob, t + 8) as i32;
+            if trailer_tag != first_tag {
+                return err(format!("region trailer tag {trailer_tag} does not match region tag {first_tag}"));
+            }
+            if trailer_offset > 0 || trailer_offset % 16 != 0 || (-(trailer_offset as i64)) / 16 > il as i64 {
+                return err(format!("region trailer offset {trailer_offset} is not -(entries*16) within {il} entries"));
+            }
+            region_entries = ((-(trailer_offset as i64)) / 16) as u32;
+            if region_entries == 0 {
+                return err("region trailer claims an empty region");
+            }
+        } else if first_tag < tag::HEADER_I18NTABLE {
+            return err(format!("first header tag {first_tag} is neither a region tag nor a legacy tag"));
+        }
+
+        let mut entries: Vec<Entry> = Vec::with_capacity(il as usize);
+        let skip = if is_region { 1 } else { 0 };
+        for (i, &(tag, type_code, offset, count)) in raw.iter().enumerate().skip(skip) {
+            if offset < 0 || offset as usize > data_len {
+                // A bad entry is kept out rather than failing the whole header; reading
+                // that tag then reports it absent. Region-internal entries must be sane.
+                if (i as u32) < region_entries {
+                    return err(format!("tag {tag} offset {offset} is outside the {data_len}-byte data store"));
+                }
+                continue;
+            }
+            entries.push(Entry { tag, type_code, offset: offset as usize, count });
+        }
+        // Stable sort keeps index order among equal tags, so the last one (a dribble, which
+        // comes after the region) wins when duplicates are collapsed below.
+        entries.sort_by_key(|e| e.tag);
+        let mut dedup: Vec<Entry> = Vec::with_capacity(entries.len());
+        for e in entries {
+            match dedup.last_mut() {
+                Some(last) if last.tag == e.tag => *last = e,
+                _ => dedup.push(e),
+            }
+        }
+        Ok(Header {
+            blob,
+            data_start,
+            data_len,
+            entries: dedup,
+            region_entries,
+            index_entries: il,
+        })
+    }
+
+    /// The whole blob as read from the database.
+    pub fn blob(&self) -> &[u8] {
+        &self.blob
+    }
+
+    /// Number of entries in the immutable region (0 for a legacy header).
+    pub fn region_entries(&self) -> u32 {
+        self.region_entries
+    }
+
+    /// Total number of entries in the blob's index.
+    pub fn index_entries(&self) -> u32 {
+        self.index_entries
+    }
+
+    /// Offset of the data store inside the blob.
+    pub fn data_start(&self) -> usize {
+        self.data_start
+    }
+
+    pub fn entry(&self, tag: u32) -> Option<&Entry> {
+        self.entries
+            .binary_search_by_key(&tag, |e| e.tag)
+            .ok()
+            .map(|i| &self.entries[i])
+    }
+
+    pub fn has(&self, tag: u32) -> bool {
+        self.entry(tag).is_some()
+    }
+
+    pub fn tags(&self) -> impl Iterator<Item = u32> + '_ {
+        self.entries.iter().map(|e| e.tag)
+    }
+
+    fn data(&self) -> &[u8] {
+        &self.blob[self.data_start..self.data_start + self.data_len]
+    }
+
+    fn fixed(&self, e: &Entry, tag: u32) -> Result<(&[u8], TagType), HeaderError> {
+        let ty = TagType::from_u32(e.type_code)
+            .ok_or_else(|| HeaderError(format!("tag {tag} has unknown type {}", e.type_code)))?;
+        let size = ty
+            .element_size()
+            .ok_or_else(|| HeaderError(format!("tag {tag} is a string type ({ty:?}), not a number")))?;
+        let len = (e.count as usize)
+            .checked_mul(size)
+            .ok_or_else(|| HeaderError(format!("tag {tag} count {} overflows", e.count)))?;
+        let data = self.data();
+        if e.offset + len > data.len() {
+            return err(format!(
+                "tag {tag}: {} elements of {size} bytes at offset {} run past the {}-byte data store",
+                e.count,
+                e.offset,
+                data.len()
+            ));
+        }
+        Ok((&data[e.offset..e.offset + len], ty))
+    }
+
+    /// Raw bytes of a BIN (or CHAR/INT8) entry.
+    pub fn bin(&self, tag: u32) -> Result<Option<&[u8]>, HeaderError> {
+        match self.entry(tag) {
+            None => Ok(None),
+            Some(e) => {
+                let (b, ty) = self.fixed(e, tag)?;
+                match ty {
+                    TagType::Bin | TagType::Char | TagType::Int8 => Ok(Some(b)),
+                    other => err(format!("tag {tag} has type {other:?}, expected BIN")),
+                }
+            }
+        }
+    }
+
+    /// Any integer array, widened to u64 (INT8/CHAR, INT16, INT32, INT64).
+    pub fn ints(&self, tag: u32) -> Result<Option<Vec<u64>>, HeaderError> {
+        let e = match self.entry(tag) {
+            None => return Ok(None),
+            Some(e) => e,
+        };
+        let (b, ty) = self.fixed(e, tag)?;
+        let v = match ty {
+            TagType::Char | TagType::Int8 => b.iter().map(|&x| x as u64).collect(),
+            TagType::Int16 => b.chunks_exact(2).map(|c| u16::from_be_bytes([c[0], c[1]]) as u64).collect(),
+            TagType::Int32 => b
+                .chunks_exact(4)
+                .map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]]) as u64)
+                .collect(),
+            TagType::Int64 => b
+                .chunks_exact(8)
+                .map(|c| u64::from_be_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]))
+                .collect(),
+            other => return err(format!("tag {tag} has type {other:?}, expected an integer")),
+        };
+        Ok(Some(v))
+    }
+
+    /// The first integer of a tag.
+    pub fn int(&self, tag: u32) -> Result<Option<u64>, HeaderError> {
+        Ok(self.ints(tag)?.and_then(|v| v.first().copied()))
+    }
+
+    /// Strings of a STRING, STRING_ARRAY or I18NSTRING entry, as raw bytes (paths need not
+    /// be UTF-8). Every string must end inside the data store.
+    pub fn strings(&self, tag: u32) -> Result<Option<Vec<&[u8]>>, HeaderError> {
+        let e = match self.entry(tag) {
+            None => return Ok(None),
+            Some(e) => e,
+        };
+        let ty = TagType::from_u32(e.type_code)
+            .ok_or_else(|| HeaderError(format!("tag {tag} has unknown type {}", e.type_code)))?;
+        let count = match ty {
+            TagType::String => 1,
+            TagType::StringArray | TagType::I18nString => e.count as usize,
+            other => return err(format!("tag {tag} has type {other:?}, expected a string")),
+        };
+        let data = self.data();
+        let mut at = e.offset;
+        // Each string needs at least one byte: a count beyond the remaining data is a lie.
+        if count > data.len().saturating_sub(at) {
+            return err(format!("tag {tag} claims {count} strings in {} bytes", data.len() - at));
+        }
+        let mut out = Vec::with_capacity(count);
+        for i in 0..count {
+            let rest = &data[at..];
+            let end = rest.iter().position(|&b| b == 0).ok_or_else(|| {
+                HeaderError(format!("tag {tag}: string {i} of {count} is not terminated inside the data store"))
+            })?;
+            out.push(&rest[..end]);
+            at += end + 1;
+        }
+        Ok(Some(out))
+    }
+
+    /// The first string of a tag (the C-locale one for I18NSTRING), as raw bytes.
+    pub fn string_bytes(&self, tag: u32) -> Result<Option<&[u8]>, HeaderError> {
+        let e = match self.entry(tag) {
+            None => return Ok(None),
+            Some(e) => e,
+        };
+        let data = self.data();
+        let rest = &data[e.offset..];
+        match TagType::from_u32(e.type_code) {
+            Some(TagType::String | TagType::StringArray | TagType::I18nString) => {}
+            _ => return err(format!("tag {tag} has type {}, expected a string", e.type_code)),
+        }
+        if e.count == 0 {
+            return err(format!("tag {tag} has count 0"));
+        }
+        let end = rest
+            .iter()
+            .position(|&b| b == 0)
+            .ok_or_else(|| HeaderError(format!("tag {tag}: string is not terminated inside the data store")))?;
+        Ok(Some(&rest[..end]))
+    }
+
+    /// The first string of a tag, lossily decoded as UTF-8.
+    pub fn string(&self, tag: u32) -> Result<Option<String>, HeaderError> {
+        Ok(self.string_bytes(tag)?.map(|b| String::from_utf8_lossy(b).into_owned()))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Build a header blob from entries; used to check parsing rules.
+    pub(crate) fn build(entries: &[(u32, TagType, u32, Vec<u8>)], region: bool) -> Vec<u8> {
+        let mut data = Vec::new();
+        let mut index = Vec::new();
+        let n = entries.len() as u32 + if region { 1 } else { 0 };
+        for (tag, ty, count, bytes) in entries {
+            let align = ty.element_size().unwrap_or(1).max(1);
+            while data.len() % align != 0 {
+                data.push(0);
+            }
+            index.push((*tag, *ty as u32, data.len() as i32, *count));
+            data.extend_from_slice(bytes);
+        }
+        let mut blob = Vec::new();
+        if region {
+            let trailer_at = data.len() as i32;
+            data.extend_from_slice(&tag::HEADER_IMMUTABLE.to_be_bytes());
+            data.extend_from_slice(&(TagType::Bin as u32).to_be_bytes());
+            data.extend_from_slice(&(-(n as i32) * 16).to_be_bytes());
+            data.extend_from_slice(&16u32.to_be_bytes());
+            index.insert(0, (tag::HEADER_IMMUTABLE, TagType::Bin as u32, trailer_at, 16));
+        }
+        blob.extend_from_slice(&n.to_be_bytes());
+        blob.extend_from_slice(&(data.len() as u32).to_be_bytes());
+        for (t, ty, off, c) in index {
+            blob.extend_from_slice(&t.to_be_bytes());
+            blob.extend_from_slice(&ty.to_be_bytes());
+            blob.extend_from_slice(&off.to_be_bytes());
+            blob.extend_from_slice(&c.to_be_bytes());
+        }
+        blob.extend_from_slice(&data);
+        blob
+    }
+
+    #[test]
+    fn legacy_header_strings_and_ints() {
+        let blob = build(
+            &[
+                (tag::NAME, TagType::String, 1, b"foo\0".to_vec()),
+                (tag::EPOCH, TagType::Int32, 1, 7u32.to_be_bytes().to_vec()),
+                (tag::BASENAMES, TagType::StringArray, 2, b"a\0b\0".to_vec()),
+            ],
+            false,
+        );
+        let h = Header::parse(blob).unwrap();
+        assert_eq!(h.string(tag::NAME).unwrap().as_deref(), Some("foo"));
+        assert_eq!(h.int(tag::EPOCH).unwrap(), Some(7));
+        assert_eq!(h.strings(tag::BASENAMES).unwrap().unwrap(), vec![&b"a"[..], &b"b"[..]]);
+        assert_eq!(h.int(tag::VERSION).unwrap(), None);
+    }
+
+    #[test]
+    fn region_header_parses() {
+        let blob = build(&[(tag::NAME, TagType::String, 1, b"foo\0".to_vec())], true);
+        let h = Header::parse(blob).unwrap();
+        assert_eq!(h.region_entries(), 2);
+        assert_eq!(h.string(tag::NAME).unwrap().as_deref(), Some("foo"));
+    }
+
+    #[test]
+    fn string_count_larger_than_data_is_an_error_not_an_allocation() {
+        let blob = build(&[(tag::BASENAMES, TagType::StringArray, u32::MAX, b"a\0".to_vec())], false);
+        let h = Header::parse(blob).unwrap();
+        assert!(h.strings(tag::BASENAMES).is_err());
+    }
+
+    #[test]
+    fn int_array_past_end_is_an_error() {
+        let blob = build(&[(tag::FILESIZES, TagType::Int32, 1000, vec![0; 4])], false);
+        let h = Header::parse(blob).unwrap();
+        assert!(h.ints(tag::FILESIZES).is_err());
+    }
+
+    #[test]
+    fn hostile_lengths_are_rejected() {
+        let mut blob = vec![0xff, 0xff, 0xff, 0xff, 0, 0, 0, 0];
+        assert!(Header::parse(blob.clone()).is_err());
+        blob[0..4].copy_from_slice(&1u32.to_be_bytes());
+        blob[4..8].copy_from_slice(&0xffff_fff0u32.to_be_bytes());
+        assert!(Header::parse(blob).is_err());
+        assert!(Header::parse(vec![1, 2]).is_err());
+    }
+
+    #[test]
+    fn unterminated_string_is_an_error() {
+        let blob = build(&[(tag::NAME, TagType::String, 1, b"foo".to_vec())], false);
+        let h = Header::parse(blob).unwrap();
+        assert!(h.string(tag::NAME).is_err());
+    }
+}

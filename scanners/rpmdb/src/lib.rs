@@ -1,0 +1,89 @@
+//! Read the installed RPM packages of a root filesystem — an unpacked or mounted container
+//! image — without librpm, without trusting a byte of it.
+//!
+//! The data flows through the modules in this order:
+//! [`root`] (a safe view of the scanned tree) → [`db`] (find the database, one reader per
+//! format) → [`header`] (the tagged blob) → [`package`] (packages and files, as `rpm -q` and
+//! `rpm -V` see them). [`version`] compares EVRs as rpm does; [`signature`] reads the OpenPGP
+//! packet rpm shows as `SIGNATURE`; [`osrelease`] names the OS.
+//!
+//! ```no_run
+//! use rpmdb::{root::Root, InstalledPackages};
+//! let root = Root::new("/mnt/image").unwrap();
+//! let mut installed = InstalledPackages::open(&root).unwrap();
+//! for pkg in installed.iter() {
+//!     match pkg {
+//!         Ok(p) => println!("{} {}", p.name, p.evr()),
+//!         Err(e) => eprintln!("skipped: {e}"),
+//!     }
+//! }
+//! ```
+
+pub mod db;
+pub mod header;
+pub mod osrelease;
+pub mod package;
+pub mod root;
+pub mod signature;
+pub mod tag;
+pub mod version;
+
+use db::{Database, DbError};
+use header::Header;
+use package::Package;
+use std::fmt;
+use std::path::PathBuf;
+
+/// A package that could not be read, naming the database and the header number.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PackageError {
+    pub file: PathBuf,
+    /// The header number, when the record was found at all.
+    pub header_number: Option<u32>,
+    pub message: String,
+}
+
+impl fmt::Display for PackageError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self.header_number {
+            Some(n) => write!(f, "{}: header #{n}: {}", self.file.display(), self.message),
+            None => write!(f, "{}: {}", self.file.display(), self.message),
+        }
+    }
+}
+
+impl std::error::Error for PackageError {}
+
+impl From<DbError> for PackageError {
+    fn from(e: DbError) -> Self {
+        PackageError { file: e.file, header_number: None, message: e.message }
+    }
+}
+
+/// The installed packages of a root, read one header at a time.
+#[derive(Debug)]
+pub struct InstalledPackages {
+    pub database: Database,
+}
+
+impl InstalledPackages {
+    pub fn open(root: &root::Root) -> Result<InstalledPackages, DbError> {
+        Ok(InstalledPackages { database: Database::locate(root)? })
+    }
+
+    pub fn from_database(database: Database) -> InstalledPackages {
+        InstalledPackages { database }
+    }
+
+    /// Every package in database order; a bad record is an `Err` and the walk goes on.
+    pub fn iter(&mut self) -> impl Iterator<Item = Result<Package, PackageError>> + '_ {
+        let file = self.database.path.clone();
+        self.database.headers().map(move |raw| {
+            let raw = raw?;
+            let number = raw.number;
+            Header::parse(raw.blob)
+                .and_then(|h| Package::from_header(number, h))
+                .map_err(|e| PackageError { file: file.clone(), header_number: Some(number), message: e.0 })
+        })
+    }
+}

@@ -1,0 +1,452 @@
+//! Installed packages and their files, as `rpm -q` and `rpm -V` see them, read from a header.
+
+use crate::header::{Header, HeaderError};
+use crate::signature::{self, SignatureInfo};
+use crate::tag;
+use crate::version::Evr;
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
+use std::path::PathBuf;
+
+/// The algorithm of a package's file digests (FILEDIGESTALGO; absent means MD5).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DigestAlgo {
+    Md5,
+    Sha1,
+    Sha256,
+    Sha384,
+    Sha512,
+    Sha224,
+    /// A code rpm does not know; digests cannot be checked.
+    Unknown(u32),
+}
+
+impl DigestAlgo {
+    pub fn from_code(code: u32) -> DigestAlgo {
+        match code {
+            1 => DigestAlgo::Md5,
+            2 => DigestAlgo::Sha1,
+            8 => DigestAlgo::Sha256,
+            9 => DigestAlgo::Sha384,
+            10 => DigestAlgo::Sha512,
+            11 => DigestAlgo::Sha224,
+            other => DigestAlgo::Unknown(other),
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            DigestAlgo::Md5 => "MD5",
+            DigestAlgo::Sha1 => "SHA1",
+            DigestAlgo::Sha256 => "SHA256",
+            DigestAlgo::Sha384 => "SHA384",
+            DigestAlgo::Sha512 => "SHA512",
+            DigestAlgo::Sha224 => "SHA224",
+            DigestAlgo::Unknown(_) => "unknown",
+        }
+    }
+}
+
+/// FILEFLAGS bits (`rpmfileAttrs`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct FileFlags(pub u32);
+
+impl FileFlags {
+    pub const CONFIG: u32 = 1 << 0;
+    pub const DOC: u32 = 1 << 1;
+    pub const ICON: u32 = 1 << 2;
+    pub const MISSINGOK: u32 = 1 << 3;
+    pub const NOREPLACE: u32 = 1 << 4;
+    pub const SPECFILE: u32 = 1 << 5;
+    pub const GHOST: u32 = 1 << 6;
+    pub const LICENSE: u32 = 1 << 7;
+    pub const README: u32 = 1 << 8;
+    pub const PUBKEY: u32 = 1 << 11;
+    pub const ARTIFACT: u32 = 1 << 12;
+
+    pub fn has(self, bit: u32) -> bool {
+        self.0 & bit != 0
+    }
+    pub fn is_config(self) -> bool {
+        self.has(Self::CONFIG)
+    }
+    pub fn is_doc(self) -> bool {
+        self.has(Self::DOC)
+    }
+    pub fn is_ghost(self) -> bool {
+        self.has(Self::GHOST)
+    }
+    pub fn is_missingok(self) -> bool {
+        self.has(Self::MISSINGOK)
+    }
+    pub fn is_license(self) -> bool {
+        self.has(Self::LICENSE)
+    }
+    pub fn is_readme(self) -> bool {
+        self.has(Self::README)
+    }
+}
+
+/// FILEVERIFYFLAGS bits (`rpmVerifyAttrs`); absent means all.
+pub mod verify_flags {
+    pub const DIGEST: u32 = 1 << 0;
+    pub const FILESIZE: u32 = 1 << 1;
+    pub const LINKTO: u32 = 1 << 2;
+    pub const USER: u32 = 1 << 3;
+    pub const GROUP: u32 = 1 << 4;
+    pub const MTIME: u32 = 1 << 5;
+    pub const MODE: u32 = 1 << 6;
+    pub const RDEV: u32 = 1 << 7;
+    pub const CAPS: u32 = 1 << 8;
+    pub const ALL: u32 = !0;
+}
+
+/// FILESTATES values (`rpmfileState`); absent means normal.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FileState {
+    Normal,
+    Replaced,
+    NotInstalled,
+    NetShared,
+    WrongColor,
+    Missing,
+    Unknown(u8),
+}
+
+impl FileState {
+    pub fn from_code(c: u8) -> FileState {
+        match c {
+            0 => FileState::Normal,
+            1 => FileState::Replaced,
+            2 => FileState::NotInstalled,
+            3 => FileState::NetShared,
+            4 => FileState::WrongColor,
+            5 => FileState::Missing,
+            other => FileState::Unknown(other),
+        }
+    }
+}
+
+/// One file of an installed package, with everything `rpm -V` compares.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FileEntry {
+    /// Absolute path in the image; may not be UTF-8.
+    pub path: PathBuf,
+    pub size: u64,
+    /// `st_mode`, file type bits included.
+    pub mode: u16,
+    pub rdev: u16,
+    pub mtime: u32,
+    /// Lowercase hex digest in the package's algorithm; `None` when empty (non-regular files).
+    pub digest: Option<String>,
+    /// Symlink target; empty for anything but a symlink.
+    pub link_target: PathBuf,
+    pub flags: FileFlags,
+    pub verify_flags: u32,
+    pub user: String,
+    pub group: String,
+    pub state: FileState,
+    /// Capabilities in `cap_to_text` form; `None` when empty.
+    pub caps: Option<String>,
+    pub color: u32,
+    pub inode: u32,
+    pub device: u32,
+    pub lang: String,
+}
+
+impl FileEntry {
+    pub fn file_type(&self) -> u16 {
+        self.mode & 0o170000
+    }
+    pub fn is_regular(&self) -> bool {
+        self.file_type() == 0o100000
+    }
+    pub fn is_dir(&self) -> bool {
+        self.file_type() == 0o040000
+    }
+    pub fn is_symlink(&self) -> bool {
+        self.file_type() == 0o120000
+    }
+}
+
+/// The signature of a package as rpm would show it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Signature {
+    None,
+    Parsed(SignatureInfo),
+    /// The tag is present but is not a signature rpm can read.
+    Unreadable(String),
+}
+
+impl Signature {
+    /// The string of `%{RSAHEADER:pgpsig}`-style output, or `(none)`.
+    pub fn to_rpm_string(&self) -> String {
+        match self {
+            Signature::None => "(none)".to_string(),
+            Signature::Parsed(s) => s.to_rpm_string(),
+            Signature::Unreadable(_) => "(not an OpenPGP signature)".to_string(),
+        }
+    }
+}
+
+/// A dependency entry (provides, obsoletes…): name, comparison flags, `[E:]V[-R]`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Dependency {
+    pub name: String,
+    pub flags: u32,
+    pub version: String,
+}
+
+/// An installed package: identity and header strings read eagerly, files on demand.
+#[derive(Debug, Clone)]
+pub struct Package {
+    /// The database's header number (record key).
+    pub header_number: u32,
+    pub name: String,
+    pub epoch: Option<u32>,
+    pub version: String,
+    pub release: String,
+    /// `None` for packages without ARCH (gpg-pubkey); rpm prints `(none)`.
+    pub arch: Option<String>,
+    pub header: Header,
+}
+
+impl Package {
+    /// Read a package's identity from its header. Fails only when NAME, VERSION or RELEASE
+    /// cannot be read.
+    pub fn from_header(header_number: u32, header: Header) -> Result<Package, HeaderError> {
+        let need = |t: u32, what: &str| -> Result<String, HeaderError> {
+            header
+                .string(t)?
+                .ok_or_else(|| HeaderError(format!("header has no {what} tag ({t})")))
+        };
+        let name = need(tag::NAME, "NAME")?;
+        let version = need(tag::VERSION, "VERSION")?;
+        let release = need(tag::RELEASE, "RELEASE")?;
+        let epoch = header.int(tag::EPOCH)?.map(|e| e as u32);
+        let arch = header.string(tag::ARCH)?;
+        Ok(Package { header_number, name, epoch, version, release, arch, header })
+    }
+
+    pub fn evr(&self) -> Evr {
+        Evr::new(self.epoch, self.version.clone(), self.release.clone())
+    }
+
+    pub fn arch_or_none(&self) -> &str {
+        self.arch.as_deref().unwrap_or("(none)")
+    }
+
+    /// `name-version-release.arch`, as the seed's `RPM` field shows it.
+    pub fn nvra(&self) -> String {
+        match &self.arch {
+            Some(a) => format!("{}-{}-{}.{}", self.name, self.version, self.release, a),
+            None => format!("{}-{}-{}", self.name, self.version, self.release),
+        }
+    }
+
+    fn opt_string(&self, t: u32) -> Option<String> {
+        self.header.string_bytes(t).ok().flatten().map(|b| String::from_utf8_lossy(b).into_owned())
+    }
+
+    pub fn vendor(&self) -> Option<String> {
+        self.opt_string(tag::VENDOR)
+    }
+    pub fn packager(&self) -> Option<String> {
+        self.opt_string(tag::PACKAGER)
+    }
+    pub fn buildhost(&self) -> Option<String> {
+        self.opt_string(tag::BUILDHOST)
+    }
+    pub fn source_rpm(&self) -> Option<String> {
+        self.opt_string(tag::SOURCERPM)
+    }
+    pub fn modularity_label(&self) -> Option<String> {
+        self.opt_string(tag::MODULARITYLABEL)
+    }
+    pub fn summary(&self) -> Option<String> {
+        self.opt_string(tag::SUMMARY)
+    }
+    pub fn license(&self) -> Option<String> {
+        self.opt_string(tag::LICENSE)
+    }
+    pub fn install_time(&self) -> Option<u32> {
+        self.header.int(tag::INSTALLTIME).ok().flatten().map(|t| t as u32)
+    }
+    pub fn build_time(&self) -> Option<u32> {
+        self.header.int(tag::BUILDTIME).ok().flatten().map(|t| t as u32)
+    }
+    /// Installed size: LONGSIZE, else SIZE.
+    pub fn size(&self) -> Option<u64> {
+        self.header
+            .int(tag::LONGSIZE)
+            .ok()
+            .flatten()
+            .or_else(|| self.header.int(tag::SIZE).ok().flatten())
+    }
+
+    /// The header digests recorded at install time (hex), if any.
+    pub fn sha256_header(&self) -> Option<String> {
+        self.opt_string(tag::SIG_SHA256HEADER)
+    }
+    pub fn sha1_header(&self) -> Option<String> {
+        self.opt_string(tag::SIG_SHA1HEADER)
+    }
+
+    /// The signature rpm 4.18 shows: the first present of DSAHEADER, RSAHEADER, SIGGPG,
+    /// SIGPGP (rpm 6's OPENPGP last).
+    pub fn signature(&self) -> Signature {
+        for t in [tag::SIG_DSAHEADER, tag::SIG_RSAHEADER, tag::SIG_SIGGPG, tag::SIG_SIGPGP, tag::SIG_OPENPGP] {
+            let bytes = match self.header.entry(t) {
+                None => continue,
+                Some(_) => match self.header.bin(t) {
+                    Ok(Some(b)) => b,
+                    // OPENPGP is a string array of base64 in rpm 6: not readable here.
+                    _ => return Signature::Unreadable(format!("tag {t} is not binary")),
+                },
+            };
+            return match signature::parse(bytes) {
+                Ok(info) => Signature::Parsed(info),
+                Err(e) => Signature::Unreadable(e.to_string()),
+            };
+        }
+        Signature::None
+    }
+
+    /// Provides (name, flags, version), for `system-release(releasever)` and the like.
+    pub fn provides(&self) -> Result<Vec<Dependency>, HeaderError> {
+        self.dependencies(tag::PROVIDENAME, tag::PROVIDEFLAGS, tag::PROVIDEVERSION)
+    }
+
+    fn dependencies(&self, names: u32, flags: u32, versions: u32) -> Result<Vec<Dependency>, HeaderError> {
+        let n = self.header.strings(names)?.unwrap_or_default();
+        let f = self.header.ints(flags)?.unwrap_or_default();
+        let v = self.header.strings(versions)?.unwrap_or_default();
+        Ok(n.iter()
+            .enumerate()
+            .map(|(i, name)| Dependency {
+                name: String::from_utf8_lossy(name).into_owned(),
+                flags: f.get(i).copied().unwrap_or(0) as u32,
+                version: v.get(i).map(|s| String::from_utf8_lossy(s).into_owned()).unwrap_or_default(),
+            })
+            .collect())
+    }
+
+    /// FILEDIGESTALGO, MD5 when absent.
+    pub fn digest_algo(&self) -> DigestAlgo {
+        match self.header.int(tag::FILEDIGESTALGO) {
+            Ok(Some(c)) => DigestAlgo::from_code(c as u32),
+            _ => DigestAlgo::Md5,
+        }
+    }
+
+    /// Every file of the package, in header order. Fails when the parallel arrays disagree
+    /// or point out of range (e.g. DIRINDEXES past DIRNAMES).
+    pub fn files(&self) -> Result<Vec<FileEntry>, HeaderError> {
+        let h = &self.header;
+        let paths = file_paths(h)?;
+        let n = paths.len();
+        let ints = |t: u32, name: &str| -> Result<Option<Vec<u64>>, HeaderError> {
+            match h.ints(t)? {
+                Some(v) if v.len() != n => Err(HeaderError(format!("{name} has {} entries for {n} files", v.len()))),
+                other => Ok(other),
+            }
+        };
+        let strs = |t: u32, name: &str| -> Result<Option<Vec<&[u8]>>, HeaderError> {
+            match h.strings(t)? {
+                Some(v) if v.len() != n => Err(HeaderError(format!("{name} has {} entries for {n} files", v.len()))),
+                other => Ok(other),
+            }
+        };
+        let sizes = match ints(tag::LONGFILESIZES, "LONGFILESIZES")? {
+            Some(v) => Some(v),
+            None => ints(tag::FILESIZES, "FILESIZES")?,
+        };
+        let modes = ints(tag::FILEMODES, "FILEMODES")?;
+        let rdevs = ints(tag::FILERDEVS, "FILERDEVS")?;
+        let mtimes = ints(tag::FILEMTIMES, "FILEMTIMES")?;
+        let digests = strs(tag::FILEDIGESTS, "FILEDIGESTS")?;
+        let links = strs(tag::FILELINKTOS, "FILELINKTOS")?;
+        let flags = ints(tag::FILEFLAGS, "FILEFLAGS")?;
+        let vflags = ints(tag::FILEVERIFYFLAGS, "FILEVERIFYFLAGS")?;
+        let users = strs(tag::FILEUSERNAME, "FILEUSERNAME")?;
+        let groups = strs(tag::FILEGROUPNAME, "FILEGROUPNAME")?;
+        let states = ints(tag::FILESTATES, "FILESTATES")?;
+        let caps = strs(tag::FILECAPS, "FILECAPS")?;
+        let colors = ints(tag::FILECOLORS, "FILECOLORS")?;
+        let inodes = ints(tag::FILEINODES, "FILEINODES")?;
+        let devices = ints(tag::FILEDEVICES, "FILEDEVICES")?;
+        let langs = strs(tag::FILELANGS, "FILELANGS")?;
+
+        let num = |v: &Option<Vec<u64>>, i: usize, default: u64| v.as_ref().map_or(default, |v| v[i]);
+        let text = |v: &Option<Vec<&[u8]>>, i: usize| {
+            v.as_ref().map_or_else(String::new, |v| String::from_utf8_lossy(v[i]).into_owned())
+        };
+        let mut out = Vec::with_capacity(n);
+        for (i, path) in paths.into_iter().enumerate() {
+            let digest = text(&digests, i);
+            let cap = text(&caps, i);
+            out.push(FileEntry {
+                path,
+                size: num(&sizes, i, 0),
+                mode: num(&modes, i, 0) as u16,
+                rdev: num(&rdevs, i, 0) as u16,
+                mtime: num(&mtimes, i, 0) as u32,
+                digest: if digest.is_empty() { None } else { Some(digest.to_ascii_lowercase()) },
+                link_target: links
+                    .as_ref()
+                    .map_or_else(PathBuf::new, |v| PathBuf::from(OsStr::from_bytes(v[i]))),
+                flags: FileFlags(num(&flags, i, 0) as u32),
+                verify_flags: num(&vflags, i, verify_flags::ALL as u64) as u32,
+                user: text(&users, i),
+                group: text(&groups, i),
+                state: FileState::from_code(num(&states, i, 0) as u8),
+                caps: if cap.is_empty() { None } else { Some(cap) },
+                color: num(&colors, i, 0) as u32,
+                inode: num(&inodes, i, 0) as u32,
+                device: num(&devices, i, 0) as u32,
+                lang: text(&langs, i),
+            });
+        }
+        Ok(out)
+    }
+}
+
+/// File paths: DIRNAMES[DIRINDEXES[i]] + BASENAMES[i], or OLDFILENAMES in legacy headers.
+fn file_paths(h: &Header) -> Result<Vec<PathBuf>, HeaderError> {
+    let join = |a: &[u8], b: &[u8]| {
+        let mut v = Vec::with_capacity(a.len() + b.len());
+        v.extend_from_slice(a);
+        v.extend_from_slice(b);
+        PathBuf::from(OsStr::from_bytes(&v))
+    };
+    if let Some(basenames) = h.strings(tag::BASENAMES)? {
+        let dirnames = h
+            .strings(tag::DIRNAMES)?
+            .ok_or_else(|| HeaderError("BASENAMES without DIRNAMES".into()))?;
+        let dirindexes = h
+            .ints(tag::DIRINDEXES)?
+            .ok_or_else(|| HeaderError("BASENAMES without DIRINDEXES".into()))?;
+        if dirindexes.len() != basenames.len() {
+            return Err(HeaderError(format!(
+                "DIRINDEXES has {} entries for {} BASENAMES",
+                dirindexes.len(),
+                basenames.len()
+            )));
+        }
+        let mut out = Vec::with_capacity(basenames.len());
+        for (i, (base, &di)) in basenames.iter().zip(&dirindexes).enumerate() {
+            let dir = dirnames.get(di as usize).ok_or_else(|| {
+                HeaderError(format!(
+                    "DIRINDEXES[{i}] = {di} points past the {} DIRNAMES",
+                    dirnames.len()
+                ))
+            })?;
+            out.push(join(dir, base));
+        }
+        return Ok(out);
+    }
+    if let Some(old) = h.strings(tag::OLDFILENAMES)? {
+        return Ok(old.iter().map(|p| PathBuf::from(OsStr::from_bytes(p))).collect());
+    }
+    Ok(Vec::new())
+}

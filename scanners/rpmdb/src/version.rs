@@ -1,0 +1,188 @@
+//! Version comparison exactly as rpm does it: `rpmvercmp` (`rpmio/rpmvercmp.cc`) and EVR order.
+
+use std::cmp::Ordering;
+use std::fmt;
+
+fn is_sep(c: u8) -> bool {
+    !(c.is_ascii_alphanumeric() || c == b'~' || c == b'^')
+}
+
+/// Compare two version (or release) strings as `rpmvercmp` does.
+pub fn rpmvercmp(a: &str, b: &str) -> Ordering {
+    if a == b {
+        return Ordering::Equal;
+    }
+    let (a, b) = (a.as_bytes(), b.as_bytes());
+    let (mut i, mut j) = (0usize, 0usize);
+    loop {
+        // Skip separators (anything but alphanumerics, tilde and caret).
+        while i < a.len() && is_sep(a[i]) {
+            i += 1;
+        }
+        while j < b.len() && is_sep(b[j]) {
+            j += 1;
+        }
+        // Tilde sorts before everything, even the end of the string.
+        let at = |s: &[u8], k: usize, c: u8| k < s.len() && s[k] == c;
+        if at(a, i, b'~') || at(b, j, b'~') {
+            if !at(a, i, b'~') {
+                return Ordering::Greater;
+            }
+            if !at(b, j, b'~') {
+                return Ordering::Less;
+            }
+            i += 1;
+            j += 1;
+            continue;
+        }
+        // Caret sorts after the end of the string but before anything else.
+        if at(a, i, b'^') || at(b, j, b'^') {
+            if i >= a.len() {
+                return Ordering::Less;
+            }
+            if j >= b.len() {
+                return Ordering::Greater;
+            }
+            if !at(a, i, b'^') {
+                return Ordering::Greater;
+            }
+            if !at(b, j, b'^') {
+                return Ordering::Less;
+            }
+            i += 1;
+            j += 1;
+            continue;
+        }
+        if i >= a.len() || j >= b.len() {
+            break;
+        }
+        // Take a maximal run of digits or of letters from both, of the kind `a` starts with.
+        let numeric = a[i].is_ascii_digit();
+        let run = |s: &[u8], mut k: usize| {
+            let start = k;
+            while k < s.len() && if numeric { s[k].is_ascii_digit() } else { s[k].is_ascii_alphabetic() } {
+                k += 1;
+            }
+            (start, k)
+        };
+        let (sa, ea) = run(a, i);
+        let (sb, eb) = run(b, j);
+        // The first run is never empty; if the second is, the kinds differ: numeric wins.
+        if sb == eb {
+            return if numeric { Ordering::Greater } else { Ordering::Less };
+        }
+        let (ra, rb) = (&a[sa..ea], &b[sb..eb]);
+        if numeric {
+            // Leading zeros do not count; then the longer number wins, then strcmp.
+            let zeros = |r: &[u8]| r.iter().take_while(|&&c| c == b'0').count();
+            let (ra, rb) = (&ra[zeros(ra)..], &rb[zeros(rb)..]);
+            match ra.len().cmp(&rb.len()).then_with(|| ra.cmp(rb)) {
+                Ordering::Equal => {}
+                other => return other,
+            }
+        } else {
+            match ra.cmp(rb) {
+                Ordering::Equal => {}
+                other => return other,
+            }
+        }
+        i = ea;
+        j = eb;
+    }
+    // Both ended together: equal. Otherwise the one with characters left wins.
+    match (i >= a.len(), j >= b.len()) {
+        (true, true) => Ordering::Equal,
+        (true, false) => Ordering::Less,
+        _ => Ordering::Greater,
+    }
+}
+
+/// Epoch, version, release. An absent epoch is kept as `None` (rpm prints `(none)`), and
+/// compares as 0.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Default)]
+pub struct Evr {
+    pub epoch: Option<u32>,
+    pub version: String,
+    pub release: String,
+}
+
+impl Evr {
+    pub fn new(epoch: Option<u32>, version: impl Into<String>, release: impl Into<String>) -> Evr {
+        Evr { epoch, version: version.into(), release: release.into() }
+    }
+
+    /// Parse `[E:]V[-R]` as dnf and rpm write it.
+    pub fn parse(s: &str) -> Evr {
+        let (epoch, rest) = match s.split_once(':') {
+            Some((e, rest)) if !e.is_empty() && e.bytes().all(|c| c.is_ascii_digit()) => (e.parse().ok(), rest),
+            _ => (None, s),
+        };
+        let (version, release) = match rest.rsplit_once('-') {
+            Some((v, r)) => (v, r),
+            None => (rest, ""),
+        };
+        Evr::new(epoch, version, release)
+    }
+
+    pub fn epoch_or_zero(&self) -> u32 {
+        self.epoch.unwrap_or(0)
+    }
+
+    /// rpm's `rpmVersionCompare`: epoch, then version, then release.
+    pub fn compare(&self, other: &Evr) -> Ordering {
+        self.epoch_or_zero()
+            .cmp(&other.epoch_or_zero())
+            .then_with(|| rpmvercmp(&self.version, &other.version))
+            .then_with(|| rpmvercmp(&self.release, &other.release))
+    }
+}
+
+impl Ord for Evr {
+    fn cmp(&self, other: &Self) -> Ordering {
+        self.compare(other)
+    }
+}
+
+impl PartialOrd for Evr {
+    fn partial_cmp(&self, other: &Self) -> Option<Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl fmt::Display for Evr {
+    /// `E:V-R`, with the epoch only when present (dnf's style).
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(e) = self.epoch {
+            write!(f, "{e}:")?;
+        }
+        if self.release.is_empty() {
+            write!(f, "{}", self.version)
+        } else {
+            write!(f, "{}-{}", self.version, self.release)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn basics() {
+        assert_eq!(rpmvercmp("1.0", "1.0"), Ordering::Equal);
+        assert_eq!(rpmvercmp("1.0~rc1", "1.0"), Ordering::Less);
+        assert_eq!(rpmvercmp("1.0^", "1.0"), Ordering::Greater);
+        assert_eq!(rpmvercmp("1.0^", "1.0.1"), Ordering::Less);
+        assert_eq!(rpmvercmp("a", "1"), Ordering::Less);
+        assert_eq!(rpmvercmp("001", "1"), Ordering::Equal);
+    }
+
+    #[test]
+    fn evr_parse_and_order() {
+        let a = Evr::parse("1:2.0-3");
+        assert_eq!(a, Evr::new(Some(1), "2.0", "3"));
+        assert!(Evr::parse("0:9-9") < a);
+        assert_eq!(Evr::parse("2.0-3").compare(&Evr::parse("0:2.0-3")), Ordering::Equal);
+        assert_eq!(a.to_string(), "1:2.0-3");
+    }
+}
