@@ -6,7 +6,11 @@ use std::cmp::Ordering;
 
 #[test]
 fn all_of_rpms_vectors_pass() {
-    let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/rpmvercmp/vectors.txt")).unwrap();
+    let text = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/tests/fixtures/rpmvercmp/vectors.txt"
+    ))
+    .unwrap();
     let mut n = 0;
     let mut failures = Vec::new();
     for line in text.lines().filter(|l| !l.starts_with('#') && !l.trim().is_empty()) {

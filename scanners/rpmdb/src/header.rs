@@ -113,26 +113,36 @@ impl Header {
         );
         if is_region {
             if first_type != TagType::Bin as u32 || first_count != 16 {
-                return err(format!("region tag {first_tag} has type {first_type} count {first_count}, expected BIN 16"));
+                return err(format!(
+                    "region tag {first_tag} has type {first_type} count {first_count}, expected BIN 16"
+                ));
             }
             if first_offset < 0 || first_offset as usize + 16 > data_len {
-                return err(format!("region trailer offset {first_offset} is outside the {data_len}-byte data store"));
+                return err(format!(
+                    "region trailer offset {first_offset} is outside the {data_len}-byte data store"
+                ));
             }
             let t = data_start + first_offset as usize;
             let trailer_tag = be32(&blob, t);
             let trailer_offset = be32(&blob, t + 8) as i32;
             if trailer_tag != first_tag {
-                return err(format!("region trailer tag {trailer_tag} does not match region tag {first_tag}"));
+                return err(format!(
+                    "region trailer tag {trailer_tag} does not match region tag {first_tag}"
+                ));
             }
             if trailer_offset > 0 || trailer_offset % 16 != 0 || (-(trailer_offset as i64)) / 16 > il as i64 {
-                return err(format!("region trailer offset {trailer_offset} is not -(entries*16) within {il} entries"));
+                return err(format!(
+                    "region trailer offset {trailer_offset} is not -(entries*16) within {il} entries"
+                ));
             }
             region_entries = ((-(trailer_offset as i64)) / 16) as u32;
             if region_entries == 0 {
                 return err("region trailer claims an empty region");
             }
         } else if first_tag < tag::HEADER_I18NTABLE {
-            return err(format!("first header tag {first_tag} is neither a region tag nor a legacy tag"));
+            return err(format!(
+                "first header tag {first_tag} is neither a region tag nor a legacy tag"
+            ));
         }
 
         let mut entries: Vec<Entry> = Vec::with_capacity(il as usize);
@@ -142,11 +152,18 @@ impl Header {
                 // A bad entry is kept out rather than failing the whole header; reading
                 // that tag then reports it absent. Region-internal entries must be sane.
                 if (i as u32) < region_entries {
-                    return err(format!("tag {tag} offset {offset} is outside the {data_len}-byte data store"));
+                    return err(format!(
+                        "tag {tag} offset {offset} is outside the {data_len}-byte data store"
+                    ));
                 }
                 continue;
             }
-            entries.push(Entry { tag, type_code, offset: offset as usize, count });
+            entries.push(Entry {
+                tag,
+                type_code,
+                offset: offset as usize,
+                count,
+            });
         }
         // Stable sort keeps index order among equal tags, so the last one (a dribble, which
         // comes after the region) wins when duplicates are collapsed below.
@@ -251,7 +268,10 @@ impl Header {
         let (b, ty) = self.fixed(e, tag)?;
         let v = match ty {
             TagType::Char | TagType::Int8 => b.iter().map(|&x| x as u64).collect(),
-            TagType::Int16 => b.chunks_exact(2).map(|c| u16::from_be_bytes([c[0], c[1]]) as u64).collect(),
+            TagType::Int16 => b
+                .chunks_exact(2)
+                .map(|c| u16::from_be_bytes([c[0], c[1]]) as u64)
+                .collect(),
             TagType::Int32 => b
                 .chunks_exact(4)
                 .map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]]) as u64)
@@ -294,7 +314,9 @@ impl Header {
         for i in 0..count {
             let rest = &data[at..];
             let end = rest.iter().position(|&b| b == 0).ok_or_else(|| {
-                HeaderError(format!("tag {tag}: string {i} of {count} is not terminated inside the data store"))
+                HeaderError(format!(
+                    "tag {tag}: string {i} of {count} is not terminated inside the data store"
+                ))
             })?;
             out.push(&rest[..end]);
             at += end + 1;
@@ -395,7 +417,10 @@ mod tests {
 
     #[test]
     fn string_count_larger_than_data_is_an_error_not_an_allocation() {
-        let blob = build(&[(tag::BASENAMES, TagType::StringArray, u32::MAX, b"a\0".to_vec())], false);
+        let blob = build(
+            &[(tag::BASENAMES, TagType::StringArray, u32::MAX, b"a\0".to_vec())],
+            false,
+        );
         let h = Header::parse(blob).unwrap();
         assert!(h.strings(tag::BASENAMES).is_err());
     }

@@ -56,7 +56,11 @@ impl std::error::Error for PackageError {}
 
 impl From<DbError> for PackageError {
     fn from(e: DbError) -> Self {
-        PackageError { file: e.file, header_number: None, message: e.message }
+        PackageError {
+            file: e.file,
+            header_number: None,
+            message: e.message,
+        }
     }
 }
 
@@ -68,7 +72,9 @@ pub struct InstalledPackages {
 
 impl InstalledPackages {
     pub fn open(root: &root::Root) -> Result<InstalledPackages, DbError> {
-        Ok(InstalledPackages { database: Database::locate(root)? })
+        Ok(InstalledPackages {
+            database: Database::locate(root)?,
+        })
     }
 
     pub fn from_database(database: Database) -> InstalledPackages {
@@ -83,7 +89,11 @@ impl InstalledPackages {
             let number = raw.number;
             Header::parse(raw.blob)
                 .and_then(|h| Package::from_header(number, h))
-                .map_err(|e| PackageError { file: file.clone(), header_number: Some(number), message: e.0 })
+                .map_err(|e| PackageError {
+                    file: file.clone(),
+                    header_number: Some(number),
+                    message: e.0,
+                })
         })
     }
 }

@@ -59,7 +59,9 @@ pub fn parse_os_release(text: &str) -> OsRelease {
         if line.starts_with('#') {
             continue;
         }
-        let Some((key, raw)) = line.split_once('=') else { continue };
+        let Some((key, raw)) = line.split_once('=') else {
+            continue;
+        };
         let value = unquote(raw.trim());
         match key.trim() {
             "PRETTY_NAME" => os.pretty_name = Some(value),
@@ -74,11 +76,12 @@ pub fn parse_os_release(text: &str) -> OsRelease {
 }
 
 fn unquote(v: &str) -> String {
-    let inner = if v.len() >= 2 && ((v.starts_with('"') && v.ends_with('"')) || (v.starts_with('\'') && v.ends_with('\''))) {
-        &v[1..v.len() - 1]
-    } else {
-        v
-    };
+    let inner =
+        if v.len() >= 2 && ((v.starts_with('"') && v.ends_with('"')) || (v.starts_with('\'') && v.ends_with('\''))) {
+            &v[1..v.len() - 1]
+        } else {
+            v
+        };
     let mut out = String::with_capacity(inner.len());
     let mut chars = inner.chars();
     while let Some(c) = chars.next() {
@@ -116,7 +119,14 @@ pub fn parse_release_line(text: &str) -> OsRelease {
     .iter()
     .find(|(needle, _)| lower.contains(needle))
     .map(|(_, id)| id.to_string());
-    OsRelease { pretty_name: Some(line), name, id, version_id, id_like: Vec::new(), source: String::new() }
+    OsRelease {
+        pretty_name: Some(line),
+        name,
+        id,
+        version_id,
+        id_like: Vec::new(),
+        source: String::new(),
+    }
 }
 
 #[cfg(test)]

@@ -225,7 +225,15 @@ impl Package {
         let release = need(tag::RELEASE, "RELEASE")?;
         let epoch = header.int(tag::EPOCH)?.map(|e| e as u32);
         let arch = header.string(tag::ARCH)?;
-        Ok(Package { header_number, name, epoch, version, release, arch, header })
+        Ok(Package {
+            header_number,
+            name,
+            epoch,
+            version,
+            release,
+            arch,
+            header,
+        })
     }
 
     pub fn evr(&self) -> Evr {
@@ -245,7 +253,11 @@ impl Package {
     }
 
     fn opt_string(&self, t: u32) -> Option<String> {
-        self.header.string_bytes(t).ok().flatten().map(|b| String::from_utf8_lossy(b).into_owned())
+        self.header
+            .string_bytes(t)
+            .ok()
+            .flatten()
+            .map(|b| String::from_utf8_lossy(b).into_owned())
     }
 
     pub fn vendor(&self) -> Option<String> {
@@ -295,7 +307,13 @@ impl Package {
     /// The signature rpm 4.18 shows: the first present of DSAHEADER, RSAHEADER, SIGGPG,
     /// SIGPGP (rpm 6's OPENPGP last).
     pub fn signature(&self) -> Signature {
-        for t in [tag::SIG_DSAHEADER, tag::SIG_RSAHEADER, tag::SIG_SIGGPG, tag::SIG_SIGPGP, tag::SIG_OPENPGP] {
+        for t in [
+            tag::SIG_DSAHEADER,
+            tag::SIG_RSAHEADER,
+            tag::SIG_SIGGPG,
+            tag::SIG_SIGPGP,
+            tag::SIG_OPENPGP,
+        ] {
             let bytes = match self.header.entry(t) {
                 None => continue,
                 Some(_) => match self.header.bin(t) {
@@ -326,7 +344,10 @@ impl Package {
             .map(|(i, name)| Dependency {
                 name: String::from_utf8_lossy(name).into_owned(),
                 flags: f.get(i).copied().unwrap_or(0) as u32,
-                version: v.get(i).map(|s| String::from_utf8_lossy(s).into_owned()).unwrap_or_default(),
+                version: v
+                    .get(i)
+                    .map(|s| String::from_utf8_lossy(s).into_owned())
+                    .unwrap_or_default(),
             })
             .collect())
     }
@@ -379,7 +400,8 @@ impl Package {
 
         let num = |v: &Option<Vec<u64>>, i: usize, default: u64| v.as_ref().map_or(default, |v| v[i]);
         let text = |v: &Option<Vec<&[u8]>>, i: usize| {
-            v.as_ref().map_or_else(String::new, |v| String::from_utf8_lossy(v[i]).into_owned())
+            v.as_ref()
+                .map_or_else(String::new, |v| String::from_utf8_lossy(v[i]).into_owned())
         };
         let mut out = Vec::with_capacity(n);
         for (i, path) in paths.into_iter().enumerate() {
@@ -391,7 +413,11 @@ impl Package {
                 mode: num(&modes, i, 0) as u16,
                 rdev: num(&rdevs, i, 0) as u16,
                 mtime: num(&mtimes, i, 0) as u32,
-                digest: if digest.is_empty() { None } else { Some(digest.to_ascii_lowercase()) },
+                digest: if digest.is_empty() {
+                    None
+                } else {
+                    Some(digest.to_ascii_lowercase())
+                },
                 link_target: links
                     .as_ref()
                     .map_or_else(PathBuf::new, |v| PathBuf::from(OsStr::from_bytes(v[i]))),

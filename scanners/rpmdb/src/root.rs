@@ -39,7 +39,10 @@ impl std::error::Error for RootError {
 
 impl RootError {
     pub fn new(path: impl Into<PathBuf>, source: io::Error) -> RootError {
-        RootError { path: path.into(), source }
+        RootError {
+            path: path.into(),
+            source,
+        }
     }
 
     pub fn is_not_found(&self) -> bool {
@@ -119,7 +122,10 @@ impl Root {
                 }
                 pending.extend(components_rev(&target));
             } else if !is_last && !meta.is_dir() {
-                return Err(RootError::new(image_of(&resolved), io::Error::from_raw_os_error(libc_enotdir())));
+                return Err(RootError::new(
+                    image_of(&resolved),
+                    io::Error::from_raw_os_error(libc_enotdir()),
+                ));
             }
         }
         Ok(image_of(&resolved))
@@ -264,9 +270,15 @@ mod tests {
         symlink("loop2", r.join("loop1")).unwrap();
         symlink("loop1", r.join("loop2")).unwrap();
         let root = Root::new(r).unwrap();
-        assert_eq!(root.resolve(Path::new("/var/lib/rpm"), true).unwrap(), Path::new("/usr/lib/sysimage/rpm"));
+        assert_eq!(
+            root.resolve(Path::new("/var/lib/rpm"), true).unwrap(),
+            Path::new("/usr/lib/sysimage/rpm")
+        );
         assert_eq!(root.resolve(Path::new("/abs"), true).unwrap(), Path::new("/etc/shadow"));
-        assert_eq!(root.resolve(Path::new("/climb"), true).unwrap(), Path::new("/etc/passwd"));
+        assert_eq!(
+            root.resolve(Path::new("/climb"), true).unwrap(),
+            Path::new("/etc/passwd")
+        );
         assert!(root.read_bounded(Path::new("/abs"), 100).unwrap_err().is_not_found());
         assert!(root.read_bounded(Path::new("/climb"), 100).unwrap_err().is_not_found());
         assert!(root.resolve(Path::new("/loop1"), true).is_err());

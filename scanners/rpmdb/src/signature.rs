@@ -54,7 +54,11 @@ fn packet_body(p: &[u8]) -> Result<&[u8], SignatureError> {
         // Old format: tag in bits 5..2, length type in bits 1..0.
         let tag = (first >> 2) & 0x0f;
         match first & 0x03 {
-            0 => (tag, *p.get(1).ok_or_else(|| SignatureError("truncated length".into()))? as usize, 2),
+            0 => (
+                tag,
+                *p.get(1).ok_or_else(|| SignatureError("truncated length".into()))? as usize,
+                2,
+            ),
             1 => {
                 let b = p.get(1..3).ok_or_else(|| SignatureError("truncated length".into()))?;
                 (tag, u16::from_be_bytes([b[0], b[1]]) as usize, 3)
@@ -112,11 +116,21 @@ fn parse_v4(b: &[u8]) -> Result<SignatureInfo, SignatureError> {
     if b.len() < 6 {
         return bad("v4 signature is truncated");
     }
-    let mut info = SignatureInfo { version: 4, pubkey_algo: b[2], hash_algo: b[3], created: 0, key_id: [0; 8] };
+    let mut info = SignatureInfo {
+        version: 4,
+        pubkey_algo: b[2],
+        hash_algo: b[3],
+        created: 0,
+        key_id: [0; 8],
+    };
     let hashed_len = u16::from_be_bytes([b[4], b[5]]) as usize;
-    let hashed = b.get(6..6 + hashed_len).ok_or_else(|| SignatureError("hashed subpackets truncated".into()))?;
+    let hashed = b
+        .get(6..6 + hashed_len)
+        .ok_or_else(|| SignatureError("hashed subpackets truncated".into()))?;
     let at = 6 + hashed_len;
-    let ul = b.get(at..at + 2).ok_or_else(|| SignatureError("unhashed length truncated".into()))?;
+    let ul = b
+        .get(at..at + 2)
+        .ok_or_else(|| SignatureError("unhashed length truncated".into()))?;
     let unhashed_len = u16::from_be_bytes([ul[0], ul[1]]) as usize;
     let unhashed = b
         .get(at + 2..at + 2 + unhashed_len)
@@ -156,11 +170,16 @@ fn subpackets(mut area: &[u8]) -> Result<Vec<(u8, &[u8])>, SignatureError> {
         let (len, hdr) = match o1 {
             0..=191 => (o1, 1),
             192..=254 => {
-                let o2 = *area.get(1).ok_or_else(|| SignatureError("subpacket length truncated".into()))? as usize;
+                let o2 = *area
+                    .get(1)
+                    .ok_or_else(|| SignatureError("subpacket length truncated".into()))?
+                    as usize;
                 (((o1 - 192) << 8) + o2 + 192, 2)
             }
             _ => {
-                let b = area.get(1..5).ok_or_else(|| SignatureError("subpacket length truncated".into()))?;
+                let b = area
+                    .get(1..5)
+                    .ok_or_else(|| SignatureError("subpacket length truncated".into()))?;
                 (u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as usize, 5)
             }
         };

@@ -60,7 +60,13 @@ pub fn rpmvercmp(a: &str, b: &str) -> Ordering {
         let numeric = a[i].is_ascii_digit();
         let run = |s: &[u8], mut k: usize| {
             let start = k;
-            while k < s.len() && if numeric { s[k].is_ascii_digit() } else { s[k].is_ascii_alphabetic() } {
+            while k < s.len()
+                && if numeric {
+                    s[k].is_ascii_digit()
+                } else {
+                    s[k].is_ascii_alphabetic()
+                }
+            {
                 k += 1;
             }
             (start, k)
@@ -108,7 +114,11 @@ pub struct Evr {
 
 impl Evr {
     pub fn new(epoch: Option<u32>, version: impl Into<String>, release: impl Into<String>) -> Evr {
-        Evr { epoch, version: version.into(), release: release.into() }
+        Evr {
+            epoch,
+            version: version.into(),
+            release: release.into(),
+        }
     }
 
     /// Parse `[E:]V[-R]` as dnf and rpm write it.

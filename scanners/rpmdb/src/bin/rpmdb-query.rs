@@ -58,7 +58,15 @@ fn main() -> ExitCode {
             }
         };
         let epoch = p.epoch.map_or("(none)".to_string(), |e| e.to_string());
-        let _ = writeln!(out, "{} {} {} {} {}", p.name, epoch, p.version, p.release, p.arch_or_none());
+        let _ = writeln!(
+            out,
+            "{} {} {} {} {}",
+            p.name,
+            epoch,
+            p.version,
+            p.release,
+            p.arch_or_none()
+        );
         if args.files {
             match p.files() {
                 Ok(files) => {

@@ -15,7 +15,10 @@ pub struct BdbReader {
 
 impl BdbReader {
     pub fn new(file: File, path: &Path) -> Result<BdbReader, DbError> {
-        Ok(BdbReader { path: path.to_path_buf(), file })
+        Ok(BdbReader {
+            path: path.to_path_buf(),
+            file,
+        })
     }
 }
 

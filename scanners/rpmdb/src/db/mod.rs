@@ -57,7 +57,10 @@ pub struct DbError {
 
 impl DbError {
     pub fn new(file: impl Into<PathBuf>, message: impl Into<String>) -> DbError {
-        DbError { file: file.into(), message: message.into() }
+        DbError {
+            file: file.into(),
+            message: message.into(),
+        }
     }
 }
 
@@ -102,7 +105,10 @@ pub struct Database {
 
 impl fmt::Debug for Database {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.debug_struct("Database").field("path", &self.path).field("format", &self.format).finish()
+        f.debug_struct("Database")
+            .field("path", &self.path)
+            .field("format", &self.format)
+            .finish()
     }
 }
 
@@ -160,14 +166,18 @@ impl Database {
                 Err(e) => return Err(DbError::new(image_path, e.to_string())),
             }
         }
-        let format = detect(&first[..n])
-            .ok_or_else(|| DbError::new(image_path, "not an RPM database (unknown magic bytes)"))?;
+        let format =
+            detect(&first[..n]).ok_or_else(|| DbError::new(image_path, "not an RPM database (unknown magic bytes)"))?;
         let source: Box<dyn HeaderSource> = match format {
             Format::BerkeleyDb => Box::new(bdb::BdbReader::new(file, image_path)?),
             Format::Ndb => Box::new(ndb::NdbReader::new(file, image_path)?),
             Format::Sqlite => Box::new(sqlite::SqliteReader::open(host_path, image_path)?),
         };
-        Ok(Database { path: image_path.to_path_buf(), format, source })
+        Ok(Database {
+            path: image_path.to_path_buf(),
+            format,
+            source,
+        })
     }
 
     /// The stored headers, one at a time, in database order.

@@ -12,7 +12,10 @@ pub struct NdbReader {
 
 impl NdbReader {
     pub fn new(file: File, path: &Path) -> Result<NdbReader, DbError> {
-        Ok(NdbReader { path: path.to_path_buf(), file })
+        Ok(NdbReader {
+            path: path.to_path_buf(),
+            file,
+        })
     }
 }
 

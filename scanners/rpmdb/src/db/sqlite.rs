@@ -9,7 +9,9 @@ pub struct SqliteReader {
 
 impl SqliteReader {
     pub fn open(_host_path: &Path, image_path: &Path) -> Result<SqliteReader, DbError> {
-        Ok(SqliteReader { path: image_path.to_path_buf() })
+        Ok(SqliteReader {
+            path: image_path.to_path_buf(),
+        })
     }
 }
 

@@ -1,0 +1,1 @@
+//! `updateinfo.xml`: advisories (security, bugfix, enhancement) and the packages that fix them.
