@@ -1,0 +1,47 @@
+//! External tools the harness runs, and the Debian package that provides each one.
+//! A missing tool is a test failure naming the package, never a silent skip.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+/// The Debian package that provides `tool`, for the failure message.
+fn package_of(tool: &str) -> &'static str {
+    match tool {
+        "rpm" | "rpmbuild" | "rpm2cpio" => "rpm",
+        "db5.3_load" | "db5.3_dump" => "db5.3-util",
+        "setcap" | "getcap" => "libcap2-bin",
+        "sqlite3" => "sqlite3",
+        "hyperfine" => "hyperfine",
+        _ => "(unknown: see the test's documentation)",
+    }
+}
+
+/// The full path of `tool` on `PATH`; panics with "install package X" when it is missing.
+pub fn require_tool(tool: &str) -> PathBuf {
+    let path = std::env::var_os("PATH").unwrap_or_default();
+    for dir in std::env::split_paths(&path) {
+        let candidate = dir.join(tool);
+        if candidate.is_file() {
+            return candidate;
+        }
+    }
+    panic!(
+        "this test needs `{tool}`, which is not on PATH: install the Debian package `{}` \
+         (apt-get install -y {0})",
+        package_of(tool)
+    );
+}
+
+/// Run a command, panicking with its command line, status and stderr when it fails.
+pub fn run_ok(cmd: &mut Command) -> Output {
+    let out = cmd.output().unwrap_or_else(|e| panic!("cannot run {cmd:?}: {e}"));
+    if !out.status.success() {
+        panic!(
+            "{cmd:?} failed ({}):\nstdout:\n{}\nstderr:\n{}",
+            out.status,
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+    out
+}
