@@ -1,22 +1,419 @@
 //! SQLite `rpmdb.sqlite` files, on a read-only mount, with or without `-wal`, without `-shm`.
+//!
+//! rpm's table is `Packages(hnum INTEGER PRIMARY KEY AUTOINCREMENT, blob BLOB NOT NULL)` and
+//! rpm leaves the file in WAL mode. An ordinary read-only open of a WAL database needs the
+//! `-shm` wal-index file, creating it when missing — impossible on a read-only mount (the open
+//! fails with "unable to open database file") and a write into the scanned root otherwise.
+//! So the reader picks one of two ways, neither of which creates, changes or deletes a file:
+//!
+//! - no `-wal` file, or an empty one (rpm checkpoints and truncates it on close): every
+//!   committed row is in the main file; open it with `immutable=1`, which reads it as a plain
+//!   file without locks, journals or wal-index.
+//! - a `-wal` file with content (rows committed but not yet checkpointed): open read-only
+//!   (`mode=ro`) and set `PRAGMA locking_mode=EXCLUSIVE` before the first read. In exclusive
+//!   mode SQLite never uses the shared-memory wal-index: it rebuilds the index in heap memory
+//!   from the `-wal` file itself, so the rows that live only there are read too. Exclusive
+//!   mode takes a write lock (`fcntl F_WRLCK`), which fails with `EBADF` on a file opened
+//!   read-only, so the connection uses SQLite's `unix-none` VFS, which takes no locks: an
+//!   image being scanned has no other writer. Checkpoint on close is switched off, so the
+//!   `-wal` file is left as it was.
+//!
+//! Rows are read one at a time by rowid (`hnum` is the rowid), so memory follows one header.
 
 use super::{DbError, HeaderSource, RawHeader};
+use crate::header::{MAX_DATA_LENGTH, MAX_INDEX_ENTRIES};
+use rusqlite::config::DbConfig;
+use rusqlite::types::ValueRef;
+use rusqlite::{Connection, OpenFlags, OptionalExtension};
+use std::ffi::OsString;
+use std::io;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
+
+/// The largest header blob rpm can store: its index and data limits.
+const MAX_BLOB: i64 = 8 + 16 * MAX_INDEX_ENTRIES as i64 + MAX_DATA_LENGTH as i64;
+
+/// The next row after a rowid; the blob is only loaded when its length is acceptable.
+const NEXT_ROW: &str = "SELECT rowid, hnum, typeof(blob), length(blob), \
+     CASE WHEN typeof(blob) = 'blob' AND length(blob) <= ?2 THEN blob END \
+     FROM Packages WHERE rowid > ?1 ORDER BY rowid LIMIT 1";
+
+/// How the database file was opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OpenMode {
+    /// No `-wal` content: the main file read as immutable.
+    Immutable,
+    /// A `-wal` file with content, read through an in-memory wal-index.
+    WalInHeap,
+}
 
 pub struct SqliteReader {
     path: PathBuf,
+    conn: Connection,
+    mode: OpenMode,
+    /// The rowid of the last row handed out; `None` once the walk is over.
+    last_rowid: Option<i64>,
 }
 
 impl SqliteReader {
-    pub fn open(_host_path: &Path, image_path: &Path) -> Result<SqliteReader, DbError> {
+    /// Open `host_path` (already resolved inside the root) without writing anything next to it.
+    pub fn open(host_path: &Path, image_path: &Path) -> Result<SqliteReader, DbError> {
+        let fail = |msg: String| DbError::new(image_path, msg);
+        let mode = choose_mode(host_path).map_err(fail)?;
+        let uri = file_uri(
+            host_path,
+            match mode {
+                OpenMode::Immutable => "immutable=1",
+                OpenMode::WalInHeap => "mode=ro&vfs=unix-none",
+            },
+        );
+        let flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_URI | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = Connection::open_with_flags(&uri, flags).map_err(|e| fail(format!("cannot open: {e}")))?;
+        let setup = || -> rusqlite::Result<()> {
+            conn.set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true)?;
+            conn.set_db_config(DbConfig::SQLITE_DBCONFIG_TRUSTED_SCHEMA, false)?;
+            conn.pragma_update(None, "query_only", true)?;
+            if mode == OpenMode::WalInHeap {
+                // Must come before anything reads the file: the wal-index then lives in heap
+                // memory and no -shm file is opened or created (see the module comment).
+                conn.pragma_update(None, "locking_mode", "EXCLUSIVE")?;
+            }
+            Ok(())
+        };
+        setup().map_err(|e| fail(format!("cannot set up the connection: {e}")))?;
+        let kind: Option<String> = conn
+            .query_row(
+                "SELECT type FROM sqlite_master WHERE name = 'Packages' COLLATE NOCASE",
+                [],
+                |r| r.get(0),
+            )
+            .optional()
+            .map_err(|e| fail(format!("cannot read the schema: {e}")))?;
+        match kind.as_deref() {
+            Some("table") => {}
+            None => return Err(fail("no Packages table".into())),
+            Some(other) => return Err(fail(format!("Packages is a {other}, not a table"))),
+        }
         Ok(SqliteReader {
             path: image_path.to_path_buf(),
+            conn,
+            mode,
+            last_rowid: Some(i64::MIN),
         })
+    }
+
+    /// Which way the file was opened (see the module documentation).
+    pub fn mode(&self) -> OpenMode {
+        self.mode
+    }
+
+    fn error(&self, message: String) -> DbError {
+        DbError::new(&self.path, message)
+    }
+}
+
+/// Decide how to open the database from its `-wal` file, checking the files SQLite will
+/// open by name: they must be regular files, never symlinks out of the root or FIFOs.
+fn choose_mode(db: &Path) -> Result<OpenMode, String> {
+    let mut wal = OsString::from(db.as_os_str());
+    wal.push("-wal");
+    let wal = PathBuf::from(wal);
+    let meta = match std::fs::symlink_metadata(&wal) {
+        Ok(m) => m,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(OpenMode::Immutable),
+        Err(e) => return Err(format!("cannot inspect the -wal file: {e}")),
+    };
+    if !meta.file_type().is_file() {
+        return Err("the -wal file is not a regular file (a symlink or special file); not opening it".into());
+    }
+    if meta.len() == 0 {
+        return Ok(OpenMode::Immutable);
+    }
+    // SQLite deletes the -wal file of a database with no pages: make sure it has some.
+    let file = crate::root::open_regular_nofollow(db).map_err(|e| e.to_string())?;
+    let size = file.metadata().map_err(|e| e.to_string())?.len();
+    let mut head = [0u8; 100];
+    file.read_exact_at(&mut head, 0)
+        .map_err(|e| format!("database header unreadable ({size} bytes): {e}"))?;
+    let page_size = match u16::from_be_bytes([head[16], head[17]]) {
+        1 => 65536,
+        n => n as u64,
+    };
+    if page_size < 512 || size < page_size {
+        return Err(format!(
+            "database file of {size} bytes holds no whole page (page size {page_size})"
+        ));
+    }
+    Ok(OpenMode::WalInHeap)
+}
+
+/// A `file:` URI for a host path, percent-encoding everything but unreserved characters.
+fn file_uri(path: &Path, query: &str) -> String {
+    let mut uri = String::from("file:");
+    for &b in path.as_os_str().as_bytes() {
+        if b.is_ascii_alphanumeric() || b"/-._~".contains(&b) {
+            uri.push(b as char);
+        } else {
+            uri.push_str(&format!("%{b:02X}"));
+        }
+    }
+    uri.push('?');
+    uri.push_str(query);
+    uri
+}
+
+/// One row as read, before it is checked.
+struct Row {
+    rowid: i64,
+    hnum: Result<i64, String>,
+    kind: String,
+    len: i64,
+    blob: Option<Vec<u8>>,
+}
+
+impl SqliteReader {
+    fn next_row(&self, after: i64) -> rusqlite::Result<Option<Row>> {
+        let mut stmt = self.conn.prepare_cached(NEXT_ROW)?;
+        stmt.query_row((after, MAX_BLOB), |r| {
+            Ok(Row {
+                rowid: r.get(0)?,
+                hnum: match r.get_ref(1)? {
+                    ValueRef::Integer(n) => Ok(n),
+                    other => Err(format!("hnum is {:?}, not an integer", other.data_type())),
+                },
+                kind: r.get(2)?,
+                len: r.get::<_, Option<i64>>(3)?.unwrap_or(0),
+                blob: match r.get_ref(4)? {
+                    ValueRef::Blob(b) => Some(b.to_vec()),
+                    _ => None,
+                },
+            })
+        })
+        .optional()
     }
 }
 
 impl HeaderSource for SqliteReader {
     fn next_header(&mut self) -> Option<Result<RawHeader, DbError>> {
-        Some(Err(DbError::new(&self.path, "SQLite reader not written yet")))
+        loop {
+            let after = self.last_rowid?;
+            let row = match self.next_row(after) {
+                Ok(Some(row)) => row,
+                Ok(None) => {
+                    self.last_rowid = None;
+                    return None;
+                }
+                Err(e) => {
+                    // Without a rowid the walk cannot step past the bad row.
+                    self.last_rowid = None;
+                    return Some(Err(self.error(format!("reading the row after rowid {after}: {e}"))));
+                }
+            };
+            self.last_rowid = Some(row.rowid);
+            let number = match row
+                .hnum
+                .and_then(|n| u32::try_from(n).map_err(|_| format!("hnum {n} is not a header number")))
+            {
+                // Like rpm, a record 0 is no package.
+                Ok(0) => continue,
+                Ok(n) => n,
+                Err(e) => return Some(Err(self.error(format!("row {}: {e}", row.rowid)))),
+            };
+            return Some(match row.blob {
+                Some(blob) => Ok(RawHeader { number, blob }),
+                None if row.kind != "blob" => {
+                    Err(self.error(format!("header #{number}: blob is {}, not a blob", row.kind)))
+                }
+                None => Err(self.error(format!(
+                    "header #{number}: blob of {} bytes is larger than rpm's header limit",
+                    row.len
+                ))),
+            });
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::os::unix::ffi::OsStringExt;
+
+    /// Every file of a directory with its bytes: proves that nothing was written.
+    fn snapshot(dir: &Path) -> Vec<(OsString, Vec<u8>)> {
+        let mut v: Vec<_> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| {
+                let e = e.unwrap();
+                (e.file_name(), std::fs::read(e.path()).unwrap())
+            })
+            .collect();
+        v.sort();
+        v
+    }
+
+    fn collect(r: &mut SqliteReader) -> Vec<Result<(u32, Vec<u8>), String>> {
+        std::iter::from_fn(|| r.next_header())
+            .take(10_000)
+            .map(|x| x.map(|h| (h.number, h.blob)).map_err(|e| e.to_string()))
+            .collect()
+    }
+
+    /// A WAL database with rows 1 and 2 checkpointed into the main file and row 3 (plus a
+    /// change to row 2) only in the -wal file, as a snapshot taken while a writer had it open.
+    fn wal_database(dir: &Path) -> PathBuf {
+        let live = dir.join("live");
+        std::fs::create_dir(&live).unwrap();
+        let db = live.join("rpmdb.sqlite");
+        let c = Connection::open(&db).unwrap();
+        c.pragma_update(None, "journal_mode", "WAL").unwrap();
+        c.pragma_update(None, "wal_autocheckpoint", 0).unwrap();
+        c.execute_batch(
+            "CREATE TABLE Packages (hnum INTEGER PRIMARY KEY AUTOINCREMENT, blob BLOB NOT NULL);
+             INSERT INTO Packages VALUES (1, x'01'), (2, x'02');",
+        )
+        .unwrap();
+        c.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(())).unwrap();
+        c.execute_batch("INSERT INTO Packages VALUES (3, x'0303'); UPDATE Packages SET blob = x'2222' WHERE hnum = 2;")
+            .unwrap();
+        let snap = dir.join("snap");
+        std::fs::create_dir(&snap).unwrap();
+        for name in ["rpmdb.sqlite", "rpmdb.sqlite-wal"] {
+            std::fs::copy(live.join(name), snap.join(name)).unwrap();
+        }
+        drop(c);
+        snap.join("rpmdb.sqlite")
+    }
+
+    #[test]
+    fn rows_only_in_the_wal_are_read_and_nothing_is_written() {
+        let t = tempfile::tempdir().unwrap();
+        let db = wal_database(t.path());
+        let dir = db.parent().unwrap();
+        assert!(std::fs::metadata(dir.join("rpmdb.sqlite-wal")).unwrap().len() > 0);
+        let before = snapshot(dir);
+        let mut r = SqliteReader::open(&db, Path::new("/var/lib/rpm/rpmdb.sqlite")).unwrap();
+        assert_eq!(r.mode(), OpenMode::WalInHeap);
+        assert_eq!(
+            collect(&mut r),
+            vec![Ok((1, vec![1])), Ok((2, vec![0x22, 0x22])), Ok((3, vec![3, 3]))]
+        );
+        drop(r);
+        assert_eq!(snapshot(dir), before, "the reader changed or created files");
+    }
+
+    #[test]
+    fn without_wal_content_the_file_is_read_as_immutable() {
+        let t = tempfile::tempdir().unwrap();
+        let db = wal_database(t.path());
+        let dir = db.parent().unwrap();
+        std::fs::remove_file(dir.join("rpmdb.sqlite-wal")).unwrap();
+        let before = snapshot(dir);
+        let mut r = SqliteReader::open(&db, Path::new("/var/lib/rpm/rpmdb.sqlite")).unwrap();
+        assert_eq!(r.mode(), OpenMode::Immutable);
+        assert_eq!(collect(&mut r), vec![Ok((1, vec![1])), Ok((2, vec![2]))]);
+        drop(r);
+        std::fs::write(dir.join("rpmdb.sqlite-wal"), b"").unwrap();
+        let before_empty = snapshot(dir);
+        let mut r = SqliteReader::open(&db, Path::new("/var/lib/rpm/rpmdb.sqlite")).unwrap();
+        assert_eq!(r.mode(), OpenMode::Immutable);
+        assert_eq!(collect(&mut r).len(), 2);
+        drop(r);
+        assert_eq!(snapshot(dir), before_empty);
+        assert_eq!(before.len(), 1);
+    }
+
+    #[test]
+    fn a_symlinked_wal_is_refused() {
+        let t = tempfile::tempdir().unwrap();
+        let db = wal_database(t.path());
+        let wal = db.with_file_name("rpmdb.sqlite-wal");
+        std::fs::remove_file(&wal).unwrap();
+        std::os::unix::fs::symlink("/etc/passwd", &wal).unwrap();
+        let e = SqliteReader::open(&db, Path::new("/var/lib/rpm/rpmdb.sqlite"))
+            .err()
+            .unwrap();
+        assert!(e.to_string().contains("-wal file is not a regular file"), "{e}");
+    }
+
+    #[test]
+    fn bad_rows_are_reported_and_the_walk_goes_on() {
+        let t = tempfile::tempdir().unwrap();
+        let db = t.path().join("rpmdb.sqlite");
+        let c = Connection::open(&db).unwrap();
+        c.execute_batch(
+            "CREATE TABLE Packages (hnum INTEGER PRIMARY KEY AUTOINCREMENT, blob BLOB);
+             INSERT INTO Packages VALUES (1, x'01'), (2, NULL), (3, 'text'), (5, x'05');",
+        )
+        .unwrap();
+        drop(c);
+        let mut r = SqliteReader::open(&db, Path::new("/var/lib/rpm/rpmdb.sqlite")).unwrap();
+        let rows = collect(&mut r);
+        assert_eq!(rows.len(), 4, "{rows:?}");
+        assert_eq!(rows[0], Ok((1, vec![1])));
+        assert!(rows[1]
+            .as_ref()
+            .unwrap_err()
+            .contains("header #2: blob is null, not a blob"));
+        assert!(rows[2].as_ref().unwrap_err().contains("header #3: blob is text"));
+        assert_eq!(rows[3], Ok((5, vec![5])));
+    }
+
+    #[test]
+    fn hostile_schemas_are_refused() {
+        let t = tempfile::tempdir().unwrap();
+        for (i, sql) in [
+            "CREATE TABLE Other (x);",
+            "CREATE VIEW Packages AS WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c) \
+             SELECT x AS hnum, zeroblob(1000000) AS blob FROM c;",
+        ]
+        .iter()
+        .enumerate()
+        {
+            let db = t.path().join(format!("{i}.sqlite"));
+            Connection::open(&db).unwrap().execute_batch(sql).unwrap();
+            let e = SqliteReader::open(&db, Path::new("/rpmdb.sqlite")).err().unwrap();
+            assert!(e.to_string().contains("Packages"), "{e}");
+        }
+    }
+
+    #[test]
+    fn truncated_and_corrupt_files_give_errors() {
+        let t = tempfile::tempdir().unwrap();
+        let good = t.path().join("good.sqlite");
+        let c = Connection::open(&good).unwrap();
+        c.execute_batch("CREATE TABLE Packages (hnum INTEGER PRIMARY KEY AUTOINCREMENT, blob BLOB NOT NULL);")
+            .unwrap();
+        for i in 1..200 {
+            c.execute("INSERT INTO Packages VALUES (?1, zeroblob(3000))", [i])
+                .unwrap();
+        }
+        drop(c);
+        let bytes = std::fs::read(&good).unwrap();
+        for cut in [100, 4096, bytes.len() / 2] {
+            let db = t.path().join(format!("cut{cut}.sqlite"));
+            std::fs::write(&db, &bytes[..cut]).unwrap();
+            match SqliteReader::open(&db, Path::new("/rpmdb.sqlite")) {
+                Err(e) => assert!(e.to_string().starts_with("/rpmdb.sqlite: "), "{e}"),
+                Ok(mut r) => {
+                    let rows = collect(&mut r);
+                    assert!(
+                        rows.iter().any(|x| x.is_err()),
+                        "cut {cut}: no error in {} rows",
+                        rows.len()
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn uris_encode_odd_paths() {
+        assert_eq!(
+            file_uri(Path::new("/a b/%?#/x"), "mode=ro"),
+            "file:/a%20b/%25%3F%23/x?mode=ro"
+        );
+        let odd = OsString::from_vec(vec![b'/', 0xff]);
+        assert_eq!(file_uri(Path::new(&odd), "q"), "file:/%FF?q");
     }
 }
