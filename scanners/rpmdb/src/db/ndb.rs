@@ -312,8 +312,8 @@ mod tests {
     fn bad_magic_trailer_and_lengths() {
         let (f, offsets) = build(&three(), &[0, 1, 2]);
         let blob = |i: usize| offsets[i] as usize * 16;
-        type Corruption = Box<dyn Fn(&mut Vec<u8>)>;
-        let cases: Vec<(Corruption, &str)> = vec![
+        type Corruption<'a> = Box<dyn Fn(&mut Vec<u8>) + 'a>;
+        let cases: Vec<(Corruption<'_>, &str)> = vec![
             (Box::new(|f| f[blob(1)] = b'X'), "bad blob magic"),
             (Box::new(|f| f[blob(2) - 1] = b'X'), "bad trailer magic"),
             (Box::new(|f| f[blob(1) + 4] = 3), "blob says it belongs to package 3"),
