@@ -1,5 +1,27 @@
 //! RPM repository metadata, the branch that feeds the judgements (updates, advisories):
 //! the image's yum/dnf configuration, fetching and caching metadata, and the parsers for
 //! `repomd.xml`, `primary`, `modules` and `updateinfo`.
+//!
+//! The data flows: [`config`] (which repositories the image uses) → [`fetch`] (bytes over
+//! http(s) or file://, mirror lists and metalinks) → [`cache`] (files keyed by repository and
+//! checksum) → [`repomd`] (the index) → [`compression`] → [`primary`] / [`modules`] (the
+//! content). [`checksum`] and [`xml`] serve them.
+//!
+//! ```no_run
+//! use repodata::{compression, primary};
+//! let file = std::io::BufReader::new(std::fs::File::open("primary.xml.gz").unwrap());
+//! let (_, xml) = compression::decompress(file, 1 << 32).unwrap();
+//! primary::parse(xml, primary::ParseOptions::default(), |p| println!("{}", p.nevra())).unwrap();
+//! ```
 
+pub mod cache;
+pub mod checksum;
+pub mod compression;
+pub mod config;
+pub mod fetch;
+pub mod metalink;
+pub mod modules;
+pub mod primary;
+pub mod repomd;
 pub mod updateinfo;
+pub mod xml;
