@@ -1,0 +1,158 @@
+//! The installed packages an advisory is judged against, as dnf's `updateinfo list` takes
+//! them: `query().installed().latest(1)`, the newest installed EVR of each `name.arch`.
+//!
+//! Packages without an arch (`gpg-pubkey`) are left out: no advisory lists them. A database
+//! record that cannot be read is reported, and the other packages are still judged.
+
+use rpmdb::package::Package;
+use rpmdb::root::Root;
+use rpmdb::version::Evr;
+use rpmdb::InstalledPackages;
+use std::collections::HashMap;
+
+/// One installed package, reduced to what the judgements need.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InstalledPackage {
+    pub name: String,
+    pub evr: Evr,
+    pub arch: String,
+    /// `name-version-release.arch`.
+    pub nvra: String,
+    /// The OpenPGP key id of the package signature (16 lowercase hex), for OVAL.
+    pub key_id: Option<String>,
+    /// `name:stream:version:context` of a modular build.
+    pub modularity_label: Option<String>,
+}
+
+impl InstalledPackage {
+    pub fn from_package(p: &Package) -> Option<InstalledPackage> {
+        let arch = p.arch.clone()?;
+        let key_id = match p.signature() {
+            rpmdb::package::Signature::Parsed(s) => Some(s.key_id.iter().map(|b| format!("{b:02x}")).collect()),
+            _ => None,
+        };
+        Some(InstalledPackage {
+            name: p.name.clone(),
+            evr: p.evr(),
+            arch,
+            nvra: p.nvra(),
+            key_id,
+            modularity_label: p.modularity_label().filter(|l| !l.is_empty()),
+        })
+    }
+}
+
+/// Every installed package, indexed by name, with the newest of each `name.arch` at hand.
+#[derive(Debug, Default)]
+pub struct InstalledIndex {
+    /// All installed packages of a name (several versions of an install-only package, or
+    /// several arches), in database order.
+    by_name: HashMap<String, Vec<InstalledPackage>>,
+    /// How many packages the database holds (including those without arch).
+    pub count: usize,
+    /// Records that could not be read: `file: header #n: reason`.
+    pub errors: Vec<String>,
+    /// The database file, as the image sees it.
+    pub database: String,
+}
+
+impl InstalledIndex {
+    /// Read the root's RPM database. Fails only when there is no readable database at all.
+    pub fn read(root: &Root) -> Result<InstalledIndex, String> {
+        let mut db = InstalledPackages::open(root).map_err(|e| format!("no RPM database could be read: {e}"))?;
+        let database = db.database.path.display().to_string();
+        let mut index = InstalledIndex {
+            database,
+            ..InstalledIndex::default()
+        };
+        for p in db.iter() {
+            match p {
+                Ok(p) => {
+                    index.count += 1;
+                    if let Some(i) = InstalledPackage::from_package(&p) {
+                        index.insert(i);
+                    }
+                }
+                Err(e) => index.errors.push(e.to_string()),
+            }
+        }
+        Ok(index)
+    }
+
+    pub fn insert(&mut self, p: InstalledPackage) {
+        self.by_name.entry(p.name.clone()).or_default().push(p);
+    }
+
+    pub fn from_packages(pkgs: impl IntoIterator<Item = InstalledPackage>) -> InstalledIndex {
+        let mut index = InstalledIndex::default();
+        for p in pkgs {
+            index.count += 1;
+            index.insert(p);
+        }
+        index
+    }
+
+    /// All installed packages named `name`.
+    pub fn named(&self, name: &str) -> &[InstalledPackage] {
+        self.by_name.get(name).map(Vec::as_slice).unwrap_or(&[])
+    }
+
+    /// The newest installed `name.arch` (dnf's `latest(1)` per name and arch).
+    pub fn latest(&self, name: &str, arch: &str) -> Option<&InstalledPackage> {
+        self.named(name)
+            .iter()
+            .filter(|p| p.arch == arch)
+            .max_by(|a, b| a.evr.cmp(&b.evr))
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = &InstalledPackage> {
+        self.by_name.values().flatten()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.by_name.is_empty()
+    }
+}
+
+/// The installed packages that own each of `paths` (for OVAL's `rpmverifyfile` objects),
+/// and the records that could not be read. Reads every package's file list: only asked for
+/// when a feed needs it.
+pub fn owners_of(root: &Root, paths: &[String]) -> (HashMap<String, Vec<InstalledPackage>>, Vec<String>) {
+    let mut owners: HashMap<String, Vec<InstalledPackage>> = HashMap::new();
+    let mut errors = Vec::new();
+    if paths.is_empty() {
+        return (owners, errors);
+    }
+    let mut db = match InstalledPackages::open(root) {
+        Ok(db) => db,
+        Err(e) => {
+            errors.push(e.to_string());
+            return (owners, errors);
+        }
+    };
+    for p in db.iter() {
+        let p = match p {
+            Ok(p) => p,
+            Err(e) => {
+                errors.push(e.to_string());
+                continue;
+            }
+        };
+        let files = match p.files() {
+            Ok(f) => f,
+            Err(e) => {
+                errors.push(format!("{}: file list: {}", p.nvra(), e.0));
+                continue;
+            }
+        };
+        for f in files {
+            let path = f.path.to_string_lossy();
+            if let Some(wanted) = paths.iter().find(|w| **w == path) {
+                if let Some(i) = InstalledPackage::from_package(&p) {
+                    owners.entry(wanted.clone()).or_default().push(i);
+                }
+            }
+        }
+    }
+    (owners, errors)
+}

@@ -1,0 +1,276 @@
+//! The security-advisories scanner: which advisories (RHSA, ALSA, RLSA, FEDORA, openSUSE…)
+//! apply to the RPM packages installed in an image, with their CVEs and severity.
+//!
+//! The data flows through the modules in this order:
+//! [`installed`] (the image's packages, newest per `name.arch`) and [`modules`] (its active
+//! module streams) → the judgement of each feed: [`updateinfo_feed`] streams an `updateinfo`
+//! through [`applicability`] (dnf's `updateinfo list` rule), [`oval`] evaluates Red Hat OVAL v2
+//! definitions → [`finding`] (the advisories that apply) → [`report`] (atomic's
+//! `Vulnerabilities`, `Scan Results`, `Summary`, `CVE Feed Last Updated`).
+//!
+//! Feeds: `--updateinfo FILE` (any compression), `--oval FILE`, and otherwise the `updateinfo`
+//! of the repositories the image configures (see [`repos`]). A subject without any feed is a
+//! failure, never a clean bill of health.
+//!
+//! ```no_run
+//! use atomic_protocol::Scanner;
+//! use security_advisories::{Options, SecurityAdvisories};
+//! let root = rpmdb::root::Root::new("/mnt/image").unwrap();
+//! let options = Options { updateinfo: vec!["updateinfo.xml.gz".into()], ..Options::default() };
+//! let outcome = SecurityAdvisories.scan(&root, "security", &options).unwrap();
+//! for v in &outcome.vulnerabilities {
+//!     println!("{} [{}]", v.title, v.severity);
+//! }
+//! ```
+
+pub mod applicability;
+pub mod finding;
+pub mod installed;
+pub mod modules;
+pub mod oval;
+pub mod release;
+pub mod report;
+pub mod repos;
+pub mod updateinfo_feed;
+
+use atomic_protocol::{Outcome, ScanFailure, ScanType, Scanner};
+use finding::{Finding, ScanWarning, Selection};
+use installed::InstalledIndex;
+use modules::{ModuleActivity, ModuleStates};
+use repodata::updateinfo::Severity;
+use report::{Report, SourceReport};
+use rpmdb::osrelease::OsRelease;
+use rpmdb::root::Root;
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use updateinfo_feed::Judge;
+
+/// The scan types of the manifest (`atomic-config/security-advisories`).
+pub const SCAN_TYPES: &[ScanType] = &[
+    ScanType {
+        name: "security",
+        description: "Security advisories (CVEs) that apply to the installed packages",
+    },
+    ScanType {
+        name: "all",
+        description: "All advisories (security, bugfix, enhancement) that apply to the installed packages",
+    },
+];
+
+/// `--min-severity`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[value(rename_all = "PascalCase")]
+pub enum MinSeverity {
+    Low,
+    Moderate,
+    Important,
+    Critical,
+}
+
+impl MinSeverity {
+    pub fn severity(self) -> Severity {
+        match self {
+            MinSeverity::Low => Severity::Low,
+            MinSeverity::Moderate => Severity::Moderate,
+            MinSeverity::Important => Severity::Important,
+            MinSeverity::Critical => Severity::Critical,
+        }
+    }
+}
+
+/// The scanner's own flags.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct Options {
+    /// Read advisories from this updateinfo file (any compression) instead of the image's
+    /// repositories; repeatable.
+    #[arg(long, value_name = "FILE")]
+    pub updateinfo: Vec<PathBuf>,
+
+    /// Evaluate this Red Hat OVAL v2 definitions file (any compression); repeatable.
+    #[arg(long, value_name = "FILE")]
+    pub oval: Vec<PathBuf>,
+
+    /// Evaluate OVAL exactly as written even on a rebuild of RHEL (CentOS, Rocky, Alma…),
+    /// where Red Hat's release and signature checks cannot hold.
+    #[arg(long)]
+    pub oval_strict: bool,
+
+    /// Report only advisories of this severity or higher (an advisory of unknown severity is
+    /// still reported).
+    #[arg(long, value_enum, ignore_case = true, value_name = "SEVERITY")]
+    pub min_severity: Option<MinSeverity>,
+
+    #[command(flatten)]
+    pub repos: repos::RepoOptions,
+}
+
+/// The scanner.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SecurityAdvisories;
+
+impl Scanner for SecurityAdvisories {
+    type Options = Options;
+
+    fn name(&self) -> &'static str {
+        "security-advisories"
+    }
+
+    fn atomic_name(&self) -> &'static str {
+        "security-advisories"
+    }
+
+    fn scan_types(&self) -> &'static [ScanType] {
+        SCAN_TYPES
+    }
+
+    fn default_scan(&self) -> &'static str {
+        "security"
+    }
+
+    fn manifest(&self) -> &'static str {
+        include_str!("../../../atomic-config/security-advisories")
+    }
+
+    fn scan(&self, root: &Root, scan_type: &str, options: &Options) -> Result<Outcome, ScanFailure> {
+        scan(root, scan_type, options)
+    }
+}
+
+/// Judge one root (see the crate documentation).
+pub fn scan(root: &Root, scan_type: &str, options: &Options) -> Result<Outcome, ScanFailure> {
+    let label = SCAN_TYPES
+        .iter()
+        .find(|t| t.name == scan_type)
+        .ok_or_else(|| ScanFailure(format!("unknown scan type {scan_type:?}")))?
+        .description;
+    let installed = InstalledIndex::read(root).map_err(ScanFailure)?;
+    let os = OsRelease::read(root);
+    let selection = Selection {
+        all_types: scan_type == "all",
+        min_severity: options.min_severity.map(MinSeverity::severity),
+    };
+    let mut warnings: Vec<ScanWarning> = installed
+        .errors
+        .iter()
+        .map(|e| ScanWarning::new("package-error", Some(&installed.database), e.clone()))
+        .collect();
+    let mut findings: BTreeMap<String, Finding> = BTreeMap::new();
+    let mut sources: Vec<SourceReport> = Vec::new();
+
+    let states = ModuleStates::read(root);
+    warnings.extend(
+        states
+            .problems
+            .iter()
+            .map(|p| ScanWarning::new("module-state", None, p.clone())),
+    );
+
+    // updateinfo: the files given, else the image's repositories.
+    let mut updateinfo_sources = 0;
+    if !options.updateinfo.is_empty() {
+        let activity = ModuleActivity {
+            states: states.clone(),
+            available: None,
+        };
+        if activity
+            .states
+            .states
+            .values()
+            .any(|s| matches!(s, modules::ModuleState::Enabled(_)))
+        {
+            warnings.push(ScanWarning::new(
+                "module-metadata-absent",
+                None,
+                "no repository modules metadata with --updateinfo: module advisories apply when modules.d enables \
+                 their stream, whatever their context",
+            ));
+        }
+        let judge = Judge {
+            installed: &installed,
+            modules: &activity,
+            selection,
+        };
+        for path in &options.updateinfo {
+            let s = judge.file(path, &mut findings, &mut warnings);
+            release::check_updateinfo(&s, os.as_ref(), &mut warnings);
+            sources.push(SourceReport {
+                format: "updateinfo",
+                source: s.source,
+                entries: s.advisories,
+                newest: s.newest,
+                error: s.error,
+            });
+            updateinfo_sources += 1;
+        }
+    } else if options.oval.is_empty() || options.repos.wants_repos() {
+        let found = repos::judge_repositories(root, &installed, &states, selection, &options.repos, os.as_ref())?;
+        warnings.extend(found.warnings);
+        for (id, f) in found.findings {
+            match findings.get_mut(&id) {
+                Some(existing) => existing.merge(f),
+                None => {
+                    findings.insert(id, f);
+                }
+            }
+        }
+        updateinfo_sources += found.sources.len();
+        sources.extend(found.sources);
+    }
+
+    let mut undecided = Vec::new();
+    for path in &options.oval {
+        let r = oval::judge_file(
+            root,
+            path,
+            &installed,
+            &states,
+            selection,
+            options.oval_strict,
+            os.as_ref(),
+        );
+        warnings.extend(r.warnings);
+        undecided.extend(r.undecided);
+        for f in r.findings {
+            match findings.get_mut(&f.id) {
+                Some(existing) => existing.merge(f),
+                None => {
+                    findings.insert(f.id.clone(), f);
+                }
+            }
+        }
+        sources.push(r.source);
+    }
+
+    if sources.is_empty() {
+        return Err(ScanFailure(
+            "no advisory data: the image configures no enabled repository and neither --updateinfo nor --oval was \
+             given; an image without advisory data is not known to be free of vulnerabilities"
+                .to_string(),
+        ));
+    }
+    if sources.iter().all(|s| s.error.is_some()) {
+        let errors: Vec<String> = sources.iter().filter_map(|s| s.error.clone()).collect();
+        return Err(ScanFailure(format!(
+            "no advisory feed could be read: {}",
+            errors.join("; ")
+        )));
+    }
+    let _ = updateinfo_sources;
+
+    let mut findings: Vec<Finding> = findings.into_values().collect();
+    report::sort_findings(&mut findings);
+    let report = Report {
+        scan_type: scan_type.to_string(),
+        os_release: os
+            .as_ref()
+            .map(|o| o.display_name())
+            .unwrap_or_else(|| "unknown".to_string()),
+        installed_packages: installed.count,
+        findings,
+        sources,
+        warnings,
+        undecided,
+        min_severity: options.min_severity.map(|m| m.severity().to_string()),
+    };
+    Ok(report.into_outcome(label))
+}

@@ -1,0 +1,260 @@
+//! The findings as atomic's result: one `Vulnerabilities` entry per advisory (so that
+//! `atomic scan` prints "The following issues were found" and counts the image as
+//! vulnerable), the details under `Scan Results`, a one-sentence `Summary`, and
+//! `CVE Feed Last Updated` from the feeds' own dates.
+
+use crate::finding::{Finding, ScanWarning};
+use atomic_protocol::{Outcome, Vulnerability};
+use repodata::updateinfo::{format_unix_utc, AdvisoryKind};
+use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
+
+/// At most this many warnings of one kind from one source are listed; the rest are counted.
+const MAX_WARNINGS_PER_KIND: usize = 20;
+
+/// One feed read for the scan, as the result lists it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SourceReport {
+    /// `updateinfo` or `oval`.
+    pub format: &'static str,
+    pub source: String,
+    pub entries: u64,
+    pub newest: Option<i64>,
+    pub error: Option<String>,
+}
+
+/// Everything a scan established, before it becomes an [`Outcome`].
+#[derive(Debug, Clone, Default)]
+pub struct Report {
+    pub scan_type: String,
+    pub os_release: String,
+    pub installed_packages: usize,
+    pub findings: Vec<Finding>,
+    pub sources: Vec<SourceReport>,
+    pub warnings: Vec<ScanWarning>,
+    /// OVAL definitions that could not be decided (an unsupported test on the way).
+    pub undecided: Vec<Value>,
+    pub min_severity: Option<String>,
+}
+
+impl Report {
+    /// The newest date any feed carries, as `YYYY-MM-DDTHH:MM:SSZ`, or "NA".
+    pub fn feed_last_updated(&self) -> String {
+        self.sources
+            .iter()
+            .filter_map(|s| s.newest)
+            .max()
+            .map(format_unix_utc)
+            .unwrap_or_else(|| "NA".to_string())
+    }
+
+    fn complete_sources(&self) -> Vec<&SourceReport> {
+        self.sources.iter().filter(|s| s.error.is_none()).collect()
+    }
+
+    pub fn summary(&self) -> String {
+        let partial: Vec<&str> = self
+            .sources
+            .iter()
+            .filter(|s| s.error.is_some())
+            .map(|s| s.source.as_str())
+            .collect();
+        let what = if self.scan_type == "all" {
+            "advisories"
+        } else {
+            "security advisories"
+        };
+        let mut s = if self.findings.is_empty() {
+            format!(
+                "No {what} apply to the {} installed packages (feed last updated {}).",
+                self.installed_packages,
+                self.feed_last_updated()
+            )
+        } else {
+            let mut counts: BTreeMap<&str, usize> = BTreeMap::new();
+            for f in &self.findings {
+                *counts.entry(f.severity_label()).or_default() += 1;
+            }
+            let order = ["Critical", "Important", "Moderate", "Low", "Unknown", "None"];
+            let parts: Vec<String> = order
+                .iter()
+                .filter_map(|k| counts.get(k).map(|n| format!("{n} {k}")))
+                .collect();
+            let cves: std::collections::BTreeSet<&str> = self
+                .findings
+                .iter()
+                .flat_map(|f| f.cves.iter().map(String::as_str))
+                .collect();
+            format!(
+                "{} {what} apply to the image ({}), fixing {} CVEs.",
+                self.findings.len(),
+                parts.join(", "),
+                cves.len()
+            )
+        };
+        if !partial.is_empty() {
+            s.push_str(&format!(
+                " The answer is partial: {} could not be read to the end.",
+                partial.join(", ")
+            ));
+        }
+        s
+    }
+
+    fn vulnerability(f: &Finding) -> Vulnerability {
+        let title = match &f.title {
+            Some(t) => format!("{}: {t}", f.id),
+            None => f.id.clone(),
+        };
+        let packages: Vec<Value> = f
+            .packages
+            .iter()
+            .map(|p| {
+                let mut m = Map::new();
+                m.insert("Installed".into(), json!(p.installed));
+                m.insert(
+                    "Fixed".into(),
+                    json!(p.fixed.clone().unwrap_or_else(|| "no fix published".into())),
+                );
+                if let Some(e) = &p.fixed_evr {
+                    m.insert("Fixed EVR".into(), json!(e));
+                }
+                if let Some(mo) = &p.module {
+                    m.insert("Module".into(), json!(mo));
+                }
+                Value::Object(m)
+            })
+            .collect();
+        let mut custom = Map::new();
+        custom.insert("Advisory".into(), json!(f.id));
+        custom.insert("Type".into(), json!(f.kind.as_str()));
+        custom.insert("CVEs".into(), json!(f.cves));
+        custom.insert("Packages".into(), Value::Array(packages));
+        if let Some(r) = &f.severity_raw {
+            custom.insert("Severity in feed".into(), json!(r));
+        }
+        if let Some(d) = &f.issued {
+            custom.insert("Issued".into(), json!(d));
+        }
+        if let Some(d) = &f.updated {
+            custom.insert("Updated".into(), json!(d));
+        }
+        custom.insert("Source".into(), json!(f.sources.iter().collect::<Vec<_>>()));
+        Vulnerability {
+            title,
+            severity: f.severity_label().to_string(),
+            custom: Value::Object(custom),
+        }
+    }
+
+    /// Warnings, at most [`MAX_WARNINGS_PER_KIND`] per kind and source, the rest counted.
+    fn warnings_json(&self) -> Vec<Value> {
+        let mut seen: BTreeMap<(&str, Option<&str>), usize> = BTreeMap::new();
+        let mut out = Vec::new();
+        for w in &self.warnings {
+            let n = seen.entry((w.kind.as_str(), w.source.as_deref())).or_default();
+            *n += 1;
+            if *n <= MAX_WARNINGS_PER_KIND {
+                let mut m = Map::new();
+                m.insert("Kind".into(), json!(w.kind));
+                if let Some(s) = &w.source {
+                    m.insert("Source".into(), json!(s));
+                }
+                m.insert("Message".into(), json!(w.message));
+                out.push(Value::Object(m));
+            }
+        }
+        for ((kind, source), n) in seen {
+            if n > MAX_WARNINGS_PER_KIND {
+                out.push(json!({
+                    "Kind": kind,
+                    "Source": source,
+                    "Message": format!("{} more {kind} warnings not listed", n - MAX_WARNINGS_PER_KIND),
+                }));
+            }
+        }
+        out
+    }
+
+    pub fn into_outcome(self, scan_type_label: &str) -> Outcome {
+        let vulnerabilities: Vec<Vulnerability> = self.findings.iter().map(Report::vulnerability).collect();
+        let sources: Vec<Value> = self
+            .sources
+            .iter()
+            .map(|s| {
+                let mut m = Map::new();
+                m.insert("Format".into(), json!(s.format));
+                m.insert("Source".into(), json!(s.source));
+                m.insert("Entries".into(), json!(s.entries));
+                m.insert(
+                    "Last Updated".into(),
+                    json!(s.newest.map(format_unix_utc).unwrap_or("NA".into())),
+                );
+                if let Some(e) = &s.error {
+                    m.insert("Error".into(), json!(e));
+                }
+                Value::Object(m)
+            })
+            .collect();
+        let warnings = self.warnings_json();
+        let mut results = Map::new();
+        results.insert("OS Release".into(), json!(self.os_release));
+        results.insert(
+            "Advisories".into(),
+            Value::Array(vulnerabilities.iter().map(|v| v.custom.clone()).collect()),
+        );
+        results.insert("Sources".into(), Value::Array(sources));
+        results.insert("Warnings".into(), Value::Array(warnings.clone()));
+        if !self.undecided.is_empty() {
+            results.insert("Undecided".into(), Value::Array(self.undecided.clone()));
+        }
+        results.insert(
+            "Minimum Severity".into(),
+            json!(self.min_severity.clone().unwrap_or_else(|| "none".into())),
+        );
+        let summary = self.summary();
+        let feed = self.feed_last_updated();
+        let complete = self.complete_sources().len();
+        let mut custom = Map::new();
+        custom.insert(
+            "Feeds".into(),
+            json!(format!("{complete} of {} read completely", self.sources.len())),
+        );
+        if !warnings.is_empty() {
+            custom.insert(
+                "Warnings".into(),
+                Value::Array(
+                    warnings
+                        .iter()
+                        .map(|w| {
+                            json!(format!(
+                                "{}: {}",
+                                w["Kind"].as_str().unwrap_or(""),
+                                w["Message"].as_str().unwrap_or("")
+                            ))
+                        })
+                        .collect(),
+                ),
+            );
+        }
+        let has_findings = !vulnerabilities.is_empty();
+        let mut outcome = Outcome::new(scan_type_label, Value::Object(results), summary);
+        outcome.cve_feed_last_updated = feed;
+        outcome.vulnerabilities = vulnerabilities;
+        outcome.custom = Some(Value::Object(custom));
+        outcome.has_findings = has_findings;
+        outcome
+    }
+}
+
+/// The ordering of findings in the result: severity (highest first), then id.
+pub fn sort_findings(findings: &mut [Finding]) {
+    findings.sort_by(|a, b| {
+        let rank = |f: &Finding| match (f.severity, &f.kind) {
+            (Some(s), _) => 3 - s as i32,
+            (None, AdvisoryKind::Security) => 4,
+            (None, _) => 5,
+        };
+        rank(a).cmp(&rank(b)).then_with(|| a.id.cmp(&b.id))
+    });
+}
