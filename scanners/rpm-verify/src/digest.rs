@@ -1,0 +1,100 @@
+//! File digests in a package's algorithm (`rpmDoDigest`), streamed through one buffer per
+//! worker so that a huge file costs no memory.
+
+use md5::Md5;
+use rpmdb::package::DigestAlgo;
+use sha1::Sha1;
+use sha2::{Digest, Sha224, Sha256, Sha384, Sha512};
+use std::io::{self, Read};
+
+/// Bytes read at a time.
+pub const BUFFER_SIZE: usize = 256 * 1024;
+
+/// One running hash of any algorithm rpm uses for files.
+enum Hasher {
+    Md5(Md5),
+    Sha1(Sha1),
+    Sha224(Sha224),
+    Sha256(Sha256),
+    Sha384(Sha384),
+    Sha512(Sha512),
+}
+
+impl Hasher {
+    fn new(algo: DigestAlgo) -> Hasher {
+        match algo {
+            DigestAlgo::Sha1 => Hasher::Sha1(Sha1::new()),
+            DigestAlgo::Sha224 => Hasher::Sha224(Sha224::new()),
+            DigestAlgo::Sha256 => Hasher::Sha256(Sha256::new()),
+            DigestAlgo::Sha384 => Hasher::Sha384(Sha384::new()),
+            DigestAlgo::Sha512 => Hasher::Sha512(Sha512::new()),
+            DigestAlgo::Md5 | DigestAlgo::Unknown(_) => Hasher::Md5(Md5::new()),
+        }
+    }
+
+    fn update(&mut self, data: &[u8]) {
+        match self {
+            Hasher::Md5(h) => h.update(data),
+            Hasher::Sha1(h) => h.update(data),
+            Hasher::Sha224(h) => h.update(data),
+            Hasher::Sha256(h) => h.update(data),
+            Hasher::Sha384(h) => h.update(data),
+            Hasher::Sha512(h) => h.update(data),
+        }
+    }
+
+    fn finish(self) -> Vec<u8> {
+        match self {
+            Hasher::Md5(h) => h.finalize().to_vec(),
+            Hasher::Sha1(h) => h.finalize().to_vec(),
+            Hasher::Sha224(h) => h.finalize().to_vec(),
+            Hasher::Sha256(h) => h.finalize().to_vec(),
+            Hasher::Sha384(h) => h.finalize().to_vec(),
+            Hasher::Sha512(h) => h.finalize().to_vec(),
+        }
+    }
+}
+
+/// The digest of everything `reader` yields, read through `buffer`.
+pub fn digest_reader(algo: DigestAlgo, mut reader: impl Read, buffer: &mut [u8]) -> io::Result<Vec<u8>> {
+    let mut h = Hasher::new(algo);
+    loop {
+        match reader.read(buffer) {
+            Ok(0) => return Ok(h.finish()),
+            Ok(n) => h.update(&buffer[..n]),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+    }
+}
+
+/// The digest of a byte string (tests, header digests).
+pub fn digest_bytes(algo: DigestAlgo, data: &[u8]) -> Vec<u8> {
+    let mut h = Hasher::new(algo);
+    h.update(data);
+    h.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hex(b: &[u8]) -> String {
+        b.iter().map(|x| format!("{x:02x}")).collect()
+    }
+
+    #[test]
+    fn known_digests() {
+        assert_eq!(
+            hex(&digest_bytes(DigestAlgo::Md5, b"abc")),
+            "900150983cd24fb0d6963f7d28e17f72"
+        );
+        assert_eq!(
+            hex(&digest_bytes(DigestAlgo::Sha256, b"abc")),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
+        let mut buf = [0u8; 2];
+        let streamed = digest_reader(DigestAlgo::Sha1, &b"abcdefg"[..], &mut buf).unwrap();
+        assert_eq!(streamed, digest_bytes(DigestAlgo::Sha1, b"abcdefg"));
+    }
+}

@@ -1,0 +1,416 @@
+//! `rpm -V` of one file: rpm 4.18's `rpmfilesVerify` (lib/verify.c), in its order, one
+//! comment per rule. Everything on disk is looked at through the scanned [`Root`]: parents
+//! are resolved inside the root, the file itself is never followed (except a directory that
+//! was replaced by a symlink to a directory, as rpm does), only regular files are opened, with
+//! `O_NOFOLLOW | O_NONBLOCK`.
+//!
+//! The function comes in two halves because of one rpm detail: rpm's owner-name cache
+//! (see [`crate::owners`]) makes the expected owner of a file depend on the files verified
+//! before it, so [`locate`] (file state, `lstat`, expected attributes) runs on one thread in
+//! rpm's order, and [`check`] (everything else, the file digest above all) runs on any
+//! worker thread.
+
+use crate::acl;
+use crate::caps;
+use crate::digest::digest_reader;
+use crate::files::{attr, state, PackageFiles};
+use crate::owners::{ExpectedOwner, OwnerCache};
+use rpmdb::root::{open_regular_nofollow, Root};
+use std::collections::HashMap;
+use std::ffi::OsStr;
+use std::fs::Metadata;
+use std::io;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::MetadataExt;
+use std::path::{Path, PathBuf};
+
+/// `rpmVerifyAttrs` bits, as rpm numbers them.
+pub mod vf {
+    pub const DIGEST: u32 = 1 << 0;
+    pub const FILESIZE: u32 = 1 << 1;
+    pub const LINKTO: u32 = 1 << 2;
+    pub const USER: u32 = 1 << 3;
+    pub const GROUP: u32 = 1 << 4;
+    pub const MTIME: u32 = 1 << 5;
+    pub const MODE: u32 = 1 << 6;
+    pub const RDEV: u32 = 1 << 7;
+    pub const CAPS: u32 = 1 << 8;
+    /// `readlink` failed: `?` in the `L` column.
+    pub const READLINKFAIL: u32 = 1 << 28;
+    /// The file could not be read: `?` in the `5` column.
+    pub const READFAIL: u32 = 1 << 29;
+    /// `lstat` failed: the file is missing.
+    pub const LSTATFAIL: u32 = 1 << 30;
+    pub const LGETFILECONFAIL: u32 = 1 << 31;
+    pub const FAILURES: u32 = LSTATFAIL | READFAIL | READLINKFAIL | LGETFILECONFAIL;
+}
+
+const S_IFMT: u32 = 0o170000;
+const S_IFDIR: u32 = 0o040000;
+const S_IFLNK: u32 = 0o120000;
+const S_IFREG: u32 = 0o100000;
+const S_IFCHR: u32 = 0o020000;
+const S_IFBLK: u32 = 0o060000;
+const S_ISUID: u32 = 0o4000;
+const S_ISGID: u32 = 0o2000;
+
+fn is_type(mode: u32, t: u32) -> bool {
+    mode & S_IFMT == t
+}
+
+/// `readlink(fn, buf, 1024 + 1 - 1)`: rpm compares at most 1024 bytes of a link target.
+const LINK_BUFFER: usize = 1024;
+
+/// The `struct stat` fields verify compares.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stat {
+    pub mode: u32,
+    pub uid: u32,
+    pub gid: u32,
+    pub size: u64,
+    pub mtime: i64,
+    pub rdev: u64,
+}
+
+impl Stat {
+    fn of(m: &Metadata) -> Stat {
+        Stat {
+            mode: m.mode(),
+            uid: m.uid(),
+            gid: m.gid(),
+            size: m.size(),
+            mtime: m.mtime(),
+            rdev: m.rdev(),
+        }
+    }
+}
+
+/// What `rpmfilesStat` builds from the header: the file as it was packaged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Expected {
+    pub mode: u32,
+    pub uid: u32,
+    pub gid: u32,
+    /// FILESIZES for regular files and symlinks, 0 otherwise.
+    pub size: u64,
+    pub mtime: u32,
+    pub rdev: u16,
+}
+
+impl Expected {
+    /// `rpmfilesStat`: the header's mode, size, mtime and rdev, and the owner as resolved;
+    /// an owner that does not resolve costs the set-id bit.
+    pub fn of(files: &PackageFiles, ix: usize, owner: ExpectedOwner) -> Expected {
+        let mut mode = files.mode(ix) as u32;
+        let size = if is_type(mode, S_IFREG) || is_type(mode, S_IFLNK) {
+            files.size(ix)
+        } else {
+            0
+        };
+        if !owner.user_found {
+            mode &= !S_ISUID;
+        }
+        if !owner.group_found {
+            mode &= !S_ISGID;
+        }
+        Expected {
+            mode,
+            uid: owner.uid,
+            gid: owner.gid,
+            size,
+            mtime: files.mtime(ix),
+            rdev: files.rdev(ix),
+        }
+    }
+}
+
+/// A file found on disk, with the checks still to make.
+#[derive(Debug, Clone)]
+pub struct Present {
+    /// The checks that apply after the file state (`rpmfilesVFlags` as masked so far).
+    pub flags: u32,
+    /// `lstat` of the file.
+    pub lstat: Stat,
+    pub expected: Expected,
+    /// The file on the host: parents resolved inside the root, last component not followed.
+    pub host_path: PathBuf,
+}
+
+/// The first half of `rpmfilesVerify`.
+#[derive(Debug, Clone)]
+pub enum Located {
+    /// Not installed or on a net-shared path: rpm pretends all is well.
+    Skipped,
+    /// `lstat` failed with this errno: rpm's `missing`.
+    Missing {
+        errno: i32,
+    },
+    Present(Present),
+}
+
+/// Resolved directories of the root, so that each DIRNAMES entry is walked once.
+#[derive(Debug, Default)]
+pub struct DirCache {
+    dirs: HashMap<Vec<u8>, Result<PathBuf, i32>>,
+}
+
+/// The errno of a failed lookup inside the root. Root reports a symlink loop without one:
+/// the kernel's is ELOOP.
+fn errno_of(e: &io::Error) -> i32 {
+    e.raw_os_error().unwrap_or(libc::ELOOP)
+}
+
+impl DirCache {
+    pub fn new() -> DirCache {
+        DirCache::default()
+    }
+
+    /// `lstat` of a packaged path, as rpm does after `chroot`: every parent resolved inside
+    /// the root, the last component not followed. Returns the host path and its metadata.
+    pub fn lstat(&mut self, root: &Root, path: &[u8], base_start: usize) -> Result<(PathBuf, Metadata), i32> {
+        let (dir, base) = path.split_at(base_start.min(path.len()));
+        let plain_base = !base.is_empty() && base != b"." && base != b".." && !base.contains(&b'/');
+        let host = if plain_base && dir.first() == Some(&b'/') {
+            let resolved = self
+                .dirs
+                .entry(dir.to_vec())
+                .or_insert_with(|| {
+                    root.resolve(Path::new(OsStr::from_bytes(dir)), true)
+                        .map_err(|e| errno_of(&e.source))
+                })
+                .clone()?;
+            root.host_path(&resolved).join(OsStr::from_bytes(base))
+        } else {
+            // An odd path (a basename with a slash or dots, a relative directory): let the
+            // root resolve all of it.
+            let resolved = root
+                .resolve(Path::new(OsStr::from_bytes(path)), false)
+                .map_err(|e| errno_of(&e.source))?;
+            root.host_path(&resolved)
+        };
+        let meta = std::fs::symlink_metadata(&host).map_err(|e| errno_of(&e))?;
+        Ok((host, meta))
+    }
+}
+
+/// `rpmfilesVerify`, first half: the file state, then `lstat`, then what the header expects.
+/// Call it for every file of every package in rpm's order (database order, header order):
+/// the owner cache sees the files rpm's `rpmfilesStat` sees, in the same order.
+pub fn locate(root: &Root, dirs: &mut DirCache, owners: &mut OwnerCache, files: &PackageFiles, ix: usize) -> Located {
+    let mut flags = files.verify_flags(ix);
+
+    // Check to see if the file was installed - if not pretend all is OK.
+    match files.state(ix) {
+        state::NET_SHARED | state::NOT_INSTALLED => return Located::Skipped,
+        // For replaced files we can only verify if it exists at all.
+        state::REPLACED => flags = vf::LSTATFAIL,
+        // Files with wrong color share some attributes with the installed file.
+        state::WRONG_COLOR => flags &= !(vf::DIGEST | vf::FILESIZE | vf::MTIME | vf::RDEV),
+        // Normal, "no state" and unknown values: verify.
+        _ => {}
+    }
+
+    // lstat fails: missing. rpmfilesStat (and its owner lookups) only runs when it succeeds.
+    let path = files.path(ix);
+    let (host_path, meta) = match dirs.lstat(root, path, files.dirname(ix).len()) {
+        Ok(found) => found,
+        Err(errno) => return Located::Missing { errno },
+    };
+    let owner = owners.expected(files.user(ix), files.group(ix));
+    Located::Present(Present {
+        flags,
+        lstat: Stat::of(&meta),
+        expected: Expected::of(files, ix, owner),
+        host_path,
+    })
+}
+
+/// How [`check`] reads the disk.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CheckOptions {
+    /// Report an extended POSIX ACL as a mode change (rpm built with libacl).
+    pub acls: bool,
+}
+
+/// `rpmfilesVerify`, second half: which checks apply, then each check. Returns the
+/// `rpmVerifyAttrs` bits that differ (with `READFAIL` / `READLINKFAIL` where a check could
+/// not be made). `buffer` is the worker's read buffer.
+pub fn check(
+    root: &Root,
+    files: &PackageFiles,
+    ix: usize,
+    p: &Present,
+    options: CheckOptions,
+    buffer: &mut [u8],
+) -> u32 {
+    let file_attrs = files.flags(ix);
+    let fsb = p.expected;
+    let mut flags = p.flags;
+    let mut sb = p.lstat;
+    let mut vfy = 0u32;
+    // Where the file's own attributes are read (the target when a directory symlink is followed).
+    let mut attr_path = p.host_path.clone();
+
+    // If we expected a directory but got a symlink to one, follow the link, if it actually
+    // points to a directory and is owned by root or by the directory's owner (as fsmVerify).
+    if is_type(fsb.mode, S_IFDIR) && is_type(sb.mode, S_IFLNK) {
+        let path = Path::new(OsStr::from_bytes(files.path(ix)));
+        if let Ok(resolved) = root.resolve(path, true) {
+            let target = root.host_path(&resolved);
+            if let Ok(m) = std::fs::symlink_metadata(&target) {
+                let dsb = Stat::of(&m);
+                if is_type(dsb.mode, S_IFDIR) && (sb.uid == 0 || sb.uid == dsb.uid) {
+                    sb = dsb;
+                    attr_path = target;
+                }
+            }
+        }
+    }
+
+    // Links have no mode, other types have no linkto.
+    if is_type(sb.mode, S_IFLNK) {
+        flags &= !vf::MODE;
+    } else {
+        flags &= !vf::LINKTO;
+    }
+
+    // Not all attributes of non-regular files can be verified.
+    if !is_type(sb.mode, S_IFREG) {
+        flags &= !(vf::DIGEST | vf::FILESIZE | vf::MTIME | vf::CAPS);
+    }
+
+    // Content checks of %ghost files are meaningless.
+    if file_attrs & attr::GHOST != 0 {
+        flags &= !(vf::DIGEST | vf::FILESIZE | vf::MTIME | vf::LINKTO);
+    }
+
+    // rpm -Va omits nothing else; the failure bits are never checks.
+    flags &= !vf::FAILURES;
+
+    if flags & vf::DIGEST != 0 {
+        vfy |= check_digest(files, ix, &p.host_path, sb, buffer);
+    }
+
+    if flags & vf::LINKTO != 0 {
+        match std::fs::read_link(&p.host_path) {
+            Err(_) => vfy |= vf::READLINKFAIL | vf::LINKTO,
+            Ok(target) => {
+                let target = target.as_os_str().as_bytes();
+                let target = &target[..target.len().min(LINK_BUFFER)];
+                if files.link_target(ix) != Some(target) {
+                    vfy |= vf::LINKTO;
+                }
+            }
+        }
+    }
+
+    if flags & vf::FILESIZE != 0 && sb.size != fsb.size {
+        vfy |= vf::FILESIZE;
+    }
+
+    if flags & vf::MODE != 0 {
+        let mut metamode = fsb.mode;
+        let mut filemode = sb.mode;
+        // Comparing the type of %ghost files is meaningless, but perms are OK.
+        if file_attrs & attr::GHOST != 0 {
+            metamode &= !S_IFMT;
+            filemode &= !S_IFMT;
+        }
+        if metamode != filemode {
+            vfy |= vf::MODE;
+        }
+        // Any non-default ACL is a difference, as rpm cannot have set it.
+        if options.acls
+            && read_xattr(&attr_path, c"system.posix_acl_access", 1 << 20).is_some_and(|v| acl::is_extended(&v))
+        {
+            vfy |= vf::MODE;
+        }
+    }
+
+    // Same shape as rpm's: a type change, else a device number change.
+    #[allow(clippy::if_same_then_else)]
+    if flags & vf::RDEV != 0 {
+        let chr = |m: u32| is_type(m, S_IFCHR);
+        let blk = |m: u32| is_type(m, S_IFBLK);
+        if chr(fsb.mode) != chr(sb.mode) || blk(fsb.mode) != blk(sb.mode) {
+            vfy |= vf::RDEV;
+        } else if (chr(fsb.mode) || blk(fsb.mode)) && (sb.rdev & 0xffff) != u64::from(fsb.rdev) {
+            vfy |= vf::RDEV;
+        }
+    }
+
+    if flags & vf::CAPS != 0 {
+        let header = caps::from_header(files.caps(ix));
+        // cap_get_file reads at most a revision-3 value (24 bytes); more is no set.
+        let file = read_xattr(&p.host_path, c"security.capability", 24).and_then(|raw| caps::from_xattr(&raw));
+        if caps::differ(header, file) {
+            vfy |= vf::CAPS;
+        }
+    }
+
+    if flags & vf::MTIME != 0 && sb.mtime != i64::from(fsb.mtime) {
+        vfy |= vf::MTIME;
+    }
+
+    if flags & vf::USER != 0 && sb.uid != fsb.uid {
+        vfy |= vf::USER;
+    }
+
+    if flags & vf::GROUP != 0 && sb.gid != fsb.gid {
+        vfy |= vf::GROUP;
+    }
+
+    vfy
+}
+
+/// The digest check. A file that cannot be opened or read gives `?` (READFAIL). A file whose
+/// size already differs from the header's cannot have the packaged digest, so it is not
+/// read: rpm would hash it and print `5`, and so do we, without the I/O.
+fn check_digest(files: &PackageFiles, ix: usize, host_path: &Path, sb: Stat, buffer: &mut [u8]) -> u32 {
+    let Some(want) = files.digest(ix) else {
+        // No digest in the header to compare with.
+        return vf::DIGEST;
+    };
+    let file = match open_regular_nofollow(host_path) {
+        Ok(f) => f,
+        Err(_) => return vf::READFAIL | vf::DIGEST,
+    };
+    // An empty header digest is all zeros, which no content hashes to.
+    let zero_digest = want.iter().all(|&b| b == 0);
+    if zero_digest || sb.size != files.size(ix) {
+        return vf::DIGEST;
+    }
+    match digest_reader(files.digest_algo(), file, buffer) {
+        Err(_) => vf::READFAIL | vf::DIGEST,
+        Ok(got) if got != want => vf::DIGEST,
+        Ok(_) => 0,
+    }
+}
+
+/// `lgetxattr` of at most `limit` bytes; `None` when absent, unsupported, or larger.
+pub fn read_xattr(host_path: &Path, name: &std::ffi::CStr, limit: usize) -> Option<Vec<u8>> {
+    let c_path = std::ffi::CString::new(host_path.as_os_str().as_bytes()).ok()?;
+    let mut buf = vec![0u8; limit.clamp(1, 64 * 1024)];
+    loop {
+        // SAFETY: both strings are NUL-terminated and the buffer is valid for its length.
+        let n = unsafe {
+            libc::lgetxattr(
+                c_path.as_ptr(),
+                name.as_ptr(),
+                buf.as_mut_ptr().cast::<libc::c_void>(),
+                buf.len(),
+            )
+        };
+        if n >= 0 {
+            buf.truncate(n as usize);
+            return Some(buf);
+        }
+        let err = io::Error::last_os_error();
+        if err.raw_os_error() == Some(libc::ERANGE) && buf.len() < limit {
+            let bigger = (buf.len() * 4).min(limit);
+            buf.resize(bigger, 0);
+            continue;
+        }
+        return None;
+    }
+}
