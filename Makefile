@@ -1,6 +1,100 @@
 # The project's entry points. `make test` is what CI runs (.ci/run).
+#
+#   make build     static, stripped scanner binaries (x86_64-unknown-linux-gnu, glibc crt-static)
+#   make images    one FROM scratch image per scanner: localhost/<binary>:latest
+#   make install   atomic install each image (or, without atomic, run its INSTALL label with podman)
+#   make uninstall the reverse
+#   make test      every crate's tests, then the end-to-end test of the images under podman
+#   make bench     every benchmark script in bench/
+#   make demo      scan a sample root (a real CentOS 7 package, one file tampered) with rpm-verify
 CARGO ?= cargo
+PODMAN ?= podman
+TARGET ?= x86_64-unknown-linux-gnu
+IMAGE_PREFIX ?= localhost/
+IMAGE_TAG ?= latest
+# Where `make install` writes manifests: the host's /etc/atomic.d unless told otherwise.
+ATOMIC_D ?= /etc/atomic.d
 
-.PHONY: test
+# podman on these machines needs runc and low rlimits (see tests/e2e/containers.conf).
+CONTAINERS_CONF ?= $(CURDIR)/tests/e2e/containers.conf
+export CONTAINERS_CONF
+
+TARGET_DIR := $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
+RELEASE_DIR := $(TARGET_DIR)/$(TARGET)/release
+CONTEXT_DIR := $(TARGET_DIR)/image-context
+DEMO_DIR := $(TARGET_DIR)/demo
+
+# Each scanner binary and its crate; a crate not written yet is left out.
+SCANNER_CRATES := scanner-rpm-verify:scanners/rpm-verify \
+                  pipeline-scanner:scanners/pipeline-scanner \
+                  scanner-security-advisories:scanners/security-advisories
+SCANNERS ?= $(strip $(foreach p,$(SCANNER_CRATES),$(if $(wildcard $(word 2,$(subst :, ,$(p)))/src/main.rs),$(word 1,$(subst :, ,$(p))))))
+
+.PHONY: build images install uninstall test test-e2e bench demo
+
+build:
+	@test -n "$(SCANNERS)" || { echo "no scanner crates found" >&2; exit 2; }
+	RUSTFLAGS='-C target-feature=+crt-static' $(CARGO) build --release --target $(TARGET) $(addprefix --bin ,$(SCANNERS))
+	@for b in $(SCANNERS); do \
+	  if ldd $(RELEASE_DIR)/$$b >/dev/null 2>&1 && ! ldd $(RELEASE_DIR)/$$b 2>&1 | grep -q 'statically linked'; then \
+	    echo "$$b is dynamically linked:" >&2; ldd $(RELEASE_DIR)/$$b >&2; exit 1; fi; \
+	  echo "$(RELEASE_DIR)/$$b: static, $$(stat -c %s $(RELEASE_DIR)/$$b) bytes"; \
+	done
+
+# The build arguments come from the binary itself (its embedded manifest), so the manifest
+# stays the single source of the scanner's atomic name and default scan.
+images: build
+	@set -e; for b in $(SCANNERS); do \
+	  bin=$(RELEASE_DIR)/$$b; ctx=$(CONTEXT_DIR)/$$b; \
+	  rm -rf $$ctx; mkdir -p $$ctx; cp $$bin $$ctx/$$b; \
+	  manifest=$$(env -u IMAGE $$bin manifest); \
+	  atomic_name=$$(printf '%s\n' "$$manifest" | sed -n 's/^scanner_name: *//p'); \
+	  default_scan=$$(printf '%s\n' "$$manifest" | sed -n 's/^default_scan: *//p'); \
+	  description=$$(printf '%s\n' "$$manifest" | sed -n 's/^ *description: *//p' | head -n 1 | tr -d "\"'"); \
+	  version=$$($$bin --version | awk '{print $$2}'); \
+	  echo "image $(IMAGE_PREFIX)$$b:$(IMAGE_TAG) (atomic name $$atomic_name, default scan $$default_scan)"; \
+	  $(PODMAN) build --quiet --build-arg SCANNER=$$b --build-arg ATOMIC_NAME="$$atomic_name" \
+	    --build-arg DEFAULT_SCAN="$$default_scan" --build-arg VERSION="$$version" \
+	    --build-arg DESCRIPTION="$$description" \
+	    -t $(IMAGE_PREFIX)$$b:$(IMAGE_TAG) -f Containerfile $$ctx; \
+	  $(PODMAN) image inspect --format '{{.Size}}' $(IMAGE_PREFIX)$$b:$(IMAGE_TAG) | \
+	    awk -v img=$(IMAGE_PREFIX)$$b:$(IMAGE_TAG) '{ printf "%s: %.2f MiB\n", img, $$1 / 1048576 }'; \
+	done
+
+# atomic install where atomic exists; otherwise the INSTALL label, run as atomic runs it:
+# ${IMAGE} replaced by the image name, then split on white space.
+install uninstall: images
+	@set -e; label=$$(echo $@ | tr a-z A-Z); mkdir -p $(ATOMIC_D); \
+	for b in $(SCANNERS); do img=$(IMAGE_PREFIX)$$b:$(IMAGE_TAG); \
+	  if command -v atomic >/dev/null 2>&1 && [ "$(ATOMIC_D)" = /etc/atomic.d ]; then \
+	    echo "atomic $@ $$img"; atomic $@ $$img; \
+	  else \
+	    cmd=$$($(PODMAN) image inspect --format "{{index .Config.Labels \"$$label\"}}" $$img | \
+	      sed -e "s|\$${IMAGE}|$$img|g" -e "s|-v /etc/atomic.d/:|-v $(ATOMIC_D)/:|"); \
+	    echo "$$cmd"; $$cmd; \
+	  fi; \
+	done
+
+# The end-to-end test needs the images; it is #[ignore]d so that `cargo test --workspace`
+# alone does not run it half-prepared.
 test:
 	$(CARGO) test --workspace
+	$(MAKE) test-e2e
+
+test-e2e: images
+	E2E_SCANNERS="$(SCANNERS)" E2E_BIN_DIR="$(RELEASE_DIR)" E2E_IMAGE_PREFIX="$(IMAGE_PREFIX)" \
+	  E2E_IMAGE_TAG="$(IMAGE_TAG)" $(CARGO) test --test e2e_atomic -- --ignored --test-threads=1
+
+bench:
+	@set -e; found=0; for s in bench/*.sh; do [ -f "$$s" ] || continue; found=1; echo "== $$s"; bash "$$s"; done; \
+	  [ $$found = 1 ] || { echo "no benchmark scripts in bench/" >&2; exit 2; }
+
+# A root holding a real CentOS 7 package installed by rpm, with /usr/bin/curl changed after
+# installation: rpm-verify reports it (needs rpm, and the Rust toolchain).
+demo:
+	$(CARGO) build --release --bin scanner-rpm-verify
+	rm -rf $(DEMO_DIR) && mkdir -p $(DEMO_DIR)/root
+	rpm --root $(DEMO_DIR)/root --dbpath /var/lib/rpm -i --nodeps --noscripts --nosignature \
+	  tests/fixtures/rpms/centos7-curl/curl-7.29.0-59.el7.x86_64.rpm
+	printf 'tampered\n' >> $(DEMO_DIR)/root/usr/bin/curl
+	$(TARGET_DIR)/release/scanner-rpm-verify --rootfs $(DEMO_DIR)/root --format table

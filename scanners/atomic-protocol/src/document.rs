@@ -12,7 +12,7 @@
 //! - `Custom`, `Results` and `Vulnerabilities` appear only when the scanner filled them
 //!   (atomic prints "passed the scan" when there are neither results nor vulnerabilities);
 //! - a subject that could not be scanned has `"Successful": "false"`, an `Error` key with the
-//!   reason, the same reason in `Summary`, and an empty `Scan Results` object.
+//!   reason, `Summary` saying `Not scanned: <reason>`, and an empty `Scan Results` object.
 //!
 //! Keys are written in the seed's order (a hand-written `Serialize`, since `serde_json`'s map
 //! sorts keys).
@@ -111,7 +111,7 @@ impl ResultDocument {
     pub fn summary(&self) -> String {
         match &self.verdict {
             Verdict::Scanned(o) => o.summary.clone(),
-            Verdict::Failed(f) => format!("Could not scan {}: {}", self.source.display(), f),
+            Verdict::Failed(f) => format!("Not scanned: {f}"),
         }
     }
 
@@ -261,7 +261,7 @@ mod tests {
         let v = failed.to_value();
         assert_eq!(v["Successful"], Value::String("false".into()));
         assert_eq!(v["Error"], "no RPM database");
-        assert_eq!(v["Summary"], "Could not scan /scanin/_mnt: no RPM database");
+        assert_eq!(v["Summary"], "Not scanned: no RPM database");
         assert_eq!(v["Scan Type"], "Test scan");
         assert_eq!(v["Scan Results"], serde_json::json!({}));
     }

@@ -150,7 +150,7 @@ b (/b): scanned — Verify
        issue: S.5......
 
 c (/c): NOT SCANNED — Test scan
-   Could not scan /c: no RPM database found
+   Not scanned: no RPM database found
 ";
         assert_eq!(text, expected);
     }
