@@ -1,0 +1,229 @@
+//! `pipeline-scanner`: which installed RPM packages of an image have newer versions in the
+//! repositories the image itself is configured with — what `dnf check-update` inside the image
+//! would say — without running the image, without yum or dnf.
+//!
+//! The modules follow the data: [`image`] (installed packages, os-release, machine arch and
+//! `$releasever`) → the image's configuration (`repodata::config`) → [`repos`] (mirrors,
+//! repomd, primary and modules through the cache) → [`modularity`] and [`pkgspec`] (what dnf
+//! hides) → [`decide`] (updates and obsoletes, as libdnf decides them) → [`report`] (the seed's
+//! result document). [`arch`] knows which arches a machine runs.
+//!
+//! ```no_run
+//! use atomic_protocol::Scanner;
+//! let scanner = pipeline_scanner::PipelineScanner::default();
+//! let root = rpmdb::root::Root::new("/mnt/image").unwrap();
+//! let options = pipeline_scanner::Options::default();
+//! let outcome = scanner.scan(&root, "yum-update", &options).unwrap();
+//! println!("{}", outcome.summary);
+//! ```
+
+pub mod arch;
+pub mod decide;
+pub mod image;
+pub mod modularity;
+pub mod pkgspec;
+pub mod report;
+pub mod repos;
+
+use atomic_protocol::{ExtraFile, Outcome, ResultDocument, ScanFailure, ScanType, Scanner};
+use repodata::cache::Cache;
+use repodata::config::{ImageConfig, RepoConfig};
+use repodata::fetch::FetchOptions;
+use rpmdb::root::Root;
+use std::collections::HashSet;
+use std::path::PathBuf;
+use std::sync::{Arc, OnceLock};
+use std::time::Duration;
+
+/// The scanner's own flags.
+#[derive(clap::Args, Debug, Clone)]
+pub struct Options {
+    /// Keep downloaded repository metadata in DIR between runs, keyed by repository and
+    /// checksum [default: a temporary folder shared by the subjects of this run].
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+
+    /// Also look in this repository: ID=URL, URL a base URL (http://, https://, or file://
+    /// on the host); repeatable. An image repository with the same id is replaced.
+    #[arg(long = "repo", value_name = "ID=URL")]
+    pub repos: Vec<String>,
+
+    /// Ignore the repositories the image configures (use only --repo).
+    #[arg(long)]
+    pub no_image_repos: bool,
+
+    /// Seconds to wait for a connection.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10)]
+    pub connect_timeout: u64,
+
+    /// Seconds to wait for a server to answer, or to send more of a file.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+    pub timeout: u64,
+
+    /// Seconds a whole download may take.
+    #[arg(long, value_name = "SECONDS", default_value_t = 600)]
+    pub download_timeout: u64,
+
+    /// Tries per URL when a connection fails or a server answers 5xx.
+    #[arg(long, value_name = "N", default_value_t = 2)]
+    pub attempts: u32,
+}
+
+impl Default for Options {
+    fn default() -> Self {
+        Options {
+            cache_dir: None,
+            repos: Vec::new(),
+            no_image_repos: false,
+            connect_timeout: 10,
+            timeout: 30,
+            download_timeout: 600,
+            attempts: 2,
+        }
+    }
+}
+
+impl Options {
+    fn fetch_options(&self) -> FetchOptions {
+        FetchOptions {
+            connect_timeout: Duration::from_secs(self.connect_timeout.max(1)),
+            response_timeout: Duration::from_secs(self.timeout.max(1)),
+            total_timeout: Duration::from_secs(self.download_timeout.max(1)),
+            attempts: self.attempts.max(1),
+            ..FetchOptions::default()
+        }
+    }
+
+    /// The `--repo` repositories.
+    fn command_line_repos(&self) -> Result<Vec<RepoConfig>, ScanFailure> {
+        self.repos
+            .iter()
+            .map(|r| match r.split_once('=') {
+                Some((id, url)) if !id.is_empty() && !url.is_empty() => Ok(RepoConfig::from_url(id, url)),
+                _ => Err(ScanFailure(format!("--repo {r:?}: expected ID=URL"))),
+            })
+            .collect()
+    }
+}
+
+pub const SCAN_TYPES: &[ScanType] = &[ScanType {
+    name: "yum-update",
+    description: "Checks and reports required package updates for container image.",
+}];
+
+/// The scanner; one value serves every subject of a run (they share the metadata cache).
+#[derive(Default)]
+pub struct PipelineScanner {
+    cache: OnceLock<Result<Arc<Cache>, String>>,
+}
+
+impl PipelineScanner {
+    fn cache(&self, options: &Options) -> Result<Arc<Cache>, ScanFailure> {
+        self.cache
+            .get_or_init(|| {
+                let c = match &options.cache_dir {
+                    Some(dir) => Cache::open(dir).map_err(|e| format!("--cache-dir {}: {e}", dir.display())),
+                    None => Cache::temporary().map_err(|e| format!("cannot create a temporary metadata cache: {e}")),
+                };
+                c.map(Arc::new)
+            })
+            .clone()
+            .map_err(ScanFailure)
+    }
+}
+
+impl Scanner for PipelineScanner {
+    type Options = Options;
+
+    fn name(&self) -> &'static str {
+        "pipeline-scanner"
+    }
+    fn atomic_name(&self) -> &'static str {
+        "pipeline-scanner"
+    }
+    fn scan_types(&self) -> &'static [ScanType] {
+        SCAN_TYPES
+    }
+    fn default_scan(&self) -> &'static str {
+        "yum-update"
+    }
+    fn manifest(&self) -> &'static str {
+        include_str!("../../../atomic-config/pipeline-scanner")
+    }
+
+    fn scan(&self, root: &Root, _scan_type: &str, options: &Options) -> Result<Outcome, ScanFailure> {
+        let image = image::Image::read(root, std::env::consts::ARCH).map_err(|e| ScanFailure(e.0))?;
+        let config = ImageConfig::read(root, &image.facts);
+        let cli_repos = options.command_line_repos()?;
+
+        let mut sources: Vec<repos::RepoSource> = Vec::new();
+        if !options.no_image_repos {
+            sources.extend(
+                config
+                    .enabled_repos()
+                    .filter(|r| !cli_repos.iter().any(|c| c.id == r.id))
+                    .map(|r| repos::RepoSource {
+                        config: r.clone(),
+                        origin: repos::Origin::Image,
+                    }),
+            );
+        }
+        sources.extend(cli_repos.into_iter().map(|mut r| {
+            r.baseurl = r.baseurl.iter().map(|u| config.variables.substitute(u)).collect();
+            repos::RepoSource {
+                config: r,
+                origin: repos::Origin::CommandLine,
+            }
+        }));
+
+        let cache = self.cache(options)?;
+        let names: HashSet<String> = image.installed.iter().map(|i| i.name.clone()).collect();
+        let loaded = repos::load(
+            &sources,
+            root,
+            &cache,
+            &options.fetch_options(),
+            &repos::Interest { names: &names },
+        );
+
+        let streams: Vec<_> = loaded
+            .repos
+            .iter()
+            .filter_map(|r| r.modules.as_ref())
+            .flat_map(|m| &m.streams)
+            .collect();
+        let defaults: Vec<_> = loaded
+            .repos
+            .iter()
+            .filter_map(|r| r.modules.as_ref())
+            .flat_map(|m| &m.defaults)
+            .collect();
+        let modules =
+            modularity::ModuleFilter::new(&streams, &defaults, &config.modules, config.platform_id.as_deref());
+        let exclude = pkgspec::Specs(config.main.exclude.clone());
+        let includepkgs = pkgspec::Specs(config.main.includepkgs.clone());
+        let policy = decide::Policy {
+            machine: &image.facts.arch,
+            exclude: &exclude,
+            includepkgs: &includepkgs,
+            modules: &modules,
+            obsoletes: config.main.obsoletes,
+        };
+        let decision = decide::decide(&image.installed, &loaded.candidates, &loaded.repos, &policy);
+        Ok(report::outcome(&report::Findings {
+            image: &image,
+            decision: &decision,
+            repos: &loaded.repos,
+            config_problems: &config.problems,
+            active_modules: &modules.active,
+        }))
+    }
+
+    /// The seed also wrote the result as `image_scan_results.json`.
+    fn extra_files(&self, document: &ResultDocument) -> Vec<ExtraFile> {
+        vec![ExtraFile {
+            name: "image_scan_results.json".to_string(),
+            contents: document.to_value(),
+        }]
+    }
+}

@@ -1,0 +1,302 @@
+//! Loading the repositories an image uses: for each, its mirrors (baseurl, mirror list,
+//! metalink), `repomd.xml`, then `modules` and `primary` through the cache, parsed as a stream
+//! and reduced to the packages the judgement can use (names installed in the image, and
+//! packages that obsolete one). Repositories load in parallel; a repository that fails is
+//! reported with its error and the others still count.
+
+use crate::pkgspec::Specs;
+use repodata::cache::Cache;
+use repodata::config::RepoConfig;
+use repodata::fetch::{self, FetchOptions, Fetcher, FileScope};
+use repodata::modules::ModulesMetadata;
+use repodata::primary::{self, ParseOptions, PrimaryPackage, Relation};
+use repodata::repomd::{DataFile, Repomd, MAX_REPOMD_BYTES};
+use repodata::{compression, modules};
+use rpmdb::root::Root;
+use rpmdb::version::Evr;
+use std::collections::HashSet;
+use std::io::BufReader;
+use std::path::Path;
+
+/// The largest compressed metadata file downloaded.
+pub const MAX_METADATA_BYTES: u64 = 2 << 30;
+/// The largest decompressed metadata stream read (it is parsed as a stream, never held).
+pub const MAX_OPEN_BYTES: u64 = 16 << 30;
+/// The most repositories loaded at the same time.
+const PARALLEL: usize = 8;
+
+/// Where a repository definition came from, which decides where its `file://` URLs point.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Origin {
+    /// The image's own configuration: `file://` is a path inside the image.
+    Image,
+    /// `--repo ID=URL`: `file://` is a path on the host.
+    CommandLine,
+}
+
+/// A repository to load.
+#[derive(Debug, Clone)]
+pub struct RepoSource {
+    pub config: RepoConfig,
+    pub origin: Origin,
+}
+
+/// An available package kept for the judgement.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Candidate {
+    /// Index of its repository in the loaded list.
+    pub repo: usize,
+    pub name: String,
+    pub arch: String,
+    pub evr: Evr,
+    pub obsoletes: Vec<Relation>,
+    /// Provided names, kept only when some repository has module metadata.
+    pub provides: Vec<String>,
+}
+
+impl Candidate {
+    fn from_primary(repo: usize, p: PrimaryPackage) -> Candidate {
+        let evr = p.evr();
+        Candidate {
+            repo,
+            name: p.name,
+            arch: p.arch,
+            evr,
+            obsoletes: p.obsoletes,
+            provides: p.provides,
+        }
+    }
+}
+
+/// One repository after loading.
+#[derive(Debug, Clone)]
+pub struct LoadedRepo {
+    pub id: String,
+    pub priority: i32,
+    pub module_hotfixes: bool,
+    pub exclude: Specs,
+    pub includepkgs: Specs,
+    /// The base URL the metadata came from.
+    pub base: Option<String>,
+    pub revision: Option<String>,
+    /// Packages in its primary (all of them, before any reduction).
+    pub package_count: u64,
+    pub modules: Option<ModulesMetadata>,
+    /// What went wrong; then it offers no package.
+    pub error: Option<String>,
+    /// Whether `primary` came from the cache.
+    pub cached: bool,
+}
+
+/// Everything loaded.
+#[derive(Debug, Clone, Default)]
+pub struct Loaded {
+    pub repos: Vec<LoadedRepo>,
+    pub candidates: Vec<Candidate>,
+}
+
+/// What to keep of a repository's packages.
+pub struct Interest<'a> {
+    /// Names installed in the image.
+    pub names: &'a HashSet<String>,
+}
+
+impl Interest<'_> {
+    fn keeps(&self, p: &PrimaryPackage) -> bool {
+        self.names.contains(&p.name) || p.obsoletes.iter().any(|o| self.names.contains(&o.name))
+    }
+}
+
+struct Located {
+    fetcher: Fetcher,
+    base: String,
+    repomd: Repomd,
+    repo_dir: std::path::PathBuf,
+}
+
+/// Load every repository (in parallel, at most [`PARALLEL`] at once).
+pub fn load(
+    sources: &[RepoSource],
+    root: &Root,
+    cache: &Cache,
+    options: &FetchOptions,
+    interest: &Interest<'_>,
+) -> Loaded {
+    let mut repos: Vec<LoadedRepo> = sources
+        .iter()
+        .map(|s| LoadedRepo {
+            id: s.config.id.clone(),
+            priority: s.config.priority,
+            module_hotfixes: s.config.module_hotfixes,
+            exclude: Specs(s.config.exclude.clone()),
+            includepkgs: Specs(s.config.includepkgs.clone()),
+            base: None,
+            revision: None,
+            package_count: 0,
+            modules: None,
+            error: None,
+            cached: false,
+        })
+        .collect();
+
+    // Phase 1: where each repository is, and its repomd.
+    let located: Vec<Result<Located, String>> = parallel(sources, |s| locate(s, root, cache, options));
+    let any_modules = located
+        .iter()
+        .any(|l| l.as_ref().is_ok_and(|l| l.repomd.data("modules").is_some()));
+
+    // Phase 2: modules and primary.
+    let work: Vec<(usize, &RepoSource, Result<Located, String>)> = located
+        .into_iter()
+        .enumerate()
+        .map(|(i, l)| (i, &sources[i], l))
+        .collect();
+    let results = parallel(&work, |(i, s, l)| match l {
+        Err(e) => Err(e.clone()),
+        Ok(l) => read_content(*i, s, l, root, cache, interest, any_modules),
+    });
+    let mut candidates = Vec::new();
+    for ((i, _, l), r) in work.iter().zip(results) {
+        let repo = &mut repos[*i];
+        if let Ok(l) = l {
+            repo.base = Some(l.base.clone());
+            repo.revision = l.repomd.revision.clone();
+        }
+        match r {
+            Ok(content) => {
+                repo.package_count = content.count;
+                repo.modules = content.modules;
+                repo.cached = content.cached;
+                candidates.extend(content.kept);
+            }
+            Err(e) => repo.error = Some(e),
+        }
+    }
+    Loaded { repos, candidates }
+}
+
+fn parallel<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let mut out = Vec::with_capacity(items.len());
+    for chunk in items.chunks(PARALLEL) {
+        std::thread::scope(|s| {
+            let handles: Vec<_> = chunk.iter().map(|it| s.spawn(|| f(it))).collect();
+            for h in handles {
+                out.push(h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)));
+            }
+        });
+    }
+    out
+}
+
+fn scope<'a>(s: &RepoSource, root: &'a Root) -> FileScope<'a> {
+    match s.origin {
+        Origin::Image => FileScope::Image(root),
+        Origin::CommandLine => FileScope::Host,
+    }
+}
+
+fn locate(s: &RepoSource, root: &Root, cache: &Cache, options: &FetchOptions) -> Result<Located, String> {
+    let c = &s.config;
+    let fetcher = match (&c.sslcacert, s.origin) {
+        (Some(path), Origin::Image) if c.sslverify => {
+            let pem = root
+                .read_bounded(Path::new(path), 16 << 20)
+                .map_err(|e| format!("sslcacert {path}: {e}"))?;
+            Fetcher::with_ca_bundle(options.clone(), &pem).map_err(|e| format!("sslcacert {path}: {e}"))?
+        }
+        _ => Fetcher::new(options.clone()),
+    };
+    let scope = scope(s, root);
+    let mirrors = fetcher.mirrors(&c.baseurl, c.mirrorlist.as_deref(), c.metalink.as_deref(), scope);
+    let (bytes, base) = fetcher.repomd(&mirrors, MAX_REPOMD_BYTES, scope)?;
+    let repomd = Repomd::parse(&bytes).map_err(|e| format!("{}: {e}", fetch::join(&base, "repodata/repomd.xml")))?;
+    let source = format!(
+        "{:?}|{}|{}|{}",
+        s.origin,
+        c.baseurl.join(" "),
+        c.mirrorlist.as_deref().unwrap_or(""),
+        c.metalink.as_deref().unwrap_or("")
+    );
+    let repo_dir = cache.repo_dir(&c.id, &source);
+    Ok(Located {
+        fetcher,
+        base,
+        repomd,
+        repo_dir,
+    })
+}
+
+struct Content {
+    count: u64,
+    kept: Vec<Candidate>,
+    modules: Option<ModulesMetadata>,
+    cached: bool,
+}
+
+/// A metadata file in the cache (downloaded when missing), opened and decompressed.
+fn open_data(
+    l: &Located,
+    data: &DataFile,
+    scope: FileScope<'_>,
+    cache: &Cache,
+) -> Result<(Box<dyn std::io::BufRead>, bool, String), String> {
+    let base = data.base.as_deref().unwrap_or(&l.base);
+    let url = fetch::join(base, &data.href);
+    let checksum = data
+        .checksum
+        .as_ref()
+        .ok_or_else(|| format!("repomd.xml gives no checksum for {}: it cannot be verified", data.href))?;
+    let path = Cache::file_path(&l.repo_dir, checksum, &data.href);
+    let (path, hit) = cache
+        .get_or_fill(&path, data.size, |tmp| {
+            l.fetcher
+                .download(&url, tmp, MAX_METADATA_BYTES, Some(checksum), scope)
+                .map(|_| ())
+                .map_err(|e| std::io::Error::other(e.to_string()))
+        })
+        .map_err(|e| e.to_string())?;
+    let file = std::fs::File::open(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+    let (_, reader) = compression::decompress(BufReader::with_capacity(256 * 1024, file), MAX_OPEN_BYTES)
+        .map_err(|e| format!("{url}: {e}"))?;
+    Ok((reader, hit, url))
+}
+
+fn read_content(
+    index: usize,
+    s: &RepoSource,
+    l: &Located,
+    root: &Root,
+    cache: &Cache,
+    interest: &Interest<'_>,
+    want_provides: bool,
+) -> Result<Content, String> {
+    let scope = scope(s, root);
+    let modules = match l.repomd.data("modules") {
+        None => None,
+        Some(d) => {
+            let (reader, _, url) = open_data(l, d, scope, cache)?;
+            Some(modules::parse(reader).map_err(|e| format!("{url}: {e}"))?)
+        }
+    };
+    let primary = l.repomd.data("primary").ok_or("repomd.xml lists no primary metadata")?;
+    let (reader, cached, url) = open_data(l, primary, scope, cache)?;
+    let mut kept = Vec::new();
+    let summary = primary::parse(
+        reader,
+        ParseOptions {
+            provides: want_provides,
+        },
+        |p| {
+            if interest.keeps(&p) {
+                kept.push(Candidate::from_primary(index, p));
+            }
+        },
+    )
+    .map_err(|e| format!("{url}: {e}"))?;
+    Ok(Content {
+        count: summary.packages,
+        kept,
+        modules,
+        cached,
+    })
+}
