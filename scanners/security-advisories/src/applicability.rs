@@ -162,13 +162,13 @@ mod tests {
         }]);
         let mut states = ModuleStates::default();
         assert!(affected_packages(&adv, &installed, &ModuleActivity::default()).is_empty());
-        states.parse_file("[mod]\nname=mod\nstream=1\nstate=enabled\n");
+        states.enable("mod", "1");
         let other = ModuleActivity {
             states: states.clone(),
             available: None,
         };
         assert!(affected_packages(&adv, &installed, &other).is_empty());
-        states.parse_file("[mod]\nname=mod\nstream=2\nstate=enabled\n");
+        states.enable("mod", "2");
         let active = ModuleActivity {
             states,
             available: None,

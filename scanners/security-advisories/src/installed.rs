@@ -4,6 +4,7 @@
 //! Packages without an arch (`gpg-pubkey`) are left out: no advisory lists them. A database
 //! record that cannot be read is reported, and the other packages are still judged.
 
+use repodata::config;
 use rpmdb::package::Package;
 use rpmdb::root::Root;
 use rpmdb::version::Evr;
@@ -54,6 +55,9 @@ pub struct InstalledIndex {
     pub errors: Vec<String>,
     /// The database file, as the image sees it.
     pub database: String,
+    /// `$releasever` as dnf derives it from the packages (see
+    /// [`repodata::config::releasever_from_packages`]).
+    pub releasever: Option<String>,
 }
 
 impl InstalledIndex {
@@ -65,6 +69,8 @@ impl InstalledIndex {
             database,
             ..InstalledIndex::default()
         };
+        // Packages that may name the release, in database order, for $releasever.
+        let mut release_packages = Vec::new();
         for p in db.iter() {
             match p {
                 Ok(p) => {
@@ -72,11 +78,34 @@ impl InstalledIndex {
                     if let Some(i) = InstalledPackage::from_package(&p) {
                         index.insert(i);
                     }
+                    let names_release = p
+                        .provides()
+                        .map(|deps| deps.iter().any(|d| config::DISTROVERPKG.contains(&d.name.as_str())))
+                        .unwrap_or(false);
+                    if names_release {
+                        release_packages.push(p);
+                    }
                 }
                 Err(e) => index.errors.push(e.to_string()),
             }
         }
+        index.releasever = config::releasever_from_packages(&release_packages);
         Ok(index)
+    }
+
+    /// The machine arch for `$arch`/`$basearch`: the most common arch among the installed
+    /// packages other than `noarch`.
+    pub fn machine_arch(&self) -> Option<String> {
+        let mut counts: HashMap<&str, usize> = HashMap::new();
+        for p in self.iter() {
+            if p.arch != "noarch" && p.arch != "src" && !p.arch.is_empty() {
+                *counts.entry(p.arch.as_str()).or_default() += 1;
+            }
+        }
+        counts
+            .into_iter()
+            .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(a.0)))
+            .map(|(a, _)| a.to_string())
     }
 
     pub fn insert(&mut self, p: InstalledPackage) {

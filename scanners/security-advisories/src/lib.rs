@@ -37,6 +37,7 @@ use atomic_protocol::{Outcome, ScanFailure, ScanType, Scanner};
 use finding::{Finding, ScanWarning, Selection};
 use installed::InstalledIndex;
 use modules::{ModuleActivity, ModuleStates};
+use repodata::config::{ImageConfig, SystemFacts};
 use repodata::updateinfo::Severity;
 use report::{Report, SourceReport};
 use rpmdb::osrelease::OsRelease;
@@ -157,16 +158,16 @@ pub fn scan(root: &Root, scan_type: &str, options: &Options) -> Result<Outcome, 
     let mut findings: BTreeMap<String, Finding> = BTreeMap::new();
     let mut sources: Vec<SourceReport> = Vec::new();
 
-    let states = ModuleStates::read(root);
-    warnings.extend(
-        states
-            .problems
-            .iter()
-            .map(|p| ScanWarning::new("module-state", None, p.clone())),
-    );
+    let facts = SystemFacts {
+        arch: installed
+            .machine_arch()
+            .unwrap_or_else(|| std::env::consts::ARCH.to_string()),
+        releasever: installed.releasever.clone(),
+    };
+    let config = ImageConfig::read(root, &facts);
+    let states = ModuleStates::from_config(&config.modules);
 
-    // updateinfo: the files given, else the image's repositories.
-    let mut updateinfo_sources = 0;
+    // updateinfo: the files given, else the repositories (the image's and --repo's).
     if !options.updateinfo.is_empty() {
         let activity = ModuleActivity {
             states: states.clone(),
@@ -200,10 +201,17 @@ pub fn scan(root: &Root, scan_type: &str, options: &Options) -> Result<Outcome, 
                 newest: s.newest,
                 error: s.error,
             });
-            updateinfo_sources += 1;
         }
     } else if options.oval.is_empty() || options.repos.wants_repos() {
-        let found = repos::judge_repositories(root, &installed, &states, selection, &options.repos, os.as_ref())?;
+        let found = repos::judge_repositories(
+            root,
+            &config,
+            &installed,
+            &states,
+            selection,
+            &options.repos,
+            os.as_ref(),
+        )?;
         warnings.extend(found.warnings);
         for (id, f) in found.findings {
             match findings.get_mut(&id) {
@@ -213,7 +221,6 @@ pub fn scan(root: &Root, scan_type: &str, options: &Options) -> Result<Outcome, 
                 }
             }
         }
-        updateinfo_sources += found.sources.len();
         sources.extend(found.sources);
     }
 
@@ -255,7 +262,6 @@ pub fn scan(root: &Root, scan_type: &str, options: &Options) -> Result<Outcome, 
             errors.join("; ")
         )));
     }
-    let _ = updateinfo_sources;
 
     let mut findings: Vec<Finding> = findings.into_values().collect();
     report::sort_findings(&mut findings);

@@ -14,13 +14,9 @@
 //!   hides real fixes; we apply those whose stream `modules.d` enables, whatever the context,
 //!   and say so in the result.
 
-use rpmdb::root::Root;
-use std::collections::{HashMap, HashSet};
-use std::path::Path;
-
-const MODULES_D: &str = "/etc/dnf/modules.d";
-const MAX_MODULE_FILE: u64 = 1024 * 1024;
-const MAX_MODULE_FILES: usize = 10_000;
+use repodata::config;
+use repodata::modules::ModulesMetadata;
+use std::collections::{BTreeMap, HashMap, HashSet};
 
 /// A module's state in `modules.d`.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -30,93 +26,39 @@ pub enum ModuleState {
     Disabled,
 }
 
-/// The image's `etc/dnf/modules.d`.
+/// The image's `etc/dnf/modules.d`, as dnf acts on it (read by [`repodata::config`]).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ModuleStates {
     pub states: HashMap<String, ModuleState>,
-    /// Files that could not be read or understood.
-    pub problems: Vec<String>,
 }
 
 impl ModuleStates {
-    /// Read `etc/dnf/modules.d/*.module`; an image without the folder has no module state.
-    pub fn read(root: &Root) -> ModuleStates {
+    /// From the states the image configuration records: `enabled` (or `installed`) with a
+    /// stream enables it, `disabled` disables the module, anything else leaves it to the
+    /// repositories' defaults.
+    pub fn from_config(modules: &BTreeMap<String, config::ModuleState>) -> ModuleStates {
         let mut out = ModuleStates::default();
-        let names = match root.read_dir_names(Path::new(MODULES_D)) {
-            Ok(n) => n,
-            Err(e) if e.is_not_found() => return out,
-            Err(e) => {
-                out.problems.push(e.to_string());
-                return out;
-            }
-        };
-        let mut names: Vec<String> = names
-            .into_iter()
-            .map(|n| n.to_string_lossy().into_owned())
-            .filter(|n| n.ends_with(".module"))
-            .collect();
-        names.sort();
-        names.truncate(MAX_MODULE_FILES);
-        for n in names {
-            let path = Path::new(MODULES_D).join(&n);
-            match root.read_bounded(&path, MAX_MODULE_FILE) {
-                Ok(bytes) => out.parse_file(&String::from_utf8_lossy(&bytes)),
-                Err(e) => out.problems.push(e.to_string()),
+        for (name, m) in modules {
+            match (m.state.as_str(), &m.stream) {
+                ("enabled" | "installed", Some(stream)) => {
+                    out.states.insert(name.clone(), ModuleState::Enabled(stream.clone()));
+                }
+                ("disabled", _) => {
+                    out.states.insert(name.clone(), ModuleState::Disabled);
+                }
+                _ => {}
             }
         }
         out
     }
 
-    /// One `.module` file: INI sections `[name]` with `stream=` and `state=`.
-    pub fn parse_file(&mut self, text: &str) {
-        let mut section: Option<String> = None;
-        let mut name: Option<String> = None;
-        let mut stream = String::new();
-        let mut state = String::new();
-        let mut finish = |section: &Option<String>, name: &Option<String>, stream: &str, state: &str| {
-            let Some(n) = name.clone().or_else(|| section.clone()) else {
-                return;
-            };
-            match state {
-                "enabled" | "installed" if !stream.is_empty() => {
-                    self.states.insert(n, ModuleState::Enabled(stream.to_string()));
-                }
-                "disabled" => {
-                    self.states.insert(n, ModuleState::Disabled);
-                }
-                _ => {
-                    self.states.remove(&n);
-                }
-            }
-        };
-        for line in text.lines() {
-            let line = line.trim();
-            if line.is_empty() || line.starts_with('#') || line.starts_with(';') {
-                continue;
-            }
-            if let Some(s) = line.strip_prefix('[').and_then(|l| l.strip_suffix(']')) {
-                if section.is_some() {
-                    finish(&section, &name, &stream, &state);
-                }
-                section = Some(s.trim().to_string());
-                name = None;
-                stream.clear();
-                state.clear();
-                continue;
-            }
-            if let Some((k, v)) = line.split_once('=') {
-                let v = v.trim();
-                match k.trim() {
-                    "name" => name = Some(v.to_string()),
-                    "stream" => stream = v.to_string(),
-                    "state" => state = v.to_ascii_lowercase(),
-                    _ => {}
-                }
-            }
-        }
-        if section.is_some() {
-            finish(&section, &name, &stream, &state);
-        }
+    pub fn enable(&mut self, name: &str, stream: &str) {
+        self.states
+            .insert(name.to_string(), ModuleState::Enabled(stream.to_string()));
+    }
+
+    pub fn disable(&mut self, name: &str) {
+        self.states.insert(name.to_string(), ModuleState::Disabled);
     }
 
     /// Streams enabled by `modules.d`, as `name:stream`.
@@ -142,6 +84,21 @@ pub struct AvailableModules {
     pub streams: HashSet<(String, String, String)>,
     /// Module name → default stream.
     pub defaults: HashMap<String, String>,
+}
+
+impl AvailableModules {
+    /// Add one repository's `modules` metadata (dnf's module container holds them all).
+    pub fn add(&mut self, meta: &ModulesMetadata) {
+        for m in &meta.streams {
+            self.streams
+                .insert((m.name.clone(), m.stream.clone(), m.context.clone()));
+        }
+        for d in &meta.defaults {
+            if let Some(s) = &d.stream {
+                self.defaults.entry(d.module.clone()).or_insert_with(|| s.clone());
+            }
+        }
+    }
 }
 
 /// Decides whether a module named by an advisory collection is active.
@@ -180,12 +137,26 @@ impl ModuleActivity {
 mod tests {
     use super::*;
 
+    fn state(name: &str, stream: Option<&str>, state: &str) -> (String, config::ModuleState) {
+        (
+            name.to_string(),
+            config::ModuleState {
+                name: name.to_string(),
+                stream: stream.map(str::to_string),
+                state: state.to_string(),
+            },
+        )
+    }
+
     #[test]
-    fn reads_dnf_module_files() {
-        let mut m = ModuleStates::default();
-        m.parse_file("[nodejs]\nname=nodejs\nstream=10\nprofiles=\nstate=enabled\n");
-        m.parse_file("[perl]\nname=perl\nstream=\nprofiles=\nstate=disabled\n");
-        m.parse_file("[ruby]\nname=ruby\nstream=2.6\nprofiles=\nstate=\n");
+    fn states_from_the_image_configuration() {
+        let cfg: BTreeMap<String, config::ModuleState> = [
+            state("nodejs", Some("10"), "enabled"),
+            state("perl", None, "disabled"),
+            state("ruby", Some("2.6"), ""),
+        ]
+        .into();
+        let m = ModuleStates::from_config(&cfg);
         assert_eq!(m.states.get("nodejs"), Some(&ModuleState::Enabled("10".into())));
         assert_eq!(m.states.get("perl"), Some(&ModuleState::Disabled));
         assert_eq!(m.states.get("ruby"), None);
@@ -195,8 +166,8 @@ mod tests {
     #[test]
     fn activity_with_and_without_repository_modules() {
         let mut states = ModuleStates::default();
-        states.parse_file("[ruby]\nname=ruby\nstream=2.6\nstate=enabled\n");
-        states.parse_file("[perl]\nname=perl\nstream=\nstate=disabled\n");
+        states.enable("ruby", "2.6");
+        states.disable("perl");
         let bare = ModuleActivity {
             states: states.clone(),
             available: None,
