@@ -12,6 +12,12 @@ fn package_of(tool: &str) -> &'static str {
         "setcap" | "getcap" => "libcap2-bin",
         "sqlite3" => "sqlite3",
         "hyperfine" => "hyperfine",
+        "createrepo_c" | "modifyrepo_c" => "createrepo-c",
+        "dnf" => "dnf",
+        "zstd" => "zstd",
+        "xz" => "xz-utils",
+        "bzip2" => "bzip2",
+        "oscap" => "openscap-scanner",
         _ => "(unknown: see the test's documentation)",
     }
 }

@@ -53,7 +53,8 @@ pub fn outcome(f: &Findings<'_>) -> Outcome {
                 "Package": format!("{}.{}", o.candidate.name, o.candidate.arch),
                 "Available": evr_string(&o.candidate.evr),
                 "Repository": repo_id(o.candidate.repo),
-                "Obsoletes": format!("{}-{}.{}", o.obsoleted.name, o.obsoleted.evr_string(), o.obsoleted.arch),
+                "Obsoletes": format!("{}.{}", o.obsoleted.name, o.obsoleted.arch),
+                "Obsoleted EVR": o.obsoleted.evr_string(),
             })
         })
         .collect();
