@@ -40,10 +40,8 @@
 //! Tools needed (Debian packages): `rpm` (rpm, rpmbuild), `db5.3-util` (db5.3_load).
 #![allow(dead_code, unused_imports)]
 
-pub mod advisory;
 pub mod bdb;
 pub mod build;
-pub mod mutate;
 pub mod repo;
 pub mod root;
 pub mod spec;
