@@ -42,6 +42,7 @@
 
 pub mod bdb;
 pub mod build;
+pub mod mutate;
 pub mod repo;
 pub mod root;
 pub mod spec;
