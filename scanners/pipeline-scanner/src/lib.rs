@@ -183,6 +183,7 @@ impl Scanner for PipelineScanner {
             root,
             &cache,
             &options.fetch_options(),
+            &config.variables,
             &repos::Interest { names: &names },
         );
 

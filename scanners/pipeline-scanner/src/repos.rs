@@ -6,7 +6,7 @@
 
 use crate::pkgspec::Specs;
 use repodata::cache::Cache;
-use repodata::config::RepoConfig;
+use repodata::config::{RepoConfig, Variables};
 use repodata::fetch::{self, FetchOptions, Fetcher, FileScope};
 use repodata::modules::ModulesMetadata;
 use repodata::primary::{self, ParseOptions, PrimaryPackage, Relation};
@@ -120,6 +120,7 @@ pub fn load(
     root: &Root,
     cache: &Cache,
     options: &FetchOptions,
+    variables: &Variables,
     interest: &Interest<'_>,
 ) -> Loaded {
     let mut repos: Vec<LoadedRepo> = sources
@@ -140,7 +141,7 @@ pub fn load(
         .collect();
 
     // Phase 1: where each repository is, and its repomd.
-    let located: Vec<Result<Located, String>> = parallel(sources, |s| locate(s, root, cache, options));
+    let located: Vec<Result<Located, String>> = parallel(sources, |s| locate(s, root, cache, options, variables));
     let any_modules = located
         .iter()
         .any(|l| l.as_ref().is_ok_and(|l| l.repomd.data("modules").is_some()));
@@ -195,7 +196,13 @@ fn scope<'a>(s: &RepoSource, root: &'a Root) -> FileScope<'a> {
     }
 }
 
-fn locate(s: &RepoSource, root: &Root, cache: &Cache, options: &FetchOptions) -> Result<Located, String> {
+fn locate(
+    s: &RepoSource,
+    root: &Root,
+    cache: &Cache,
+    options: &FetchOptions,
+    variables: &Variables,
+) -> Result<Located, String> {
     let c = &s.config;
     let fetcher = match (&c.sslcacert, s.origin) {
         (Some(path), Origin::Image) if c.sslverify => {
@@ -207,7 +214,13 @@ fn locate(s: &RepoSource, root: &Root, cache: &Cache, options: &FetchOptions) ->
         _ => Fetcher::new(options.clone()),
     };
     let scope = scope(s, root);
-    let mirrors = fetcher.mirrors(&c.baseurl, c.mirrorlist.as_deref(), c.metalink.as_deref(), scope);
+    let mirrors = fetcher.mirrors_with(
+        &c.baseurl,
+        c.mirrorlist.as_deref(),
+        c.metalink.as_deref(),
+        scope,
+        &|u| variables.substitute(u),
+    );
     let (bytes, base) = fetcher.repomd(&mirrors, MAX_REPOMD_BYTES, scope)?;
     let repomd = Repomd::parse(&bytes).map_err(|e| format!("{}: {e}", fetch::join(&base, "repodata/repomd.xml")))?;
     let source = format!(

@@ -353,13 +353,27 @@ pub struct Mirrors {
 }
 
 impl Fetcher {
-    /// Base URLs from `baseurl` (in order), then the metalink or mirror list.
+    /// Base URLs from `baseurl` (in order), then the metalink or mirror list, the mirror
+    /// list's URLs taken as written (see [`Fetcher::mirrors_with`]).
     pub fn mirrors(
         &self,
         baseurl: &[String],
         mirrorlist: Option<&str>,
         metalink: Option<&str>,
         scope: FileScope<'_>,
+    ) -> Mirrors {
+        self.mirrors_with(baseurl, mirrorlist, metalink, scope, &|u| u.to_string())
+    }
+
+    /// Base URLs from `baseurl` (in order), then the metalink or mirror list. The URLs a
+    /// mirror list gives go through `substitute` (`$releasever`, `$basearch`…), as librepo does.
+    pub fn mirrors_with(
+        &self,
+        baseurl: &[String],
+        mirrorlist: Option<&str>,
+        metalink: Option<&str>,
+        scope: FileScope<'_>,
+        substitute: &dyn Fn(&str) -> String,
     ) -> Mirrors {
         let mut m = Mirrors {
             bases: baseurl.to_vec(),
@@ -388,7 +402,7 @@ impl Fetcher {
                         .lines()
                         .map(str::trim)
                         .filter(|l| !l.is_empty() && !l.starts_with('#'))
-                        .map(str::to_string)
+                        .map(substitute)
                         .collect();
                     if list.is_empty() {
                         m.errors.push(format!("mirrorlist {url}: lists no mirror"));
