@@ -40,6 +40,7 @@
 //! Tools needed (Debian packages): `rpm` (rpm, rpmbuild), `db5.3-util` (db5.3_load).
 #![allow(dead_code, unused_imports)]
 
+pub mod advisory;
 pub mod bdb;
 pub mod build;
 pub mod mutate;

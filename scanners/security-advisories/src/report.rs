@@ -103,6 +103,8 @@ impl Report {
 
     fn vulnerability(f: &Finding) -> Vulnerability {
         let title = match &f.title {
+            // OVAL titles already start with the id ("RHSA-2020:1980: git security update").
+            Some(t) if t.starts_with(&f.id) => t.clone(),
             Some(t) => format!("{}: {t}", f.id),
             None => f.id.clone(),
         };

@@ -218,7 +218,8 @@ impl<'a> Evaluator<'a> {
         }
     }
 
-    fn test(&mut self, id: &str) -> Outcome {
+    /// The result of a test.
+    pub fn test(&mut self, id: &str) -> Outcome {
         if let Some(o) = self.tests.get(id) {
             return o.clone();
         }
@@ -264,9 +265,12 @@ impl<'a> Evaluator<'a> {
             // at_least_one_exists (default) and all_exist
             _ => Tri::from_bool(exists),
         };
+        // Only rpminfo tests tell which packages are affected; rpmverifyfile tests are the
+        // release guards.
+        let is_package_test = t.kind == "rpminfo_test";
         if existence != Tri::True || t.state_refs.is_empty() {
             let mut o = Outcome::of(existence);
-            if existence == Tri::True {
+            if existence == Tri::True && is_package_test {
                 o.evidence = items
                     .into_iter()
                     .map(|p| Evidence {
@@ -347,7 +351,7 @@ impl<'a> Evaluator<'a> {
             }
         };
         let mut o = Outcome::of(result);
-        if result == Tri::True && t.check != "none satisfy" {
+        if result == Tri::True && t.check != "none satisfy" && is_package_test {
             o.evidence = per_item
                 .into_iter()
                 .filter(|(r, _, _)| *r == Tri::True)
