@@ -123,6 +123,9 @@ pub fn build_rpms(pkgs: &[PackageSpec], out_dir: &Path) -> Vec<PathBuf> {
             .chunks(chunk)
             .map(|part| s.spawn(move || part.iter().map(|p| build_rpm(p, out_dir)).collect::<Vec<_>>()))
             .collect();
-        handles.into_iter().flat_map(|h| h.join().unwrap()).collect()
+        handles
+            .into_iter()
+            .flat_map(|h| h.join().unwrap_or_else(|e| std::panic::resume_unwind(e)))
+            .collect()
     })
 }

@@ -36,8 +36,11 @@
 //! - [`root`]: [`TestRoot`], a temporary root with rpm's database, and `rpm` run against it.
 //! - [`bdb`]: [`bdb_copy`], the same installed headers rewritten as a Berkeley DB `Packages`
 //!   file by `db5.3_load` (little- or big-endian, any page size).
+//! - [`sign`]: [`sign::SigningKey`], a throw-away GnuPG key (RSA, DSA, EdDSA) and `rpmsign`
+//!   with a chosen signature time, digest and legacy v3 tags.
 //!
-//! Tools needed (Debian packages): `rpm` (rpm, rpmbuild), `db5.3-util` (db5.3_load).
+//! Tools needed (Debian packages): `rpm` (rpm, rpmbuild, rpmsign), `db5.3-util`
+//! (db5.3_load), `gpg` and `gpgconf` (signing only).
 #![allow(dead_code, unused_imports)]
 
 pub mod advisory;
@@ -46,6 +49,7 @@ pub mod build;
 pub mod mutate;
 pub mod repo;
 pub mod root;
+pub mod sign;
 pub mod spec;
 pub mod tools;
 

@@ -226,6 +226,8 @@ pub struct PackageSpec {
     pub url: Option<String>,
     /// BUILDHOST (`_buildhost`); fixed so builds are comparable.
     pub buildhost: String,
+    /// MODULARITYLABEL (`name:stream:version:context`), as module builds set it.
+    pub modularity_label: Option<String>,
     /// Dependencies in spec syntax, e.g. `foo >= 1.0`.
     pub provides: Vec<String>,
     pub requires: Vec<String>,
@@ -248,6 +250,7 @@ impl PackageSpec {
             packager: None,
             url: None,
             buildhost: "harness.example.org".to_string(),
+            modularity_label: None,
             provides: Vec::new(),
             requires: Vec::new(),
             obsoletes: Vec::new(),
@@ -285,6 +288,10 @@ impl PackageSpec {
     }
     pub fn buildhost(mut self, s: &str) -> PackageSpec {
         self.buildhost = s.to_string();
+        self
+    }
+    pub fn modularity_label(mut self, label: &str) -> PackageSpec {
+        self.modularity_label = Some(label.to_string());
         self
     }
     pub fn provides(mut self, dep: &str) -> PackageSpec {
@@ -325,6 +332,9 @@ impl PackageSpec {
         s.push_str("%global __brp_strip %{nil}\n");
         s.push_str("%define _build_id_links none\n");
         s.push_str("%define debug_package %{nil}\n");
+        if let Some(label) = &self.modularity_label {
+            s.push_str(&format!("%global modularitylabel {label}\n"));
+        }
         s.push_str(&format!("Name: {}\n", self.name));
         if let Some(e) = self.epoch {
             s.push_str(&format!("Epoch: {e}\n"));

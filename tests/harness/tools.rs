@@ -12,6 +12,8 @@ fn package_of(tool: &str) -> &'static str {
         "setcap" | "getcap" => "libcap2-bin",
         "sqlite3" => "sqlite3",
         "hyperfine" => "hyperfine",
+        "gpg" => "gpg",
+        "rpmsign" => "rpm",
         "createrepo_c" | "modifyrepo_c" => "createrepo-c",
         "dnf" => "dnf",
         "zstd" => "zstd",
