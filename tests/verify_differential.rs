@@ -377,3 +377,372 @@ fn every_mutation_is_judged_as_rpm_judges_it_on_sqlite_and_berkeley_db() {
         );
     }
 }
+
+/// Run `f` on a thread without CAP_DAC_OVERRIDE and CAP_DAC_READ_SEARCH (capabilities are
+/// per thread in Linux, and threads it starts inherit them): as root, that is the only way to
+/// meet a file that cannot be read.
+fn without_dac_override<T: Send>(f: impl FnOnce() -> T + Send) -> T {
+    #[repr(C)]
+    struct Header {
+        version: u32,
+        pid: i32,
+    }
+    #[repr(C)]
+    #[derive(Clone, Copy, Default)]
+    struct Data {
+        effective: u32,
+        permitted: u32,
+        inheritable: u32,
+    }
+    const VERSION_3: u32 = 0x2008_0522;
+    const DAC: u32 = (1 << 1) | (1 << 2);
+    std::thread::scope(|s| {
+        s.spawn(|| {
+            let mut h = Header {
+                version: VERSION_3,
+                pid: 0,
+            };
+            let mut d = [Data::default(); 2];
+            // SAFETY: capget/capset with a version-3 header and two data words.
+            let rc = unsafe { libc::syscall(libc::SYS_capget, &mut h as *mut Header, d.as_mut_ptr()) };
+            assert_eq!(rc, 0, "capget: {}", std::io::Error::last_os_error());
+            d[0].effective &= !DAC;
+            d[0].permitted &= !DAC;
+            let rc = unsafe { libc::syscall(libc::SYS_capset, &mut h as *mut Header, d.as_ptr()) };
+            assert_eq!(rc, 0, "capset: {}", std::io::Error::last_os_error());
+            f()
+        })
+        .join()
+        .unwrap_or_else(|e| std::panic::resume_unwind(e))
+    })
+}
+
+#[test]
+fn files_that_cannot_be_read_give_a_question_mark_as_in_rpm() {
+    let out = tempfile::tempdir().unwrap();
+    let pkg = PackageSpec::new("vfy-unreadable", "1.0", "1").files([
+        FileSpec::dir("/usr/share/vfy-u"),
+        reg("/usr/share/vfy-u/secret", "secret\n"),
+        reg("/usr/share/vfy-u/secret-grown", "secret\n"),
+        FileSpec::dir("/usr/share/vfy-u/closed"),
+        reg("/usr/share/vfy-u/closed/inside", "inside\n"),
+    ]);
+    let rpms = build_rpms(&[pkg], out.path());
+    let root = TestRoot::new();
+    root.install(&rpms, &[]);
+    mutate::chmod(&root, "/usr/share/vfy-u/secret", 0o000);
+    mutate::append(&root, "/usr/share/vfy-u/secret-grown", b"more");
+    mutate::chmod(&root, "/usr/share/vfy-u/secret-grown", 0o000);
+    mutate::chmod(&root, "/usr/share/vfy-u/closed", 0o000);
+
+    // rpm without the two capabilities: setpriv drops them from the bounding set.
+    let mut cmd = Command::new(require_tool("setpriv"));
+    cmd.args(["--bounding-set", "-dac_override,-dac_read_search"])
+        .arg(require_tool("rpm"));
+    cmd.arg("--root")
+        .arg(root.path())
+        .args(["--dbpath", "/var/lib/rpm", "-Va", "--nodeps"]);
+    let rpm_out = cmd.output().unwrap().stdout;
+    let report = without_dac_override(|| ours(&root));
+    assert_eq!(show(&report.rpm_va_text()), show(&rpm_out));
+    assert_eq!(columns_of(&rpm_out, "/usr/share/vfy-u/secret"), ".M?......");
+    assert!(line_for(&rpm_out, b"/usr/share/vfy-u/closed/inside").is_some_and(|l| l.ends_with(b"(Permission denied)")));
+}
+
+/// The hex of a SHA-256, as FILEDIGESTS holds it.
+fn sha256_hex(data: &[u8]) -> String {
+    scanner_rpm_verify::digest::digest_bytes(rpmdb::package::DigestAlgo::Sha256, data)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+#[test]
+fn a_header_edited_after_install_is_found_and_skipped_as_rpm_skips_it() {
+    let out = tempfile::tempdir().unwrap();
+    let victim = PackageSpec::new("vfy-victim", "1.0", "1").file(reg("/usr/bin/vfy-victim", "genuine\n").mode(0o755));
+    let bystander =
+        PackageSpec::new("vfy-bystander", "1.0", "1").file(reg("/usr/bin/vfy-bystander", "genuine too\n").mode(0o755));
+    let rpms = build_rpms(&[victim, bystander], out.path());
+    let root = TestRoot::new();
+    root.install(&rpms, &[]);
+    // The attacker swaps the binary and writes its digest into the database, so that a
+    // verifier trusting the header sees nothing.
+    std::fs::write(root.host_path("/usr/bin/vfy-victim"), "trojan!\n").unwrap();
+    mutate::append(&root, "/usr/bin/vfy-bystander", b"x");
+    let db = root.db_dir().join("rpmdb.sqlite");
+    let conn = rusqlite::Connection::open(&db).unwrap();
+    let genuine = sha256_hex(b"genuine\n");
+    let rows: Vec<(u32, Vec<u8>)> = {
+        let mut stmt = conn.prepare("SELECT hnum, blob FROM Packages").unwrap();
+        let rows = stmt.query_map([], |r| Ok((r.get(0)?, r.get(1)?))).unwrap();
+        rows.map(Result::unwrap).collect()
+    };
+    let (hnum, mut blob, at) = rows
+        .into_iter()
+        .find_map(|(n, b)| {
+            let at = b.windows(genuine.len()).position(|w| w == genuine.as_bytes())?;
+            Some((n, b, at))
+        })
+        .expect("the victim's FILEDIGESTS entry");
+    blob[at..at + genuine.len()].copy_from_slice(sha256_hex(b"trojan!\n").as_bytes());
+    conn.execute(
+        "UPDATE Packages SET blob = ?1 WHERE hnum = ?2",
+        rusqlite::params![blob, hnum],
+    )
+    .unwrap();
+    drop(conn);
+
+    let (rpm_out, rpm_err) = rpm_va(&root);
+    assert!(
+        rpm_err.contains("skipping"),
+        "rpm should skip the edited header: {rpm_err}"
+    );
+    let report = ours(&root);
+    assert_eq!(show(&report.rpm_va_text()), show(&rpm_out));
+    assert!(line_for(&rpm_out, b"/usr/bin/vfy-bystander").is_some());
+    assert_eq!(report.tampered_headers.len(), 1);
+    let h = &report.tampered_headers[0];
+    assert_eq!(
+        (h.package.nvra.as_str(), h.package.header_number, h.tag),
+        ("vfy-victim-1.0-1.x86_64", hnum, "SHA256HEADER")
+    );
+
+    let outcome = scanner_rpm_verify::outcome::outcome(&report, Policy::Pipeline, "rpm-verify");
+    assert!(outcome.has_findings);
+    assert!(
+        outcome.summary.contains("1 package header no longer matches"),
+        "{}",
+        outcome.summary
+    );
+    assert_eq!(
+        outcome.scan_results["rpmdb_header_issues"][0]["rpm"]["RPM"],
+        "vfy-victim-1.0-1.x86_64"
+    );
+}
+
+/// The real packages of tests/fixtures/rpms that install together (one curl only).
+fn real_rpms() -> Vec<PathBuf> {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/rpms");
+    let mut rpms = Vec::new();
+    for name in [
+        "centos7-curl",
+        "epel7-monkeysphere",
+        "fedora22-ngircd",
+        "fedora31-rpm-sign",
+        "centos7-centos-release",
+        "centos7-389-ds-base-devel",
+        "fedora44-aws-tools",
+    ] {
+        for e in std::fs::read_dir(dir.join(name)).unwrap() {
+            let p = e.unwrap().path();
+            if p.extension().is_some_and(|x| x == "rpm") {
+                rpms.push(p);
+            }
+        }
+    }
+    rpms
+}
+
+#[test]
+fn real_signed_packages_verify_as_rpm_and_show_rpms_header_strings() {
+    let root = TestRoot::new();
+    root.install(&real_rpms(), &[]);
+    let (clean, report) = assert_same_as_rpm(&root, "real packages, untouched");
+    assert!(
+        clean.is_empty(),
+        "a fresh install should verify clean: {}",
+        show(&clean)
+    );
+    assert_eq!(report.packages.len(), 7);
+
+    // VENDOR, PACKAGER, BUILDHOST, name-version-release.arch and the signature line, as
+    // rpm -q --qf prints them (the signature as `rpm -qi` chooses it).
+    let qf = "%{NAME}-%{VERSION}-%{RELEASE}.%{ARCH}|%{VENDOR}|%{PACKAGER}|%{BUILDHOST}|\
+              %|DSAHEADER?{%{DSAHEADER:pgpsig}}:{%|RSAHEADER?{%{RSAHEADER:pgpsig}}:{%|SIGGPG?{%{SIGGPG:pgpsig}}:{%|SIGPGP?{%{SIGPGP:pgpsig}}:{(none)}|}|}|}|\n";
+    let rpm_lines: Vec<String> = root.qa(qf).lines().map(str::to_string).collect();
+    let our_lines: Vec<String> = report
+        .packages
+        .iter()
+        .map(|p| format!("{}|{}|{}|{}|{}", p.nvra, p.vendor, p.packager, p.buildhost, p.signature))
+        .collect();
+    assert_eq!(our_lines, rpm_lines);
+    assert!(our_lines.iter().any(|l| l.ends_with("Key ID 24c6a8a7f4a80eb5")));
+
+    // Every real installed header matches its recorded digest.
+    let r = Root::new(root.path()).unwrap();
+    let mut installed = rpmdb::InstalledPackages::open(&r).unwrap();
+    for p in installed.iter() {
+        let p = p.unwrap();
+        assert_eq!(header_digest::check(&p.header), HeaderDigest::Intact, "{}", p.nvra());
+    }
+
+    // A tampered binary: rpm and we agree, in the JSON too.
+    mutate::rewrite_same_size(&root, "/usr/bin/curl");
+    let (tampered, report) = assert_same_as_rpm(&root, "real packages, curl tampered");
+    assert_eq!(show(&tampered), "..5......    /usr/bin/curl\n");
+    let outcome = scanner_rpm_verify::outcome::outcome(&report, Policy::Pipeline, "rpm-verify");
+    let issues = outcome.scan_results["rpmVa_issues"].as_array().unwrap();
+    assert_eq!(issues.len(), 1);
+    assert_eq!(issues[0]["filename"], "/usr/bin/curl");
+    assert_eq!(issues[0]["issue"], "..5......");
+    assert_eq!(issues[0]["config"], false);
+    let curl = rpm_lines.iter().find(|l| l.starts_with("curl-")).unwrap();
+    let fields: Vec<&str> = curl.split('|').collect();
+    assert_eq!(issues[0]["rpm"]["RPM"], fields[0]);
+    assert_eq!(issues[0]["rpm"]["VENDOR"], fields[1]);
+    assert_eq!(issues[0]["rpm"]["PACKAGER"], fields[2]);
+    assert_eq!(issues[0]["rpm"]["BUILDHOST"], fields[3]);
+    assert_eq!(issues[0]["rpm"]["SIGNATURE"], fields[4]);
+}
+
+#[test]
+fn header_digests_of_real_databases_match_and_the_broken_blob_does_not() {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/rpmdb");
+    for (dir, file) in [
+        ("amazonlinux2023-plain-sqlite", "rpmdb.sqlite"),
+        ("cbl-mariner-2.0", "rpmdb.sqlite"),
+        ("fedora36-tzdata-sqlite", "rpmdb.sqlite"),
+        ("libuuid", "Packages"),
+        ("rhel8-tzdata-bdb", "Packages"),
+        ("custom-epoch-bdb", "Packages"),
+        ("sle15-bci", "Packages.db"),
+        ("sle15sp3-glibc-3pkg-ndb", "Packages.db"),
+    ] {
+        let db = rpmdb::db::Database::open_file(&fixtures.join(dir).join(file)).unwrap();
+        let mut installed = rpmdb::InstalledPackages::from_database(db);
+        let mut intact = 0;
+        for p in installed.iter() {
+            let p = p.unwrap();
+            match header_digest::check(&p.header) {
+                HeaderDigest::Intact => intact += 1,
+                HeaderDigest::Unchecked => {}
+                bad => panic!("{dir}: {}: {bad:?}", p.nvra()),
+            }
+        }
+        assert!(intact > 0, "{dir}: no header had a digest to check");
+    }
+    let blob = std::fs::read(fixtures.join("blob/blob.bin")).unwrap();
+    let h = rpmdb::header::Header::parse(blob).unwrap();
+    assert!(
+        matches!(
+            header_digest::check(&h),
+            HeaderDigest::Mismatch {
+                tag: "SHA256HEADER",
+                ..
+            }
+        ),
+        "rpm rejects blob.bin's header digest"
+    );
+}
+
+#[test]
+fn the_default_scan_keeps_the_pipelines_policy() {
+    let out = tempfile::tempdir().unwrap();
+    let pkg = PackageSpec::new("vfy-policy", "1.0", "1").files([
+        reg("/usr/bin/vfy-p-bin", "bin\n").mode(0o755),
+        reg("/etc/vfy-p.conf", "c=1\n").config(),
+        reg("/usr/share/doc/vfy-policy/NEWS", "news\n").doc(),
+        reg("/usr/share/licenses/vfy-policy/COPYING", "gpl\n").license(),
+        reg("/var/lib/vfy-p/state", "state\n"),
+        reg("/boot/vfy-p-kernel", "kernel\n"),
+        reg("/variable/vfy-p", "not under /var\n"),
+        FileSpec::regular_bytes_path(b"/usr/bin/vfy-p-\xff-name", "odd name\n").mtime(MTIME),
+    ]);
+    let rpms = build_rpms(&[pkg], out.path());
+    let root = TestRoot::new();
+    root.install(&rpms, &[]);
+    for p in [
+        "/usr/bin/vfy-p-bin",
+        "/etc/vfy-p.conf",
+        "/usr/share/doc/vfy-policy/NEWS",
+        "/usr/share/licenses/vfy-policy/COPYING",
+        "/var/lib/vfy-p/state",
+        "/boot/vfy-p-kernel",
+        "/variable/vfy-p",
+    ] {
+        mutate::append(&root, p, b"!");
+    }
+    let odd: &std::ffi::OsStr = std::os::unix::ffi::OsStrExt::from_bytes(&b"/usr/bin/vfy-p-\xff-name"[..]);
+    std::fs::write(root.host_path(Path::new(odd)), "changed!!\n").unwrap();
+    let (rpm_out, report) = assert_same_as_rpm(&root, "policy root");
+    assert_eq!(show(&rpm_out).lines().count(), 8);
+
+    let names = |policy: Policy| -> Vec<String> {
+        let o = scanner_rpm_verify::outcome::outcome(&report, policy, "x");
+        o.scan_results["rpmVa_issues"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|i| i["filename"].as_str().unwrap().to_string())
+            .collect()
+    };
+    let mut default = names(Policy::Pipeline);
+    default.sort();
+    assert_eq!(
+        default,
+        ["/usr/bin/vfy-p-\\xff-name", "/usr/bin/vfy-p-bin", "/variable/vfy-p"]
+    );
+    assert_eq!(names(Policy::Everything).len(), 8);
+    let all = scanner_rpm_verify::outcome::outcome(&report, Policy::Everything, "rpm-verify-all");
+    let conf = all.scan_results["rpmVa_issues"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["filename"] == "/etc/vfy-p.conf")
+        .unwrap();
+    assert_eq!(conf["config"], true);
+    assert_eq!(conf["issue"], "S.5....T.");
+}
+
+#[test]
+fn an_extended_acl_is_a_mode_change_as_in_rpm_built_with_libacl() {
+    let out = tempfile::tempdir().unwrap();
+    let pkg = PackageSpec::new("vfy-acl", "1.0", "1").files([
+        reg("/usr/bin/vfy-acl-named", "acl\n").mode(0o755),
+        reg("/usr/bin/vfy-acl-base", "acl\n").mode(0o755),
+    ]);
+    let rpms = build_rpms(&[pkg], out.path());
+    let root = TestRoot::new();
+    root.install(&rpms, &[]);
+    // system.posix_acl_access: version 2; user::rwx, user:1000:r-x, group::r-x, mask::r-x,
+    // other::r-x — and a base-only ACL, which is just the mode.
+    let acl = |entries: &[(u16, u16, u32)]| {
+        let mut v = 2u32.to_le_bytes().to_vec();
+        for (tag, perm, id) in entries {
+            v.extend_from_slice(&tag.to_le_bytes());
+            v.extend_from_slice(&perm.to_le_bytes());
+            v.extend_from_slice(&id.to_le_bytes());
+        }
+        v
+    };
+    let named = acl(&[
+        (1, 7, u32::MAX),
+        (2, 5, 1000),
+        (4, 5, u32::MAX),
+        (0x10, 5, u32::MAX),
+        (0x20, 5, u32::MAX),
+    ]);
+    let base = acl(&[(1, 7, u32::MAX), (4, 5, u32::MAX), (0x20, 5, u32::MAX)]);
+    for (path, value) in [("/usr/bin/vfy-acl-named", &named), ("/usr/bin/vfy-acl-base", &base)] {
+        let c_path = std::ffi::CString::new(root.host_path(path).into_os_string().into_encoded_bytes()).unwrap();
+        // SAFETY: NUL-terminated strings, a valid buffer.
+        let rc = unsafe {
+            libc::lsetxattr(
+                c_path.as_ptr(),
+                c"system.posix_acl_access".as_ptr(),
+                value.as_ptr().cast(),
+                value.len(),
+                0,
+            )
+        };
+        assert_eq!(rc, 0, "setting an ACL on {path}: {}", std::io::Error::last_os_error());
+    }
+    // Debian's rpm has no libacl: it sees nothing, and so do we when told to ignore ACLs.
+    let (rpm_out, _) = assert_same_as_rpm(&root, "ACL root");
+    assert!(rpm_out.is_empty());
+    // rpm built with libacl (lib/verify.c, WITH_ACL) reports the named ACL as `M`.
+    let r = Root::new(root.path()).unwrap();
+    let with_acls = verify_root(&r, &Options { workers: 2, acls: true }).unwrap();
+    assert_eq!(show(&with_acls.rpm_va_text()), ".M.......    /usr/bin/vfy-acl-named\n");
+}
