@@ -27,14 +27,14 @@ DEMO_DIR := $(TARGET_DIR)/demo
 # Each scanner binary and its crate; a crate not written yet is left out.
 SCANNER_CRATES := scanner-rpm-verify:scanners/rpm-verify \
                   pipeline-scanner:scanners/pipeline-scanner \
-                  scanner-security-advisories:scanners/security-advisories
+                  security-advisories:scanners/security-advisories
 SCANNERS ?= $(strip $(foreach p,$(SCANNER_CRATES),$(if $(wildcard $(word 2,$(subst :, ,$(p)))/src/main.rs),$(word 1,$(subst :, ,$(p))))))
 
 .PHONY: build images install uninstall test test-e2e bench demo
 
 build:
 	@test -n "$(SCANNERS)" || { echo "no scanner crates found" >&2; exit 2; }
-	RUSTFLAGS='-C target-feature=+crt-static' $(CARGO) build --release --target $(TARGET) $(addprefix --bin ,$(SCANNERS))
+	RUSTFLAGS='-C target-feature=+crt-static' $(CARGO) build --release --target $(TARGET) --workspace $(addprefix --bin ,$(SCANNERS))
 	@for b in $(SCANNERS); do \
 	  if ldd $(RELEASE_DIR)/$$b >/dev/null 2>&1 && ! ldd $(RELEASE_DIR)/$$b 2>&1 | grep -q 'statically linked'; then \
 	    echo "$$b is dynamically linked:" >&2; ldd $(RELEASE_DIR)/$$b >&2; exit 1; fi; \
@@ -46,14 +46,14 @@ build:
 images: build
 	@set -e; for b in $(SCANNERS); do \
 	  bin=$(RELEASE_DIR)/$$b; ctx=$(CONTEXT_DIR)/$$b; \
-	  rm -rf $$ctx; mkdir -p $$ctx; cp $$bin $$ctx/$$b; \
+	  rm -rf $$ctx; mkdir -p $$ctx/tmp; cp $$bin $$ctx/$$b; \
 	  manifest=$$(env -u IMAGE $$bin manifest); \
 	  atomic_name=$$(printf '%s\n' "$$manifest" | sed -n 's/^scanner_name: *//p'); \
 	  default_scan=$$(printf '%s\n' "$$manifest" | sed -n 's/^default_scan: *//p'); \
 	  description=$$(printf '%s\n' "$$manifest" | sed -n 's/^ *description: *//p' | head -n 1 | tr -d "\"'"); \
 	  version=$$($$bin --version | awk '{print $$2}'); \
 	  echo "image $(IMAGE_PREFIX)$$b:$(IMAGE_TAG) (atomic name $$atomic_name, default scan $$default_scan)"; \
-	  $(PODMAN) build --quiet --build-arg SCANNER=$$b --build-arg ATOMIC_NAME="$$atomic_name" \
+	  $(PODMAN) build --quiet --no-cache --build-arg SCANNER=$$b --build-arg ATOMIC_NAME="$$atomic_name" \
 	    --build-arg DEFAULT_SCAN="$$default_scan" --build-arg VERSION="$$version" \
 	    --build-arg DESCRIPTION="$$description" \
 	    -t $(IMAGE_PREFIX)$$b:$(IMAGE_TAG) -f Containerfile $$ctx; \
@@ -92,7 +92,7 @@ bench:
 # A root holding a real CentOS 7 package installed by rpm, with /usr/bin/curl changed after
 # installation: rpm-verify reports it (needs rpm, and the Rust toolchain).
 demo:
-	$(CARGO) build --release --bin scanner-rpm-verify
+	$(CARGO) build --release --workspace --bin scanner-rpm-verify
 	rm -rf $(DEMO_DIR) && mkdir -p $(DEMO_DIR)/root
 	rpm --root $(DEMO_DIR)/root --dbpath /var/lib/rpm -i --nodeps --noscripts --nosignature \
 	  tests/fixtures/rpms/centos7-curl/curl-7.29.0-59.el7.x86_64.rpm
