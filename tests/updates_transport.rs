@@ -430,3 +430,38 @@ fn non_rpm_images_fail_clearly_and_atomic_mode_writes_both_files() {
     assert_eq!(rpm["Scan Results"]["OS Release"], "Test Linux 8");
     assert_eq!(read("rpmimage", "image_scan_results.json"), rpm);
 }
+
+/// `--image-ca-bundle`: https repositories are checked against the image's own bundle; a
+/// bundle without a certificate is named as the repository's error, and a repository's own
+/// `sslcacert` is read inside the image, never on the host.
+#[test]
+fn ca_bundles_come_from_the_image() {
+    let f = fixture();
+    f.root
+        .write_file("/etc/pki/tls/certs/ca-bundle.crt", "not a certificate\n");
+    f.root.write_file(
+        "/etc/yum.repos.d/t.repo",
+        "[tls]\nname=tls\nbaseurl=https://127.0.0.1:9/repo/\n\n[own]\nname=own\nbaseurl=https://127.0.0.1:9/own/\nsslcacert=/etc/ssl/certs/ca-certificates.crt\n",
+    );
+    let ours = f.scan(&Options {
+        image_ca_bundle: true,
+        ..Options::default()
+    });
+    let errors = errors_of(&ours);
+    assert_eq!(errors.len(), 2, "{errors:?}");
+    assert_eq!(errors[0].0, "tls");
+    assert!(
+        errors[0]
+            .1
+            .contains("CA bundle /etc/pki/tls/certs/ca-bundle.crt: the CA bundle holds no PEM certificate"),
+        "{}",
+        errors[0].1
+    );
+    // The host has /etc/ssl/certs/ca-certificates.crt; the image does not.
+    assert_eq!(errors[1].0, "own");
+    assert!(
+        errors[1].1.contains("/etc/ssl/certs/ca-certificates.crt") && errors[1].1.contains("No such file"),
+        "{}",
+        errors[1].1
+    );
+}

@@ -171,3 +171,114 @@ pub fn decide<'a>(
     }
     Decision { updates, obsoletes }
 }
+
+#[cfg(test)]
+mod tests {
+    //! The rules one at a time; tests/updates_differential.rs checks them against dnf.
+    use super::*;
+    use rpmdb::version::Evr;
+
+    fn repo(id: &str, priority: i32) -> LoadedRepo {
+        LoadedRepo {
+            id: id.into(),
+            priority,
+            module_hotfixes: false,
+            exclude: Specs::default(),
+            includepkgs: Specs::default(),
+            base: None,
+            revision: None,
+            package_count: 0,
+            modules: None,
+            error: None,
+            cached: false,
+        }
+    }
+    fn inst(name: &str, evr: &str, arch: &str) -> Installed {
+        Installed {
+            name: name.into(),
+            arch: arch.into(),
+            evr: Evr::parse(evr),
+        }
+    }
+    fn cand(repo: usize, name: &str, evr: &str, arch: &str) -> Candidate {
+        Candidate {
+            repo,
+            name: name.into(),
+            arch: arch.into(),
+            evr: Evr::parse(evr),
+            obsoletes: vec![],
+            provides: vec![],
+        }
+    }
+    fn run(installed: &[Installed], candidates: &[Candidate], repos: &[LoadedRepo]) -> Vec<String> {
+        let none = Specs::default();
+        let modules = ModuleFilter::default();
+        let policy = Policy {
+            machine: "x86_64",
+            exclude: &none,
+            includepkgs: &none,
+            modules: &modules,
+            obsoletes: true,
+        };
+        let mut v: Vec<String> = decide(installed, candidates, repos, &policy)
+            .updates
+            .iter()
+            .map(|u| {
+                format!(
+                    "{}.{} {} {}",
+                    u.candidate.name,
+                    u.candidate.arch,
+                    crate::image::evr_string(&u.candidate.evr),
+                    repos[u.candidate.repo].id
+                )
+            })
+            .collect();
+        v.sort();
+        v
+    }
+
+    #[test]
+    fn newest_per_name_arch_and_every_repository_that_has_it() {
+        let i = [inst("a", "1.0-1", "x86_64")];
+        let c = [
+            cand(0, "a", "1.1-1", "x86_64"),
+            cand(0, "a", "1.2-1", "x86_64"),
+            cand(1, "a", "1.2-1", "x86_64"),
+        ];
+        assert_eq!(
+            run(&i, &c, &[repo("r0", 99), repo("r1", 99)]),
+            ["a.x86_64 1.2-1 r0", "a.x86_64 1.2-1 r1"]
+        );
+    }
+
+    #[test]
+    fn best_priority_per_name_even_when_older() {
+        let i = [inst("a", "1.0-1", "x86_64")];
+        let c = [cand(0, "a", "1.0-1", "x86_64"), cand(1, "a", "9-1", "x86_64")];
+        assert!(run(&i, &c, &[repo("hi", 1), repo("lo", 99)]).is_empty());
+    }
+
+    #[test]
+    fn any_installed_version_as_new_blocks_the_update() {
+        // Two installed kernels: the newer one is as new as the candidate.
+        let i = [inst("k", "1-1", "x86_64"), inst("k", "2-1", "x86_64")];
+        assert!(run(&i, &[cand(0, "k", "2-1", "x86_64")], &[repo("r", 99)]).is_empty());
+        assert_eq!(
+            run(&i, &[cand(0, "k", "3-1", "x86_64")], &[repo("r", 99)]),
+            ["k.x86_64 3-1 r"]
+        );
+    }
+
+    #[test]
+    fn arches_source_packages_and_noarch() {
+        let i = [inst("a", "1-1", "noarch"), inst("b", "1-1", "x86_64")];
+        let c = [
+            cand(0, "a", "2-1", "i686"),
+            cand(0, "a", "3-1", "aarch64"),
+            cand(0, "a", "4-1", "src"),
+            cand(0, "b", "2-1", "i686"),
+            cand(0, "b", "2-1", "noarch"),
+        ];
+        assert_eq!(run(&i, &c, &[repo("r", 99)]), ["a.i686 2-1 r", "b.noarch 2-1 r"]);
+    }
+}

@@ -64,6 +64,11 @@ pub struct Options {
     #[arg(long, value_name = "SECONDS", default_value_t = 600)]
     pub download_timeout: u64,
 
+    /// Check https repositories against the image's own CA bundle
+    /// (/etc/pki/tls/certs/ca-bundle.crt…) instead of the Mozilla roots built in.
+    #[arg(long)]
+    pub image_ca_bundle: bool,
+
     /// Tries per URL when a connection fails or a server answers 5xx.
     #[arg(long, value_name = "N", default_value_t = 2)]
     pub attempts: u32,
@@ -78,6 +83,7 @@ impl Default for Options {
             connect_timeout: 10,
             timeout: 30,
             download_timeout: 600,
+            image_ca_bundle: false,
             attempts: 2,
         }
     }
@@ -184,6 +190,11 @@ impl Scanner for PipelineScanner {
             &cache,
             &options.fetch_options(),
             &config.variables,
+            if options.image_ca_bundle {
+                repos::Trust::ImageBundle
+            } else {
+                repos::Trust::BuiltIn
+            },
             &repos::Interest { names: &names },
         );
 

@@ -25,6 +25,23 @@ pub const MAX_OPEN_BYTES: u64 = 16 << 30;
 /// The most repositories loaded at the same time.
 const PARALLEL: usize = 8;
 
+/// Which certificate authorities https repositories are checked against.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Trust {
+    /// The Mozilla roots built into the scanner (a repository's own `sslcacert` still wins).
+    BuiltIn,
+    /// The scanned image's CA bundle, the first of [`IMAGE_CA_BUNDLES`] it has.
+    ImageBundle,
+}
+
+/// Where RPM-based images keep their CA bundle, most specific first.
+pub const IMAGE_CA_BUNDLES: [&str; 4] = [
+    "/etc/pki/tls/certs/ca-bundle.crt",
+    "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem",
+    "/etc/ssl/ca-bundle.pem",
+    "/etc/ssl/certs/ca-certificates.crt",
+];
+
 /// Where a repository definition came from, which decides where its `file://` URLs point.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Origin {
@@ -121,6 +138,7 @@ pub fn load(
     cache: &Cache,
     options: &FetchOptions,
     variables: &Variables,
+    trust: Trust,
     interest: &Interest<'_>,
 ) -> Loaded {
     let mut repos: Vec<LoadedRepo> = sources
@@ -141,7 +159,8 @@ pub fn load(
         .collect();
 
     // Phase 1: where each repository is, and its repomd.
-    let located: Vec<Result<Located, String>> = parallel(sources, |s| locate(s, root, cache, options, variables));
+    let located: Vec<Result<Located, String>> =
+        parallel(sources, |s| locate(s, root, cache, options, variables, trust));
     let any_modules = located
         .iter()
         .any(|l| l.as_ref().is_ok_and(|l| l.repomd.data("modules").is_some()));
@@ -202,14 +221,23 @@ fn locate(
     cache: &Cache,
     options: &FetchOptions,
     variables: &Variables,
+    trust: Trust,
 ) -> Result<Located, String> {
     let c = &s.config;
-    let fetcher = match (&c.sslcacert, s.origin) {
-        (Some(path), Origin::Image) if c.sslverify => {
+    let bundle = match (&c.sslcacert, s.origin, trust) {
+        (Some(path), Origin::Image, _) => Some(path.as_str()),
+        (None, _, Trust::ImageBundle) => IMAGE_CA_BUNDLES
+            .iter()
+            .copied()
+            .find(|p| root.metadata(Path::new(p)).is_ok_and(|m| m.is_file())),
+        _ => None,
+    };
+    let fetcher = match bundle {
+        Some(path) if c.sslverify => {
             let pem = root
                 .read_bounded(Path::new(path), 16 << 20)
-                .map_err(|e| format!("sslcacert {path}: {e}"))?;
-            Fetcher::with_ca_bundle(options.clone(), &pem).map_err(|e| format!("sslcacert {path}: {e}"))?
+                .map_err(|e| format!("CA bundle {path}: {e}"))?;
+            Fetcher::with_ca_bundle(options.clone(), &pem).map_err(|e| format!("CA bundle {path}: {e}"))?
         }
         _ => Fetcher::new(options.clone()),
     };
