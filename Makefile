@@ -92,9 +92,9 @@ bench:
 # A root holding a real CentOS 7 package installed by rpm, with /usr/bin/curl changed after
 # installation: rpm-verify reports it (needs rpm, and the Rust toolchain).
 demo:
-	$(CARGO) build --release --workspace --bin scanner-rpm-verify
+	$(MAKE) build SCANNERS=scanner-rpm-verify
 	rm -rf $(DEMO_DIR) && mkdir -p $(DEMO_DIR)/root
 	rpm --root $(DEMO_DIR)/root --dbpath /var/lib/rpm -i --nodeps --noscripts --nosignature \
 	  tests/fixtures/rpms/centos7-curl/curl-7.29.0-59.el7.x86_64.rpm
 	printf 'tampered\n' >> $(DEMO_DIR)/root/usr/bin/curl
-	$(TARGET_DIR)/release/scanner-rpm-verify --rootfs $(DEMO_DIR)/root --format table
+	$(RELEASE_DIR)/scanner-rpm-verify --rootfs $(DEMO_DIR)/root --format table
