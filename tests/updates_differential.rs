@@ -216,21 +216,25 @@ fn our_answer(b: &Built, transport: Transport, cache: Option<&Path>) -> (DnfAnsw
     (a, r)
 }
 
-/// Run a case both ways and compare; returns dnf's answer for further checks.
+/// Run a case both ways and compare; returns dnf's answer for further checks. The scanner
+/// runs twice on one cache: from the XML, then from the compact index the first run wrote.
 fn compare(installed: &[PackageSpec], repos: &[RepoCase], main_conf: &str, transport: Transport) -> DnfAnswer {
     let b = build(installed, repos, main_conf, transport);
     let dnf = dnf_answer(&b, transport);
-    let (ours, _) = our_answer(&b, transport, None);
-    assert_eq!(
-        ours.updates, dnf.updates,
-        "updates differ from dnf's ({transport:?}); dnf said:\n{}",
-        dnf.output
-    );
-    assert_eq!(
-        ours.obsoletes, dnf.obsoletes,
-        "obsoletes differ from dnf's ({transport:?}); dnf said:\n{}",
-        dnf.output
-    );
+    let cache = tempfile::tempdir().unwrap();
+    for run in ["from the XML", "from the cached index"] {
+        let (ours, _) = our_answer(&b, transport, Some(cache.path()));
+        assert_eq!(
+            ours.updates, dnf.updates,
+            "updates differ from dnf's ({transport:?}, {run}); dnf said:\n{}",
+            dnf.output
+        );
+        assert_eq!(
+            ours.obsoletes, dnf.obsoletes,
+            "obsoletes differ from dnf's ({transport:?}, {run}); dnf said:\n{}",
+            dnf.output
+        );
+    }
     dnf
 }
 
@@ -538,9 +542,12 @@ data:
         "[app]\nname=app\nstream=2\nprofiles=\nstate=enabled\n",
     );
     let dnf = dnf_answer(&b, Transport::Image);
-    let (ours, results) = our_answer(&b, Transport::Image, None);
+    let cache = tempfile::tempdir().unwrap();
+    let (ours, results) = our_answer(&b, Transport::Image, Some(cache.path()));
     assert_eq!(ours.updates, dnf.updates, "dnf said:\n{}", dnf.output);
     assert_eq!(ours.obsoletes, dnf.obsoletes);
+    let (again, _) = our_answer(&b, Transport::Image, Some(cache.path()));
+    assert_eq!(again, ours, "from the cached index (with provides)");
     let names: BTreeSet<&str> = dnf.updates.iter().map(|(n, _)| n.as_str()).collect();
     assert_eq!(
         names,

@@ -362,6 +362,14 @@ fn the_cache_downloads_primary_once() {
     assert_eq!(later, ["/r/repodata/repomd.xml"], "the second scan fetched {later:?}");
     assert_eq!(updates_of(&first), updates_of(&second));
     assert_eq!(updates_of(&second), expected());
+    // The second scan read the compact index the first one wrote beside the primary.
+    let repo_dir = std::fs::read_dir(cache.path()).unwrap().next().unwrap().unwrap().path();
+    let names: Vec<String> = std::fs::read_dir(&repo_dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .collect();
+    assert!(names.iter().any(|n| n.ends_with("-primary.index")), "{names:?}");
+    assert!(!names.iter().any(|n| n.contains(".part")), "{names:?}");
 }
 
 /// Images that are not RPM-based fail with a message saying what is missing; through the

@@ -11,7 +11,7 @@ use repodata::fetch::{self, FetchOptions, Fetcher, FileScope};
 use repodata::modules::ModulesMetadata;
 use repodata::primary::{self, ParseOptions, PrimaryPackage, Relation};
 use repodata::repomd::{DataFile, Repomd, MAX_REPOMD_BYTES};
-use repodata::{compression, modules};
+use repodata::{compression, index, modules};
 use rpmdb::root::Root;
 use rpmdb::version::Evr;
 use std::collections::HashSet;
@@ -303,7 +303,7 @@ fn open_data(
 }
 
 fn read_content(
-    index: usize,
+    repo_index: usize,
     s: &RepoSource,
     l: &Located,
     root: &Root,
@@ -320,7 +320,47 @@ fn read_content(
         }
     };
     let primary = l.repomd.data("primary").ok_or("repomd.xml lists no primary metadata")?;
+    let checksum = primary.checksum.as_ref().ok_or_else(|| {
+        format!(
+            "repomd.xml gives no checksum for {}: it cannot be verified",
+            primary.href
+        )
+    })?;
+    // A compact index of this very primary (same checksum), written by an earlier scan: read
+    // it instead of the XML. One with provides serves every scan.
+    let with_provides = Cache::file_path(&l.repo_dir, checksum, "primary.index-provides");
+    let without = Cache::file_path(&l.repo_dir, checksum, "primary.index");
+    let usable: &[&Path] = if want_provides {
+        &[&with_provides]
+    } else {
+        &[&with_provides, &without]
+    };
+    for path in usable {
+        let Ok(file) = std::fs::File::open(path) else { continue };
+        let mut kept = Vec::new();
+        let read = index::read(BufReader::with_capacity(256 * 1024, file), |p| {
+            if interest.keeps(&p) {
+                kept.push(Candidate::from_primary(repo_index, p));
+            }
+        });
+        if let Ok((_, count)) = read {
+            return Ok(Content {
+                count,
+                kept,
+                modules,
+                cached: true,
+            });
+        }
+    }
+
     let (reader, cached, url) = open_data(l, primary, scope, cache)?;
+    let index_path = if want_provides { with_provides } else { without };
+    static SEQUENCE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    let n = SEQUENCE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let partial = index_path.with_extension(format!("part.{}.{n}", std::process::id()));
+    let mut writer = std::fs::File::create(&partial)
+        .and_then(|f| index::IndexWriter::new(std::io::BufWriter::new(f), want_provides))
+        .ok();
     let mut kept = Vec::new();
     let summary = primary::parse(
         reader,
@@ -328,12 +368,22 @@ fn read_content(
             provides: want_provides,
         },
         |p| {
+            if let Some(w) = writer.as_mut() {
+                if w.add(&p).is_err() {
+                    writer = None;
+                }
+            }
             if interest.keeps(&p) {
-                kept.push(Candidate::from_primary(index, p));
+                kept.push(Candidate::from_primary(repo_index, p));
             }
         },
-    )
-    .map_err(|e| format!("{url}: {e}"))?;
+    );
+    // The index is kept only when the whole primary was read and written.
+    let written = summary.is_ok() && writer.map(|w| w.finish().is_ok()).unwrap_or(false);
+    if !(written && std::fs::rename(&partial, &index_path).is_ok()) {
+        let _ = std::fs::remove_file(&partial);
+    }
+    let summary = summary.map_err(|e| format!("{url}: {e}"))?;
     Ok(Content {
         count: summary.packages,
         kept,

@@ -19,6 +19,7 @@ pub mod checksum;
 pub mod compression;
 pub mod config;
 pub mod fetch;
+pub mod index;
 pub mod metalink;
 pub mod modules;
 pub mod primary;
