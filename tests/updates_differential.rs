@@ -562,6 +562,28 @@ data:
         dnf.output
     );
     assert_eq!(results["Active Module Streams"], serde_json::json!(["app:2"]));
+
+    // No module state, but the image declares app:3 its default stream
+    // (etc/dnf/modules.defaults.d): that stream is active instead.
+    std::fs::remove_file(b.root.host_path("/etc/dnf/modules.d/app.module")).unwrap();
+    b.root.write_file(
+        "/etc/dnf/modules.defaults.d/app.yaml",
+        "---\ndocument: modulemd-defaults\nversion: 1\ndata:\n  module: app\n  stream: \"3\"\n...\n",
+    );
+    let dnf = dnf_answer(&b, Transport::Image);
+    let (ours, results) = our_answer(&b, Transport::Image, None);
+    assert_eq!(
+        ours.updates, dnf.updates,
+        "defaults from the image; dnf said:\n{}",
+        dnf.output
+    );
+    assert!(
+        dnf.updates
+            .contains(&("applib.noarch".to_string(), "3.0-1.module_el8".to_string())),
+        "{}",
+        dnf.output
+    );
+    assert_eq!(results["Active Module Streams"], serde_json::json!(["app:3"]));
 }
 
 /// Deliberate difference: over an installed `noarch` package, Debian's dnf offers a package of

@@ -209,6 +209,8 @@ impl Scanner for PipelineScanner {
             .iter()
             .filter_map(|r| r.modules.as_ref())
             .flat_map(|m| &m.defaults)
+            // The image's own defaults come last: they win, as in libdnf.
+            .chain(&config.module_defaults)
             .collect();
         let modules =
             modularity::ModuleFilter::new(&streams, &defaults, &config.modules, config.platform_id.as_deref());

@@ -351,6 +351,9 @@ pub struct ImageConfig {
     pub repos: Vec<RepoConfig>,
     pub variables: Variables,
     pub modules: BTreeMap<String, ModuleState>,
+    /// Default streams the image itself declares (`etc/dnf/modules.defaults.d/*.yaml`), which
+    /// dnf adds to the repositories' `modulemd-defaults`.
+    pub module_defaults: Vec<crate::modules::ModuleDefaults>,
     /// `PLATFORM_ID` of os-release (or `module_platform_id`), e.g. `platform:el8`.
     pub platform_id: Option<String>,
     /// Files that could not be read or understood; the rest of the configuration still counts.
@@ -460,6 +463,7 @@ impl ImageConfig {
         }
 
         let modules = read_module_states(root, &mut problems);
+        let module_defaults = read_module_defaults(root, &mut problems);
         let platform_id = main
             .module_platform_id
             .clone()
@@ -469,6 +473,7 @@ impl ImageConfig {
             repos,
             variables,
             modules,
+            module_defaults,
             platform_id,
             problems,
         }
@@ -540,6 +545,28 @@ fn read_module_states(root: &Root, problems: &mut Vec<String>) -> BTreeMap<Strin
                 .map(str::to_string);
             let state = s.get("state").unwrap_or("").trim().to_ascii_lowercase();
             out.insert(name.clone(), ModuleState { name, stream, state });
+        }
+    }
+    out
+}
+
+fn read_module_defaults(root: &Root, problems: &mut Vec<String>) -> Vec<crate::modules::ModuleDefaults> {
+    let dir = Path::new("/etc/dnf/modules.defaults.d");
+    let mut out = Vec::new();
+    for f in dir_entries(root, dir, problems) {
+        if !f.ends_with(".yaml") {
+            continue;
+        }
+        let path = dir.join(&f);
+        let Some(text) = read_text(root, &path, problems) else {
+            continue;
+        };
+        match crate::modules::parse(text.as_bytes()) {
+            Ok(m) => {
+                problems.extend(m.skipped.iter().map(|s| format!("{}: {s}", path.display())));
+                out.extend(m.defaults);
+            }
+            Err(e) => problems.push(format!("{}: {e}", path.display())),
         }
     }
     out
