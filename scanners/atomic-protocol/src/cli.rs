@@ -17,6 +17,7 @@ use clap::builder::{PossibleValue, PossibleValuesParser};
 use clap::error::ErrorKind;
 use clap::{Arg, ArgMatches, Args, Command, FromArgMatches, Subcommand, ValueEnum};
 use std::ffi::OsString;
+use std::fs;
 use std::io::Write;
 use std::path::PathBuf;
 
@@ -47,7 +48,7 @@ pub struct Common {
     pub rootfs: Vec<PathBuf>,
 
     /// With --rootfs: write DIR/<folder>/json as atomic mode does (folder = the path with
-    /// every `/` turned into `_`), instead of printing the documents.
+    /// every `/` turned into `_`), instead of printing the documents; DIR is created.
     #[arg(long, value_name = "DIR", requires = "rootfs")]
     pub output: Option<PathBuf>,
 
@@ -304,6 +305,7 @@ fn prepare_stand_alone(common: &Common) -> Result<Vec<Subject>, subjects::SetupE
     let subjects = subjects::from_rootfs(&common.rootfs)?;
     if let Some(dir) = &common.output {
         subjects::check_distinct_folders(&subjects)?;
+        fs::create_dir_all(dir).map_err(|e| subjects::SetupError(format!("cannot create {}: {e}", dir.display())))?;
         subjects::check_scanout(dir, &subjects)?;
     }
     Ok(subjects)

@@ -72,7 +72,9 @@ pub fn from_scanin(scanin: &Path) -> Result<Vec<Subject>, SetupError> {
 }
 
 /// Stand-alone subjects from `--rootfs` paths, in the order given. A relative path is made
-/// absolute (without resolving symlinks) before naming its folder, as atomic's paths are.
+/// absolute (without resolving symlinks) before naming its folder, as atomic's paths are. The
+/// path itself is the user's, on the host: a symlink to the root folder is followed (a
+/// `/scanin` entry never is).
 pub fn from_rootfs(paths: &[PathBuf]) -> Result<Vec<Subject>, SetupError> {
     let mut subjects = Vec::new();
     for path in paths {
@@ -80,7 +82,7 @@ pub fn from_rootfs(paths: &[PathBuf]) -> Result<Vec<Subject>, SetupError> {
             .map_err(|e| SetupError(format!("cannot make {} absolute: {e}", path.display())))?;
         subjects.push(Subject {
             folder: OsString::from(rootfs_folder(&absolute)),
-            dir: path.clone(),
+            dir: fs::canonicalize(path).unwrap_or_else(|_| path.clone()),
         });
     }
     Ok(subjects)

@@ -364,6 +364,26 @@ fn stand_alone_prints_one_document_or_an_array() {
 }
 
 #[test]
+fn stand_alone_follows_a_symlink_the_user_gives_but_names_the_folder_by_the_path() {
+    let tmp = tempfile::tempdir().unwrap();
+    let a = subject(tmp.path(), "a", Some("ok"));
+    let link = tmp.path().join("link");
+    std::os::unix::fs::symlink(&a, &link).unwrap();
+    let r = run_marker(&["--rootfs", link.to_str().unwrap()]);
+    assert_eq!(r.status, 0, "{}", r.stderr);
+    let doc: Value = serde_json::from_str(&r.stdout).unwrap();
+    assert_eq!(doc["Successful"], "true");
+    assert_eq!(
+        doc["UUID"],
+        link.to_str()
+            .unwrap()
+            .trim_start_matches('/')
+            .replace('/', "_")
+            .as_str()
+    );
+}
+
+#[test]
 fn stand_alone_failure_exits_2_and_still_prints_the_document() {
     let tmp = tempfile::tempdir().unwrap();
     let bad = subject(tmp.path(), "bad", None);
@@ -388,8 +408,7 @@ fn stand_alone_failure_exits_2_and_still_prints_the_document() {
 fn stand_alone_output_writes_the_atomic_layout() {
     let tmp = tempfile::tempdir().unwrap();
     let a = subject(tmp.path(), "a", Some("ok"));
-    let out = tmp.path().join("out");
-    fs::create_dir(&out).unwrap();
+    let out = tmp.path().join("out/new");
     let r = run_marker(&["--rootfs", a.to_str().unwrap(), "--output", out.to_str().unwrap()]);
     assert_eq!(r.status, 0, "{}", r.stderr);
     assert!(r.stdout.is_empty());
