@@ -200,6 +200,8 @@ fn zoo_specs() -> ZooSpecs {
 /// The built packages and the root they are installed in (SQLite database).
 struct Zoo {
     _rpms: tempfile::TempDir,
+    /// The packages of the first (plain) transaction.
+    main: Vec<PathBuf>,
     root: TestRoot,
 }
 
@@ -225,7 +227,11 @@ fn zoo() -> &'static Zoo {
         root.install(excludedocs, &["--excludedocs"]);
         root.install(replacing, &["--replacefiles"]);
         root.install(netshared, &["--define", "_netsharedpath /srv/net"]);
-        Zoo { _rpms: dir, root }
+        Zoo {
+            main: main.to_vec(),
+            _rpms: dir,
+            root,
+        }
     })
 }
 
@@ -568,6 +574,27 @@ fn sysimage_layout_matches_rpm() {
     root.install(&rpms, &[]);
     assert!(root.path().join("usr/lib/sysimage/rpm/rpmdb.sqlite").is_file());
     assert_root_matches_rpm(&root, true);
+}
+
+/// Rows committed to `rpmdb.sqlite-wal` but not checkpointed (and no `-shm`): three headers
+/// added, one removed. We must read what rpm reads: the WAL's view, not the main file's.
+#[test]
+fn sqlite_rows_only_in_wal_match_rpm() {
+    let zoo = zoo();
+    let root = TestRoot::new();
+    root.install(&zoo.main[1..6], &[]);
+    let before = root.qa("%{NAME}\n");
+    let blobs = harness::bdb::sqlite_headers(&zoo.root);
+    let big = blobs.iter().max_by_key(|(_, b)| b.len()).unwrap().1.clone();
+    let add = vec![(100, big), (101, blobs[0].1.clone()), (4000, blobs[1].1.clone())];
+    harness::wal::commit_to_wal_only(&root, &add, &[2]);
+    assert_root_matches_rpm(&root, true);
+    let after = root.qa("%{NAME}\n");
+    assert!(
+        after.contains("zoo-files") && !before.contains("zoo-files"),
+        "rpm does not see the WAL rows"
+    );
+    assert_eq!(after.lines().count(), before.lines().count() + 2);
 }
 
 #[test]

@@ -38,6 +38,7 @@
 //!   file by `db5.3_load` (little- or big-endian, any page size).
 //! - [`sign`]: [`sign::SigningKey`], a throw-away GnuPG key (RSA, DSA, EdDSA) and `rpmsign`
 //!   with a chosen signature time, digest and legacy v3 tags.
+//! - [`wal`]: [`wal::commit_to_wal_only`], rows left in `rpmdb.sqlite-wal`, not checkpointed.
 //!
 //! Tools needed (Debian packages): `rpm` (rpm, rpmbuild, rpmsign), `db5.3-util`
 //! (db5.3_load), `gpg` and `gpgconf` (signing only).
@@ -52,6 +53,7 @@ pub mod root;
 pub mod sign;
 pub mod spec;
 pub mod tools;
+pub mod wal;
 
 pub use bdb::{bdb_copy, BdbLayout};
 pub use build::{build_rpm, build_rpms};
