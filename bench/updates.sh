@@ -189,9 +189,10 @@ PY
 
 echo "timing..."
 hyperfine --style basic --export-json "$work/times.json" --warmup 1 --runs 5 \
-  --prepare "rm -rf $work/dnf-cold" -n "dnf cold" "$(dnf_cmd "$work/dnf-cold") || true" \
+  --prepare "rm -rf $work/dnf-cold" --prepare "true" --prepare "rm -rf $work/ours-cold" --prepare "true" \
+  -n "dnf cold" "$(dnf_cmd "$work/dnf-cold") || true" \
   -n "dnf warm" "$(dnf_cmd "$work/dnf-check") || true" \
-  --prepare "rm -rf $work/ours-cold" -n "ours cold" "$(ours_cmd "$work/ours-cold") >/dev/null" \
+  -n "ours cold" "$(ours_cmd "$work/ours-cold") >/dev/null" \
   -n "ours warm" "$(ours_cmd "$work/ours-check") >/dev/null" 2>&1 | grep -v '^ *$' || true
 
 peak() { /usr/bin/time -f '%M' "$@" 2>&1 >/dev/null | tail -1; }

@@ -453,6 +453,29 @@ fn obsoletes_match_dnf() {
     assert_eq!(dnf.exit_code, 100);
 }
 
+/// Obsoleting packages are weighed against every package of their name by priority: a
+/// higher-priority repository's `replacement` without the obsoletes hides the lower one's.
+#[test]
+fn obsoletes_respect_priorities_like_dnf() {
+    let installed = vec![p("old", "1.0", "1", "x86_64"), p("legacy", "1.0", "1", "noarch")];
+    let high = RepoCase::new(
+        "high",
+        vec![p("replacement", "1.0", "1", "x86_64"), p("other", "1.0", "1", "noarch")],
+    )
+    .option("priority=10");
+    let low = RepoCase::new(
+        "low",
+        vec![
+            p("replacement", "2.0", "1", "x86_64").obsoletes("old"),
+            p("other", "2.0", "1", "noarch").obsoletes("legacy"),
+            p("third", "1.0", "1", "noarch").obsoletes("legacy < 5"),
+        ],
+    )
+    .option("priority=50");
+    let dnf = compare(&installed, &[high, low], "", Transport::Image);
+    assert_eq!(dnf.obsoletes.len(), 1, "{}", dnf.output);
+}
+
 /// A modular repository: the image enables `app:2`; the repository has streams 1 and 2 and a
 /// non-modular `app` and `applib`; a module_hotfixes repository is exempt.
 #[test]

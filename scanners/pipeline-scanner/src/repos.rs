@@ -176,6 +176,7 @@ pub fn load(
         Ok(l) => read_content(*i, s, l, root, cache, interest, any_modules),
     });
     let mut candidates = Vec::new();
+    let mut ok = vec![false; work.len()];
     for ((i, _, l), r) in work.iter().zip(results) {
         let repo = &mut repos[*i];
         if let Ok(l) = l {
@@ -188,8 +189,35 @@ pub fn load(
                 repo.modules = content.modules;
                 repo.cached = content.cached;
                 candidates.extend(content.kept);
+                ok[*i] = true;
             }
             Err(e) => repo.error = Some(e),
+        }
+    }
+
+    // dnf weighs an obsoleting package against every package of its name (best priority per
+    // name): when that name is not installed, those packages were not kept — read them now,
+    // from the index the first pass wrote.
+    let extra: HashSet<String> = candidates
+        .iter()
+        .filter(|c| !interest.names.contains(&c.name))
+        .map(|c| c.name.clone())
+        .collect();
+    if !extra.is_empty() {
+        let again = parallel(&work, |(i, s, l)| match l {
+            Ok(l) if ok[*i] => read_packages(*i, s, l, root, cache, any_modules, &|p| {
+                extra.contains(&p.name) && !interest.keeps(p)
+            }),
+            _ => Ok((0, Vec::new(), false)),
+        });
+        for ((i, _, _), r) in work.iter().zip(again) {
+            match r {
+                Ok((_, kept, _)) => candidates.extend(kept),
+                Err(e) => {
+                    repos[*i].error = Some(e);
+                    candidates.retain(|c| c.repo != *i);
+                }
+            }
         }
     }
     Loaded { repos, candidates }
@@ -319,6 +347,28 @@ fn read_content(
             Some(modules::parse(reader).map_err(|e| format!("{url}: {e}"))?)
         }
     };
+    let (count, kept, cached) = read_packages(repo_index, s, l, root, cache, want_provides, &|p| interest.keeps(p))?;
+    Ok(Content {
+        count,
+        kept,
+        modules,
+        cached,
+    })
+}
+
+/// The packages of a repository's primary that `keep` wants: from the compact index an
+/// earlier scan wrote, else from the XML (writing the index on the way). Returns the package
+/// count, the packages kept, and whether they came from the cache.
+fn read_packages(
+    repo_index: usize,
+    s: &RepoSource,
+    l: &Located,
+    root: &Root,
+    cache: &Cache,
+    want_provides: bool,
+    keep: &dyn Fn(&PrimaryPackage) -> bool,
+) -> Result<(u64, Vec<Candidate>, bool), String> {
+    let scope = scope(s, root);
     let primary = l.repomd.data("primary").ok_or("repomd.xml lists no primary metadata")?;
     let checksum = primary.checksum.as_ref().ok_or_else(|| {
         format!(
@@ -339,17 +389,12 @@ fn read_content(
         let Ok(file) = std::fs::File::open(path) else { continue };
         let mut kept = Vec::new();
         let read = index::read(BufReader::with_capacity(256 * 1024, file), |p| {
-            if interest.keeps(&p) {
+            if keep(&p) {
                 kept.push(Candidate::from_primary(repo_index, p));
             }
         });
         if let Ok((_, count)) = read {
-            return Ok(Content {
-                count,
-                kept,
-                modules,
-                cached: true,
-            });
+            return Ok((count, kept, true));
         }
     }
 
@@ -373,7 +418,7 @@ fn read_content(
                     writer = None;
                 }
             }
-            if interest.keeps(&p) {
+            if keep(&p) {
                 kept.push(Candidate::from_primary(repo_index, p));
             }
         },
@@ -384,10 +429,5 @@ fn read_content(
         let _ = std::fs::remove_file(&partial);
     }
     let summary = summary.map_err(|e| format!("{url}: {e}"))?;
-    Ok(Content {
-        count: summary.packages,
-        kept,
-        modules,
-        cached,
-    })
+    Ok((summary.packages, kept, cached))
 }
