@@ -25,6 +25,9 @@ use std::fs;
 use std::path::Path;
 use std::process::Command;
 
+/// Header numbers of the copies of one header differ by this much.
+const COPY_STRIDE: u32 = 10_000;
+
 /// How `db5.3_load` lays out the file.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct BdbLayout {
@@ -32,25 +35,44 @@ pub struct BdbLayout {
     /// Page size in bytes (512..=65536, a power of two). Small pages force headers into
     /// off-page (overflow) chains.
     pub page_size: u32,
+    /// How many times each header is stored, under numbers `n`, `n + 10000`, `n + 20000`…
+    /// Hundreds of records make Berkeley DB chain hash pages within a bucket (next_pgno),
+    /// which a few dozen packages never do; rpm lists every copy.
+    pub copies: u32,
 }
 
 impl BdbLayout {
     pub const LITTLE_ENDIAN: BdbLayout = BdbLayout {
         big_endian: false,
         page_size: 4096,
+        copies: 1,
     };
     pub const BIG_ENDIAN: BdbLayout = BdbLayout {
         big_endian: true,
         page_size: 4096,
+        copies: 1,
     };
     /// Little-endian, 512-byte pages: nearly every header is an overflow item.
     pub const SMALL_PAGES: BdbLayout = BdbLayout {
         big_endian: false,
         page_size: 512,
+        copies: 1,
+    };
+    /// Little-endian, 4096-byte pages, every header 40 times: chained bucket pages.
+    pub const CROWDED: BdbLayout = BdbLayout {
+        big_endian: false,
+        page_size: 4096,
+        copies: 40,
+    };
+    pub const BIG_ENDIAN_CROWDED: BdbLayout = BdbLayout {
+        big_endian: true,
+        page_size: 4096,
+        copies: 40,
     };
     pub const BIG_ENDIAN_SMALL_PAGES: BdbLayout = BdbLayout {
         big_endian: true,
         page_size: 512,
+        copies: 1,
     };
 
     fn u32_bytes(&self, v: u32) -> [u8; 4] {
@@ -105,7 +127,7 @@ fn load(file: &Path, layout: BdbLayout, records: &[(Vec<u8>, Vec<u8>)]) {
 }
 
 /// An index database: key → concatenated `{header number, tag index}` u32 pairs.
-fn index_records(layout: BdbLayout, lines: &[u8]) -> Vec<(Vec<u8>, Vec<u8>)> {
+fn index_records(layout: BdbLayout, lines: &[u8], copies: u32) -> Vec<(Vec<u8>, Vec<u8>)> {
     let mut index: BTreeMap<Vec<u8>, Vec<u8>> = BTreeMap::new();
     for line in lines.split(|&b| b == b'\n').filter(|l| !l.is_empty()) {
         // "<hnum> <tag index> <key bytes>"
@@ -115,10 +137,35 @@ fn index_records(layout: BdbLayout, lines: &[u8]) -> Vec<(Vec<u8>, Vec<u8>)> {
         let idx = num(parts.next());
         let key = parts.next().unwrap_or_default().to_vec();
         let value = index.entry(key).or_default();
-        value.extend_from_slice(&layout.u32_bytes(hnum));
-        value.extend_from_slice(&layout.u32_bytes(idx));
+        for copy in 0..copies {
+            value.extend_from_slice(&layout.u32_bytes(hnum + copy * COPY_STRIDE));
+            value.extend_from_slice(&layout.u32_bytes(idx));
+        }
     }
     index.into_iter().collect()
+}
+
+/// `db5.3_stat -d` of a root's `Packages`: byte order, page size, overflow and bucket
+/// overflow page counts, so a test can check that its layout exercises what it claims.
+pub fn bdb_stat(root: &TestRoot) -> String {
+    let out = run_ok(
+        Command::new(require_tool("db5.3_stat"))
+            .arg("-d")
+            .arg(root.db_dir().join("Packages")),
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// The number `db5.3_stat -d` prints before `label` (e.g. "Number of overflow pages").
+pub fn bdb_stat_number(stat: &str, label: &str) -> u64 {
+    stat.lines()
+        .find_map(|l| {
+            l.split_once('\t')
+                .filter(|(_, rest)| rest.starts_with(label))
+                .map(|(n, _)| n)
+        })
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no {label:?} in db5.3_stat output:\n{stat}"))
 }
 
 /// A copy of `source` (every file, `cp -a`) whose database is a Berkeley DB `Packages`
@@ -139,11 +186,22 @@ pub fn bdb_copy(source: &TestRoot, layout: BdbLayout) -> TestRoot {
         let _ = fs::remove_file(db_dir.join(f));
     }
 
-    let mut packages = Vec::with_capacity(headers.len() + 1);
+    let copies = layout.copies.max(1);
+    let number = |n: u32, copy: u32| n + copy * COPY_STRIDE;
+    let mut packages = Vec::with_capacity(headers.len() * copies as usize + 1);
     let max = headers.iter().map(|(n, _)| *n).max().unwrap_or(0);
-    packages.push((layout.u32_bytes(0).to_vec(), layout.u32_bytes(max + 1).to_vec()));
-    for (n, blob) in &headers {
-        packages.push((layout.u32_bytes(*n).to_vec(), blob.clone()));
+    assert!(
+        max < COPY_STRIDE,
+        "header numbers up to {max} collide with the copies' numbering"
+    );
+    packages.push((
+        layout.u32_bytes(0).to_vec(),
+        layout.u32_bytes(number(max, copies - 1) + 1).to_vec(),
+    ));
+    for copy in 0..copies {
+        for (n, blob) in &headers {
+            packages.push((layout.u32_bytes(number(*n, copy)).to_vec(), blob.clone()));
+        }
     }
     load(&db_dir.join("Packages"), layout, &packages);
 
@@ -154,7 +212,7 @@ pub fn bdb_copy(source: &TestRoot, layout: BdbLayout) -> TestRoot {
     ];
     for (file, qf) in indexes {
         let lines = numbered(&source.qa_bytes(qf));
-        load(&db_dir.join(file), layout, &index_records(layout, &lines));
+        load(&db_dir.join(file), layout, &index_records(layout, &lines, copies));
     }
     copy.defines.push("_db_backend bdb_ro".to_string());
     copy
