@@ -168,6 +168,27 @@ fn zoo_specs() -> ZooSpecs {
         PackageSpec::new("zoo-empty", "0", "0")
             .arch("noarch")
             .summary("no files at all"),
+        // File digests in every algorithm rpm writes (FILEDIGESTALGO absent means MD5).
+        PackageSpec::new("zoo-md5", "1", "1")
+            .arch("noarch")
+            .define("_binary_filedigest_algorithm 1")
+            .file(FileSpec::regular("/usr/share/zoo-digests/md5", b"md5\n")),
+        PackageSpec::new("zoo-sha1", "1", "1")
+            .arch("noarch")
+            .define("_binary_filedigest_algorithm 2")
+            .file(FileSpec::regular("/usr/share/zoo-digests/sha1", b"sha1\n")),
+        PackageSpec::new("zoo-sha384", "1", "1")
+            .arch("noarch")
+            .define("_binary_filedigest_algorithm 9")
+            .file(FileSpec::regular("/usr/share/zoo-digests/sha384", b"sha384\n")),
+        PackageSpec::new("zoo-sha512", "1", "1")
+            .arch("noarch")
+            .define("_binary_filedigest_algorithm 10")
+            .file(FileSpec::regular("/usr/share/zoo-digests/sha512", b"sha512\n")),
+        PackageSpec::new("zoo-sha224", "1", "1")
+            .arch("noarch")
+            .define("_binary_filedigest_algorithm 11")
+            .file(FileSpec::regular("/usr/share/zoo-digests/sha224", b"sha224\n")),
         PackageSpec::new("zoo-module", "5.30.1", "452.module_el8.3.0+2+a1b2c3d4")
             .arch("noarch")
             .modularity_label("perl:5.30:8030020200629145156:3a33b840")
@@ -553,6 +574,13 @@ fn zoo_covers_every_case() {
     let pkgs = root.qa("%{EPOCH}:%{VERSION}-%{RELEASE}\n");
     for needle in ["(none):", "0:", "2147483647:", "~", "^"] {
         assert!(pkgs.contains(needle), "no package with {needle:?} in its EVR");
+    }
+    let algos = root.qa("%|FILEDIGESTALGO?{%{FILEDIGESTALGO}}:{absent}|\n");
+    for algo in ["absent", "2", "8", "9", "10", "11"] {
+        assert!(
+            algos.lines().any(|l| l == algo),
+            "no package with FILEDIGESTALGO {algo}"
+        );
     }
     let links = root.qa("[%{FILEINODES}\n]");
     let mut counts: BTreeMap<&str, usize> = BTreeMap::new();

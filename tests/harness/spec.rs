@@ -228,6 +228,9 @@ pub struct PackageSpec {
     pub buildhost: String,
     /// MODULARITYLABEL (`name:stream:version:context`), as module builds set it.
     pub modularity_label: Option<String>,
+    /// Macros defined at the top of the spec (`%define NAME VALUE`), e.g.
+    /// `_binary_filedigest_algorithm 1` for MD5 file digests.
+    pub defines: Vec<String>,
     /// Dependencies in spec syntax, e.g. `foo >= 1.0`.
     pub provides: Vec<String>,
     pub requires: Vec<String>,
@@ -251,6 +254,7 @@ impl PackageSpec {
             url: None,
             buildhost: "harness.example.org".to_string(),
             modularity_label: None,
+            defines: Vec::new(),
             provides: Vec::new(),
             requires: Vec::new(),
             obsoletes: Vec::new(),
@@ -288,6 +292,11 @@ impl PackageSpec {
     }
     pub fn buildhost(mut self, s: &str) -> PackageSpec {
         self.buildhost = s.to_string();
+        self
+    }
+    /// `%define NAME VALUE` at the top of the spec.
+    pub fn define(mut self, name_and_value: &str) -> PackageSpec {
+        self.defines.push(name_and_value.to_string());
         self
     }
     pub fn modularity_label(mut self, label: &str) -> PackageSpec {
@@ -332,6 +341,9 @@ impl PackageSpec {
         s.push_str("%global __brp_strip %{nil}\n");
         s.push_str("%define _build_id_links none\n");
         s.push_str("%define debug_package %{nil}\n");
+        for d in &self.defines {
+            s.push_str(&format!("%define {d}\n"));
+        }
         if let Some(label) = &self.modularity_label {
             s.push_str(&format!("%global modularitylabel {label}\n"));
         }
