@@ -45,6 +45,9 @@ fn gpg(home: &Path) -> Command {
 impl SigningKey {
     /// Generate a signing key with `gpg --quick-gen-key <algo>`.
     pub fn generate(algo: &str) -> SigningKey {
+        // gpg 2 keeps secret keys through gpg-agent, a package of its own on Debian.
+        require_tool("gpg-agent");
+        require_tool("gpgconf");
         let home = tempfile::Builder::new().prefix("harness-gnupg-").tempdir().unwrap();
         std::fs::set_permissions(home.path(), std::os::unix::fs::PermissionsExt::from_mode(0o700)).unwrap();
         run_ok(

@@ -8,11 +8,13 @@ use std::process::{Command, Output};
 fn package_of(tool: &str) -> &'static str {
     match tool {
         "rpm" | "rpmbuild" | "rpm2cpio" => "rpm",
-        "db5.3_load" | "db5.3_dump" => "db5.3-util",
+        "db5.3_load" | "db5.3_dump" | "db5.3_stat" => "db5.3-util",
         "setcap" | "getcap" => "libcap2-bin",
         "sqlite3" => "sqlite3",
         "hyperfine" => "hyperfine",
         "gpg" => "gpg",
+        "gpg-agent" => "gpg-agent",
+        "gpgconf" => "gpgconf",
         "rpmsign" => "rpm",
         "createrepo_c" | "modifyrepo_c" => "createrepo-c",
         "dnf" => "dnf",
