@@ -220,7 +220,6 @@ fn zoo_specs() -> ZooSpecs {
 
 /// The built packages and the root they are installed in (SQLite database).
 struct Zoo {
-    _rpms: tempfile::TempDir,
     /// The packages of the first (plain) transaction.
     main: Vec<PathBuf>,
     root: TestRoot,
@@ -230,7 +229,7 @@ fn zoo() -> &'static Zoo {
     static ZOO: OnceLock<Zoo> = OnceLock::new();
     ZOO.get_or_init(|| {
         let specs = zoo_specs();
-        let dir = tempfile::tempdir().unwrap();
+        let dir = harness::scratch::process_tempdir("zoo-rpms-");
         let all: Vec<PackageSpec> = specs
             .main
             .iter()
@@ -239,18 +238,18 @@ fn zoo() -> &'static Zoo {
             .chain(&specs.netshared)
             .cloned()
             .collect();
-        let rpms = build_rpms(&all, dir.path());
+        let rpms = build_rpms(&all, &dir);
         let (main, rest) = rpms.split_at(specs.main.len());
         let (excludedocs, rest) = rest.split_at(specs.excludedocs.len());
         let (replacing, netshared) = rest.split_at(specs.replacing.len());
-        let root = TestRoot::new();
+        let root = TestRoot::new_for_process();
         root.install(main, &[]);
         root.install(excludedocs, &["--excludedocs"]);
         root.install(replacing, &["--replacefiles"]);
         root.install(netshared, &["--define", "_netsharedpath /srv/net"]);
         Zoo {
             main: main.to_vec(),
-            _rpms: dir,
+
             root,
         }
     })
@@ -283,14 +282,13 @@ fn fixture_rpms() -> Vec<PathBuf> {
 /// A root holding the signed fixture packages and packages we signed ourselves with every
 /// algorithm and signature tag rpm shows, at creation times on both sides of DST changes.
 struct Signed {
-    _rpms: tempfile::TempDir,
     root: TestRoot,
 }
 
 fn signed() -> &'static Signed {
     static SIGNED: OnceLock<Signed> = OnceLock::new();
     SIGNED.get_or_init(|| {
-        let dir = tempfile::tempdir().unwrap();
+        let dir = harness::scratch::process_tempdir("signed-rpms-");
         // (key algorithm, digest, legacy v3 signature too, creation time)
         let variants: [(&str, &str, bool, u64); 6] = [
             ("rsa2048", "sha256", false, 1_404_459_524), // 2014-07-04, summer time
@@ -307,7 +305,7 @@ fn signed() -> &'static Signed {
                     .file(FileSpec::regular(format!("/usr/share/signed-{i}/f"), b"signed\n"))
             })
             .collect();
-        let mut rpms = build_rpms(&specs, dir.path());
+        let mut rpms = build_rpms(&specs, &dir);
         let mut keys: BTreeMap<&str, SigningKey> = BTreeMap::new();
         for (rpm, (algo, digest, rpmv3, time)) in rpms.iter().zip(variants) {
             let key = keys.entry(algo).or_insert_with(|| SigningKey::generate(algo));
@@ -321,9 +319,9 @@ fn signed() -> &'static Signed {
             );
         }
         rpms.extend(fixture_rpms());
-        let root = TestRoot::new();
+        let root = TestRoot::new_for_process();
         root.install(&rpms, &[]);
-        Signed { _rpms: dir, root }
+        Signed { root }
     })
 }
 

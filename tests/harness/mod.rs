@@ -39,6 +39,8 @@
 //! - [`sign`]: [`sign::SigningKey`], a throw-away GnuPG key (RSA, DSA, EdDSA) and `rpmsign`
 //!   with a chosen signature time, digest and legacy v3 tags.
 //! - [`wal`]: [`wal::commit_to_wal_only`], rows left in `rpmdb.sqlite-wal`, not checkpointed.
+//! - [`scratch`]: directories for `OnceLock` fixtures (statics are never dropped), under
+//!   `target/tmp/harness-<pid>`, removed by the next test process; [`TestRoot::new_for_process`].
 //!
 //! Tools needed (Debian packages): `rpm` (rpm, rpmbuild, rpmsign), `db5.3-util`
 //! (db5.3_load), `gpg` and `gpgconf` (signing only).
@@ -50,6 +52,7 @@ pub mod build;
 pub mod mutate;
 pub mod repo;
 pub mod root;
+pub mod scratch;
 pub mod sign;
 pub mod spec;
 pub mod tools;

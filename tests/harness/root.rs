@@ -64,6 +64,14 @@ impl TestRoot {
         }
     }
 
+    /// An empty root (database in `R/var/lib/rpm`) for a fixture that lives as long as the
+    /// process, e.g. in a `OnceLock`: see [`super::scratch`].
+    pub fn new_for_process() -> TestRoot {
+        let path = super::scratch::process_tempdir("root-");
+        fs::create_dir_all(path.join("var/lib/rpm")).unwrap();
+        TestRoot::at(&path, "/var/lib/rpm")
+    }
+
     /// A root in an existing directory (not removed on drop).
     pub fn at(path: &Path, dbpath: &str) -> TestRoot {
         TestRoot {
