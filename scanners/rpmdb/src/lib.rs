@@ -64,6 +64,9 @@ impl From<DbError> for PackageError {
     }
 }
 
+/// How many unreadable records [`InstalledPackages::iter`] lists one by one.
+pub const MAX_LISTED_ERRORS: u64 = 1000;
+
 /// The installed packages of a root, read one header at a time.
 #[derive(Debug)]
 pub struct InstalledPackages {
@@ -82,18 +85,46 @@ impl InstalledPackages {
     }
 
     /// Every package in database order; a bad record is an `Err` and the walk goes on.
+    /// Only the first [`MAX_LISTED_ERRORS`] bad records are listed one by one; the rest are
+    /// counted and reported as one last `Err`, so that a hostile database of millions of
+    /// junk records cannot make its callers collect millions of messages.
     pub fn iter(&mut self) -> impl Iterator<Item = Result<Package, PackageError>> + '_ {
         let file = self.database.path.clone();
-        self.database.headers().map(move |raw| {
-            let raw = raw?;
-            let number = raw.number;
-            Header::parse(raw.blob)
-                .and_then(|h| Package::from_header(number, h))
-                .map_err(|e| PackageError {
-                    file: file.clone(),
-                    header_number: Some(number),
-                    message: e.0,
-                })
+        let mut headers = self.database.headers();
+        let mut errors = 0u64;
+        let mut finished = false;
+        std::iter::from_fn(move || loop {
+            if finished {
+                return None;
+            }
+            let Some(raw) = headers.next() else {
+                finished = true;
+                let unlisted = errors.saturating_sub(MAX_LISTED_ERRORS);
+                return (unlisted > 0).then(|| {
+                    Err(PackageError {
+                        file: file.clone(),
+                        header_number: None,
+                        message: format!("{unlisted} more unreadable records, not listed"),
+                    })
+                });
+            };
+            let package = raw.map_err(PackageError::from).and_then(|raw| {
+                let number = raw.number;
+                Header::parse(raw.blob)
+                    .and_then(|h| Package::from_header(number, h))
+                    .map_err(|e| PackageError {
+                        file: file.clone(),
+                        header_number: Some(number),
+                        message: e.0,
+                    })
+            });
+            if package.is_err() {
+                errors += 1;
+                if errors > MAX_LISTED_ERRORS {
+                    continue;
+                }
+            }
+            return Some(package);
         })
     }
 }
