@@ -24,6 +24,8 @@ const BLOCK_SIZE: u64 = 16;
 const PAGE_SIZE: u64 = 4096;
 const BLOB_HEAD_SIZE: u64 = 16;
 const BLOB_TAIL_SIZE: u64 = 12;
+/// Bad slots listed one by one; more are counted.
+const MAX_SLOT_ERRORS: usize = 100;
 
 fn le32(b: &[u8], at: usize) -> u32 {
     u32::from_le_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
@@ -76,6 +78,16 @@ impl NdbReader {
         let first_blob_block = slot_area / BLOCK_SIZE;
         let mut slots = Vec::new();
         let mut slot_errors = Vec::new();
+        // Bad slots beyond the first MAX_SLOT_ERRORS are only counted: a slot area of
+        // zeros (a sparse file) must not become millions of messages.
+        let mut unlisted_slot_errors = 0u64;
+        let mut slot_error = |msg: String| {
+            if slot_errors.len() < MAX_SLOT_ERRORS {
+                slot_errors.push(msg);
+            } else {
+                unlisted_slot_errors += 1;
+            }
+        };
         let mut page = vec![0u8; PAGE_SIZE as usize];
         for p in 0..slot_pages {
             file.read_exact_at(&mut page, p * PAGE_SIZE)
@@ -85,7 +97,7 @@ impl NdbReader {
                 let number = (p * PAGE_SIZE + at) / SLOT_SIZE;
                 let s = &page[at as usize..(at + SLOT_SIZE) as usize];
                 if &s[0..4] != b"Slot" {
-                    slot_errors.push(format!("slot {number} has bad magic"));
+                    slot_error(format!("slot {number} has bad magic"));
                     continue;
                 }
                 let (pkgidx, blkoff, blkcnt) = (le32(s, 4), le32(s, 8), le32(s, 12));
@@ -94,7 +106,7 @@ impl NdbReader {
                 }
                 let end = blkoff as u64 + blkcnt as u64;
                 if pkgidx == 0 || blkcnt == 0 || (blkoff as u64) < first_blob_block || end * BLOCK_SIZE > file_size {
-                    slot_errors.push(format!(
+                    slot_error(format!(
                         "slot {number} (package {pkgidx}) points to blocks {blkoff}..{end}, outside \
                          the blob area {first_blob_block}..{} of the file",
                         file_size / BLOCK_SIZE
@@ -108,6 +120,9 @@ impl NdbReader {
                     blkcnt,
                 });
             }
+        }
+        if unlisted_slot_errors > 0 {
+            slot_errors.push(format!("{unlisted_slot_errors} more bad slots, not listed"));
         }
         slots.sort_by_key(|s| s.blkoff);
         Ok(NdbReader {
