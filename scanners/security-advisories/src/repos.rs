@@ -193,11 +193,17 @@ pub fn judge_repositories(
     let mut out = RepoFindings::default();
     let sources = sources(config, options, &mut out.warnings)?;
     if sources.is_empty() {
-        return Err(ScanFailure(
-            "no advisory data: the image configures no enabled repository and neither --repo, --updateinfo nor \
-             --oval was given; an image without advisory data is not known to be free of vulnerabilities"
-                .to_string(),
-        ));
+        // Say why there is no repository when the configuration could not be read.
+        let problems: Vec<&str> = out.warnings.iter().map(|w| w.message.as_str()).collect();
+        let why = if problems.is_empty() {
+            String::new()
+        } else {
+            format!(" (the configuration could not be read: {})", problems.join("; "))
+        };
+        return Err(ScanFailure(format!(
+            "no advisory data: the image configures no enabled repository{why} and neither --repo, --updateinfo \
+             nor --oval was given; an image without advisory data is not known to be free of vulnerabilities"
+        )));
     }
     let cache = match &options.cache_dir {
         Some(d) => Cache::open(d).map_err(|e| ScanFailure(format!("--cache-dir {}: {e}", d.display())))?,
