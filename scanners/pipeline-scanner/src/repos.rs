@@ -119,8 +119,8 @@ pub struct Interest<'a> {
 }
 
 impl Interest<'_> {
-    fn keeps(&self, p: &PrimaryPackage) -> bool {
-        self.names.contains(&p.name) || p.obsoletes.iter().any(|o| self.names.contains(&o.name))
+    fn keeps(&self, name: &str, obsoleted: &[&str]) -> bool {
+        self.names.contains(name) || obsoleted.iter().any(|o| self.names.contains(*o))
     }
 }
 
@@ -205,8 +205,8 @@ pub fn load(
         .collect();
     if !extra.is_empty() {
         let again = parallel(&work, |(i, s, l)| match l {
-            Ok(l) if ok[*i] => read_packages(*i, s, l, root, cache, any_modules, &|p| {
-                extra.contains(&p.name) && !interest.keeps(p)
+            Ok(l) if ok[*i] => read_packages(*i, s, l, root, cache, any_modules, &|name, obsoleted| {
+                extra.contains(name) && !interest.keeps(name, obsoleted)
             }),
             _ => Ok((0, Vec::new(), false)),
         });
@@ -347,7 +347,9 @@ fn read_content(
             Some(modules::parse(reader).map_err(|e| format!("{url}: {e}"))?)
         }
     };
-    let (count, kept, cached) = read_packages(repo_index, s, l, root, cache, want_provides, &|p| interest.keeps(p))?;
+    let (count, kept, cached) = read_packages(repo_index, s, l, root, cache, want_provides, &|name, obsoleted| {
+        interest.keeps(name, obsoleted)
+    })?;
     Ok(Content {
         count,
         kept,
@@ -366,7 +368,7 @@ fn read_packages(
     root: &Root,
     cache: &Cache,
     want_provides: bool,
-    keep: &dyn Fn(&PrimaryPackage) -> bool,
+    keep: &dyn Fn(&str, &[&str]) -> bool,
 ) -> Result<(u64, Vec<Candidate>, bool), String> {
     let scope = scope(s, root);
     let primary = l.repomd.data("primary").ok_or("repomd.xml lists no primary metadata")?;
@@ -388,11 +390,7 @@ fn read_packages(
     for path in usable {
         let Ok(file) = std::fs::File::open(path) else { continue };
         let mut kept = Vec::new();
-        let read = index::read(BufReader::with_capacity(256 * 1024, file), |p| {
-            if keep(&p) {
-                kept.push(Candidate::from_primary(repo_index, p));
-            }
-        });
+        let read = index::read(file, keep, |p| kept.push(Candidate::from_primary(repo_index, p)));
         if let Ok((_, count)) = read {
             return Ok((count, kept, true));
         }
@@ -418,7 +416,8 @@ fn read_packages(
                     writer = None;
                 }
             }
-            if keep(&p) {
+            let obsoleted: Vec<&str> = p.obsoletes.iter().map(|o| o.name.as_str()).collect();
+            if keep(&p.name, &obsoleted) {
                 kept.push(Candidate::from_primary(repo_index, p));
             }
         },

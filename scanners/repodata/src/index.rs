@@ -10,7 +10,7 @@
 //! a u32 length and UTF-8 bytes; integers little-endian.
 
 use crate::primary::{Comparison, PrimaryPackage, Relation, RelationEvr};
-use std::io::{self, BufRead, Read, Write};
+use std::io::{self, Read, Write};
 
 const MAGIC: &[u8; 8] = b"PSIDX01\n";
 /// The longest string an index may hold.
@@ -99,58 +99,93 @@ fn bad(what: &str) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, format!("damaged primary index: {what}"))
 }
 
-fn u8_(r: &mut impl Read) -> io::Result<u8> {
-    let mut b = [0u8; 1];
-    r.read_exact(&mut b)?;
-    Ok(b[0])
-}
-fn u32_(r: &mut impl Read) -> io::Result<u32> {
-    let mut b = [0u8; 4];
-    r.read_exact(&mut b)?;
-    Ok(u32::from_le_bytes(b))
-}
-fn str_(r: &mut impl Read) -> io::Result<String> {
-    let n = u32_(r)?;
-    if n > MAX_STRING {
-        return Err(bad("string too long"));
-    }
-    let mut v = Vec::new();
-    r.take(n as u64).read_to_end(&mut v)?;
-    if v.len() != n as usize {
-        return Err(bad("truncated"));
-    }
-    String::from_utf8(v).map_err(|_| bad("not UTF-8"))
+/// A cursor over an index held in memory: strings are borrowed until a package is kept.
+struct Cursor<'a> {
+    bytes: &'a [u8],
+    at: usize,
 }
 
-/// Read an index, calling `each` for every package; returns whether provides were kept and
-/// the package count.
-pub fn read(mut r: impl BufRead, mut each: impl FnMut(PrimaryPackage)) -> io::Result<(bool, u64)> {
-    let mut magic = [0u8; 8];
-    r.read_exact(&mut magic)?;
-    if &magic != MAGIC {
+impl<'a> Cursor<'a> {
+    fn take(&mut self, n: usize) -> io::Result<&'a [u8]> {
+        let end = self
+            .at
+            .checked_add(n)
+            .filter(|&e| e <= self.bytes.len())
+            .ok_or_else(|| bad("truncated"))?;
+        let s = &self.bytes[self.at..end];
+        self.at = end;
+        Ok(s)
+    }
+    fn u8(&mut self) -> io::Result<u8> {
+        Ok(self.take(1)?[0])
+    }
+    fn u32(&mut self) -> io::Result<u32> {
+        let b = self.take(4)?;
+        Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    }
+    fn u64(&mut self) -> io::Result<u64> {
+        let b = self.take(8)?;
+        let mut a = [0u8; 8];
+        a.copy_from_slice(b);
+        Ok(u64::from_le_bytes(a))
+    }
+    fn str(&mut self) -> io::Result<&'a str> {
+        let n = self.u32()?;
+        if n > MAX_STRING {
+            return Err(bad("string too long"));
+        }
+        std::str::from_utf8(self.take(n as usize)?).map_err(|_| bad("not UTF-8"))
+    }
+    fn list_len(&mut self, what: &str) -> io::Result<u32> {
+        let n = self.u32()?;
+        if n > MAX_LIST {
+            return Err(bad(what));
+        }
+        Ok(n)
+    }
+}
+
+/// The largest index read.
+pub const MAX_INDEX_BYTES: u64 = 1 << 30;
+
+/// Read an index, calling `each` for every package whose name and obsoleted names `keep`
+/// accepts (the others are skipped without building them); returns whether provides were
+/// kept and the package count.
+pub fn read(
+    mut r: impl Read,
+    keep: &dyn Fn(&str, &[&str]) -> bool,
+    mut each: impl FnMut(PrimaryPackage),
+) -> io::Result<(bool, u64)> {
+    let mut bytes = Vec::new();
+    (&mut r).take(MAX_INDEX_BYTES + 1).read_to_end(&mut bytes)?;
+    if bytes.len() as u64 > MAX_INDEX_BYTES {
+        return Err(bad("larger than the limit"));
+    }
+    let mut c = Cursor { bytes: &bytes, at: 0 };
+    if c.take(MAGIC.len())? != MAGIC {
         return Err(bad("wrong magic"));
     }
-    let provides_kept = u8_(&mut r)? == 1;
+    let provides_kept = c.u8()? == 1;
     let mut count = 0u64;
+    let mut obsoleted: Vec<&str> = Vec::new();
     loop {
-        match u8_(&mut r)? {
+        match c.u8()? {
             0 => break,
             1 => {}
             _ => return Err(bad("unknown record")),
         }
-        let name = str_(&mut r)?;
-        let arch = str_(&mut r)?;
-        let epoch = u32_(&mut r)?;
-        let version = str_(&mut r)?;
-        let release = str_(&mut r)?;
-        let n = u32_(&mut r)?;
-        if n > MAX_LIST {
-            return Err(bad("too many obsoletes"));
-        }
+        let name = c.str()?;
+        let arch = c.str()?;
+        let epoch = c.u32()?;
+        let version = c.str()?;
+        let release = c.str()?;
+        let n = c.list_len("too many obsoletes")?;
+        obsoleted.clear();
         let mut obsoletes = Vec::new();
         for _ in 0..n {
-            let rname = str_(&mut r)?;
-            let constraint = match u8_(&mut r)? {
+            let rname = c.str()?;
+            obsoleted.push(rname);
+            let constraint = match c.u8()? {
                 0 => None,
                 code => {
                     let op = match code {
@@ -161,9 +196,9 @@ pub fn read(mut r: impl BufRead, mut each: impl FnMut(PrimaryPackage)) -> io::Re
                         5 => Comparison::Gt,
                         _ => return Err(bad("unknown comparison")),
                     };
-                    let epoch = if u8_(&mut r)? == 1 { Some(u32_(&mut r)?) } else { None };
-                    let version = str_(&mut r)?;
-                    let release = if u8_(&mut r)? == 1 { Some(str_(&mut r)?) } else { None };
+                    let epoch = if c.u8()? == 1 { Some(c.u32()?) } else { None };
+                    let version = c.str()?.to_string();
+                    let release = if c.u8()? == 1 { Some(c.str()?.to_string()) } else { None };
                     Some((
                         op,
                         RelationEvr {
@@ -175,33 +210,37 @@ pub fn read(mut r: impl BufRead, mut each: impl FnMut(PrimaryPackage)) -> io::Re
                 }
             };
             obsoletes.push(Relation {
-                name: rname,
+                name: rname.to_string(),
                 constraint,
             });
         }
-        let n = u32_(&mut r)?;
-        if n > MAX_LIST {
-            return Err(bad("too many provides"));
-        }
+        let wanted = keep(name, &obsoleted);
+        let n = c.list_len("too many provides")?;
         let mut provides = Vec::new();
         for _ in 0..n {
-            provides.push(str_(&mut r)?);
+            let p = c.str()?;
+            if wanted {
+                provides.push(p.to_string());
+            }
         }
         count += 1;
-        each(PrimaryPackage {
-            name,
-            arch,
-            epoch,
-            version,
-            release,
-            provides,
-            obsoletes,
-        });
+        if wanted {
+            each(PrimaryPackage {
+                name: name.to_string(),
+                arch: arch.to_string(),
+                epoch,
+                version: version.to_string(),
+                release: release.to_string(),
+                provides,
+                obsoletes,
+            });
+        }
     }
-    let mut b = [0u8; 8];
-    r.read_exact(&mut b)?;
-    if u64::from_le_bytes(b) != count {
+    if c.u64()? != count {
         return Err(bad("package count does not match"));
+    }
+    if c.at != bytes.len() {
+        return Err(bad("bytes after the end"));
     }
     Ok((provides_kept, count))
 }
@@ -225,13 +264,24 @@ mod tests {
         }
         let bytes = w.finish().unwrap();
         let mut back = Vec::new();
-        assert_eq!(read(&bytes[..], |p| back.push(p)).unwrap(), (true, 2));
+        assert_eq!(read(&bytes[..], &|_, _| true, |p| back.push(p)).unwrap(), (true, 2));
+        let mut only = Vec::new();
+        read(
+            &bytes[..],
+            &|name, obsoleted| name == "b" || obsoleted.contains(&"gone"),
+            |p| only.push(p.name),
+        )
+        .unwrap();
+        assert_eq!(only, ["a", "b"]);
+        let mut none = Vec::new();
+        read(&bytes[..], &|name, _| name == "zzz", |p| none.push(p)).unwrap();
+        assert!(none.is_empty());
         assert_eq!(back, parsed);
         for cut in [5, bytes.len() / 2, bytes.len() - 1] {
-            assert!(read(&bytes[..cut], |_| {}).is_err(), "cut at {cut}");
+            assert!(read(&bytes[..cut], &|_, _| true, |_| {}).is_err(), "cut at {cut}");
         }
         let mut wrong = bytes.clone();
         wrong[0] = b'X';
-        assert!(read(&wrong[..], |_| {}).is_err());
+        assert!(read(&wrong[..], &|_, _| true, |_| {}).is_err());
     }
 }
