@@ -6,6 +6,7 @@
 #   make uninstall the reverse
 #   make test      every crate's tests, then the end-to-end test of the images under podman
 #   make bench     every benchmark script in bench/
+#   make fuzz      every fuzz target for FUZZ_SECONDS each (cargo-fuzz; fuzz/run-all.sh)
 #   make demo      scan a sample root (a real CentOS 7 package, one file tampered) with rpm-verify
 CARGO ?= cargo
 PODMAN ?= podman
@@ -30,7 +31,7 @@ SCANNER_CRATES := scanner-rpm-verify:scanners/rpm-verify \
                   security-advisories:scanners/security-advisories
 SCANNERS ?= $(strip $(foreach p,$(SCANNER_CRATES),$(if $(wildcard $(word 2,$(subst :, ,$(p)))/src/main.rs),$(word 1,$(subst :, ,$(p))))))
 
-.PHONY: build images install uninstall test test-e2e bench demo
+.PHONY: build images install uninstall test test-e2e bench demo fuzz
 
 build:
 	@test -n "$(SCANNERS)" || { echo "no scanner crates found" >&2; exit 2; }
@@ -84,6 +85,12 @@ test:
 test-e2e: images
 	E2E_SCANNERS="$(SCANNERS)" E2E_BIN_DIR="$(RELEASE_DIR)" E2E_IMAGE_PREFIX="$(IMAGE_PREFIX)" \
 	  E2E_IMAGE_TAG="$(IMAGE_TAG)" $(CARGO) test --test e2e_atomic -- --ignored --test-threads=1
+
+# The fuzz targets (fuzz/, its own cargo workspace) run one after the other, each from a
+# corpus seeded with tests/fixtures; a crash fails the target (needs `cargo install cargo-fuzz`).
+FUZZ_SECONDS ?= 60
+fuzz:
+	bash fuzz/run-all.sh $(FUZZ_SECONDS)
 
 bench:
 	@set -e; found=0; for s in bench/*.sh; do [ -f "$$s" ] || continue; found=1; echo "== $$s"; bash "$$s"; done; \

@@ -49,6 +49,7 @@
 pub mod advisory;
 pub mod bdb;
 pub mod build;
+pub mod hostile;
 pub mod mutate;
 pub mod repo;
 pub mod root;

@@ -22,6 +22,8 @@ fn package_of(tool: &str) -> &'static str {
         "xz" => "xz-utils",
         "bzip2" => "bzip2",
         "oscap" => "openscap-scanner",
+        "strace" => "strace",
+        "setpriv" => "util-linux",
         _ => "(unknown: see the test's documentation)",
     }
 }

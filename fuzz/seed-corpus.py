@@ -1,0 +1,289 @@
+#!/usr/bin/env python3
+"""Fill fuzz/corpus/<target>/ with seeds made from the real fixtures in tests/fixtures.
+
+The corpus directories are not committed (libFuzzer adds to them); this script makes them
+again from the fixtures: whole files where they are small, and pieces cut out of them (header
+blobs from the SQLite databases and the .rpm files, OpenPGP signature packets from those
+headers, an excerpt of a real primary.xml in every compression, an rpm-style SQLite database
+with its -wal file). Inputs that the fixtures do not hold (.repo files, os-release, metalink)
+are written here in the layouts the distributions ship.
+"""
+import bz2
+import gzip
+import lzma
+import os
+import shutil
+import sqlite3
+import struct
+import subprocess
+import sys
+import tempfile
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+FIX = os.path.join(HERE, "..", "tests", "fixtures")
+CORPUS = os.path.join(HERE, "corpus")
+MAX_SEED = 600 * 1024
+
+
+def fixture(*parts):
+    return os.path.join(FIX, *parts)
+
+
+def put(target, name, data):
+    d = os.path.join(CORPUS, target)
+    os.makedirs(d, exist_ok=True)
+    with open(os.path.join(d, name), "wb") as f:
+        f.write(data)
+
+
+def put_file(target, path, name=None):
+    with open(path, "rb") as f:
+        data = f.read()
+    if len(data) <= MAX_SEED:
+        put(target, name or os.path.basename(os.path.dirname(path)) + "-" + os.path.basename(path), data)
+
+
+def header_entries(blob):
+    """(tag, type, offset, count) of a header blob without the 8-byte magic, and its data."""
+    il, dl = struct.unpack(">II", blob[:8])
+    index = [struct.unpack(">IIiI", blob[8 + 16 * i: 24 + 16 * i]) for i in range(il)]
+    data = blob[8 + 16 * il: 8 + 16 * il + dl]
+    return index, data
+
+
+def rpm_headers(path):
+    """The signature header and main header blobs (magic stripped) of an .rpm file."""
+    with open(path, "rb") as f:
+        raw = f.read()
+    out = []
+    at = 96  # the lead
+    for pad in (True, False):
+        assert raw[at:at + 3] == b"\x8e\xad\xe8", path
+        il, dl = struct.unpack(">II", raw[at + 8: at + 16])
+        size = 16 * il + dl
+        out.append(raw[at + 8: at + 16 + size])
+        at += 16 + size
+        if pad:
+            at += (8 - size % 8) % 8
+    return out
+
+
+SIG_TAGS = {267, 268, 1002, 1005}  # DSAHEADER, RSAHEADER, SIGPGP, SIGGPG
+
+
+def signatures(blob):
+    index, data = header_entries(blob)
+    for tag, typ, off, count in index:
+        if tag in SIG_TAGS and typ == 7 and 0 <= off and off + count <= len(data):
+            yield tag, data[off: off + count]
+
+
+def sqlite_blobs(path, limit):
+    con = sqlite3.connect("file:" + path + "?immutable=1", uri=True)
+    try:
+        return [bytes(r[0]) for r in con.execute("SELECT blob FROM Packages ORDER BY hnum LIMIT ?", (limit,))]
+    finally:
+        con.close()
+
+
+def small_sqlite(blobs, wal):
+    """An rpm-schema SQLite database holding `blobs`; with `wal`, the rows sit in the -wal file."""
+    with tempfile.TemporaryDirectory() as d:
+        db = os.path.join(d, "rpmdb.sqlite")
+        con = sqlite3.connect(db)
+        con.execute("PRAGMA page_size=1024")
+        con.execute("CREATE TABLE Packages (hnum INTEGER PRIMARY KEY AUTOINCREMENT, blob BLOB NOT NULL)")
+        con.commit()
+        if wal:
+            con.execute("PRAGMA journal_mode=WAL")
+            con.execute("PRAGMA wal_autocheckpoint=0")
+        for b in blobs:
+            con.execute("INSERT INTO Packages (blob) VALUES (?)", (b,))
+        con.commit()
+        with open(db, "rb") as f:
+            main = f.read()
+        tail = b""
+        if wal:
+            with open(db + "-wal", "rb") as f:
+                tail = b"\0--wal--\0" + f.read()
+        con.close()
+        return main + tail
+
+
+def main():
+    if os.path.isdir(CORPUS):
+        # Keep what earlier runs found; the seeds are added again.
+        pass
+    # Berkeley DB and NDB databases, whole.
+    for p in ["custom-epoch-bdb", "libuuid", "rhel8-tzdata-bdb"]:
+        put_file("db_bdb", fixture("rpmdb", p, "Packages"))
+    put_file("db_ndb", fixture("rpmdb", "sle15sp3-glibc-3pkg-ndb", "Packages.db"))
+    # SQLite: the small real database whole, and rpm-schema databases with and without -wal.
+    put_file("db_sqlite", fixture("rpmdb", "fedora36-tzdata-sqlite", "rpmdb.sqlite"))
+    amazon = sqlite_blobs(fixture("rpmdb", "amazonlinux2023-plain-sqlite", "rpmdb.sqlite"), 4)
+    mariner = sqlite_blobs(fixture("rpmdb", "cbl-mariner-2.0", "rpmdb.sqlite"), 4)
+    put("db_sqlite", "amazon-3-headers.sqlite", small_sqlite(amazon[:3], wal=False))
+    put("db_sqlite", "amazon-3-headers-wal.sqlite", small_sqlite(amazon[:3], wal=True))
+    # Headers: installed ones (with region and install-time entries), the broken blob.bin,
+    # and the signature and main headers of real .rpm files.
+    headers = []
+    for i, b in enumerate(amazon + mariner):
+        headers.append(("installed-%d" % i, b))
+    with open(fixture("rpmdb", "blob", "blob.bin"), "rb") as f:
+        headers.append(("blob.bin", f.read()))
+    rpms = fixture("rpms")
+    for d in sorted(os.listdir(rpms)):
+        for name in sorted(os.listdir(os.path.join(rpms, d))):
+            if name.endswith(".rpm"):
+                sig, hdr = rpm_headers(os.path.join(rpms, d, name))
+                headers.append((d + "-sig", sig))
+                headers.append((d + "-hdr", hdr))
+    sig_seen = set()
+    for name, blob in headers:
+        if len(blob) <= MAX_SEED:
+            put("header", name, blob)
+        for tag, packet in signatures(blob):
+            if packet not in sig_seen:
+                sig_seen.add(packet)
+                put("signature", "%s-tag%d" % (name, tag), packet)
+    # Repository metadata.
+    repo = fixture("repodata")
+    for d in sorted(os.listdir(repo)):
+        for root, _, files in os.walk(os.path.join(repo, d)):
+            for f in files:
+                p = os.path.join(root, f)
+                if f == "repomd.xml":
+                    put_file("repomd", p, d + "-repomd.xml")
+                elif "updateinfo" in f:
+                    put_file("updateinfo", p, d + "-" + f)
+                elif "modules.yaml" in f:
+                    put_file("modules", p, d + "-" + f)
+                    with lzma.open(p) as x:
+                        put("modules", d + "-modules.yaml", x.read())
+    with gzip.open(fixture("repodata", "opensuse-11.0-primary", "repodata", "primary.xml.gz")) as g:
+        primary = g.read()
+    cut = 0
+    for _ in range(12):
+        cut = primary.index(b"</package>", cut) + len(b"</package>")
+    excerpt = primary[:cut] + b"\n</metadata>\n"
+    put("primary", "opensuse-12-packages.xml", excerpt)
+    put("primary", "opensuse-12-packages.xml.gz", gzip.compress(excerpt))
+    put("primary", "opensuse-12-packages.xml.xz", lzma.compress(excerpt))
+    put("primary", "opensuse-12-packages.xml.bz2", bz2.compress(excerpt))
+    if shutil.which("zstd"):
+        zst = subprocess.run(["zstd", "-q", "-c"], input=excerpt, stdout=subprocess.PIPE, check=True).stdout
+        put("primary", "opensuse-12-packages.xml.zst", zst)
+    with gzip.open(fixture("repodata", "centos-stream9-appstream", "repodata",
+                           "c03bb2ebc33bbee3046da091b45d90717273a43d3641a9d84e6eede05637bc8a-primary.xml.gz")) as g:
+        head = g.read(400_000)
+    cut = 0
+    for _ in range(8):
+        cut = head.index(b"</package>", cut) + len(b"</package>")
+    put("primary", "centos-stream9-8-packages.xml", head[:cut] + b"\n</metadata>\n")
+    for d in sorted(os.listdir(fixture("advisories"))):
+        for f in os.listdir(fixture("advisories", d)):
+            if f.endswith(".xml"):
+                put_file("oval", fixture("advisories", d, f), d + ".xml")
+    # Inputs the fixtures do not hold, in the layouts distributions ship.
+    put("metalink", "fedora.metalink", METALINK.encode())
+    put("repo_config", "centos7-base.repo", CENTOS7_REPO.encode())
+    put("repo_config", "rocky9-with-dnf-conf.repo", (DNF_CONF + "\0--conf--\0" + ROCKY9_REPO).encode())
+    put("os_release", "ubi8-os-release", UBI8_OS_RELEASE.encode())
+    put("os_release", "redhat-release", b"CentOS Linux release 7.9.2009 (Core)\n")
+    # rpmvercmp: triples of consecutive versions from rpm's own test vectors.
+    words = []
+    with open(fixture("rpmvercmp", "vectors.txt")) as f:
+        for line in f:
+            parts = [p.strip() for p in line.split(",")]
+            if len(parts) == 3 and not line.startswith("#"):
+                words.extend(parts[:2])
+    for i in range(0, len(words) - 2, 3):
+        put("vercmp", "vectors-%03d" % i, "\0".join(words[i:i + 3]).encode())
+    for t in sorted(os.listdir(CORPUS)):
+        print("%-12s %4d seeds" % (t, len(os.listdir(os.path.join(CORPUS, t)))))
+
+
+METALINK = """<?xml version="1.0" encoding="utf-8"?>
+<metalink version="3.0" xmlns="http://www.metalinker.org/" type="dynamic" pubdate="Sat, 28 Nov 2026 09:00:00 GMT" generator="mirrormanager" xmlns:mm0="http://fedorahosted.org/mirrormanager">
+ <files>
+  <file name="repomd.xml">
+   <mm0:timestamp>1700000000</mm0:timestamp>
+   <size>4459</size>
+   <verification>
+    <hash type="md5">0123456789abcdef0123456789abcdef</hash>
+    <hash type="sha256">c03bb2ebc33bbee3046da091b45d90717273a43d3641a9d84e6eede05637bc8a</hash>
+   </verification>
+   <resources maxconnections="1">
+    <url protocol="https" type="https" location="US" preference="100">https://mirror.example/fedora/releases/39/Everything/x86_64/os/repodata/repomd.xml</url>
+    <url protocol="http" type="http" location="DE" preference="99">http://mirror2.example/fedora/39/x86_64/os/repodata/repomd.xml</url>
+   </resources>
+  </file>
+ </files>
+</metalink>
+"""
+
+CENTOS7_REPO = """# CentOS-Base.repo
+[base]
+name=CentOS-$releasever - Base
+mirrorlist=http://mirrorlist.centos.org/?release=$releasever&arch=$basearch&repo=os&infra=$infra
+#baseurl=http://mirror.centos.org/centos/$releasever/os/$basearch/
+gpgcheck=1
+gpgkey=file:///etc/pki/rpm-gpg/RPM-GPG-KEY-CentOS-7
+
+[updates]
+name=CentOS-$releasever - Updates
+baseurl=http://mirror.centos.org/centos/$releasever/updates/$basearch/
+        http://vault.centos.org/centos/$releasever/updates/$basearch/
+exclude=kernel* foo-1.2
+priority=10
+enabled=1
+
+[centosplus]
+name=CentOS-$releasever - Plus
+baseurl=http://mirror.centos.org/centos/$releasever/centosplus/$basearch/
+enabled=0
+"""
+
+DNF_CONF = """[main]
+gpgcheck=1
+installonly_limit=3
+clean_requirements_on_remove=True
+best=True
+skip_if_unavailable=False
+reposdir=/etc/yum.repos.d
+excludepkgs=kernel*
+"""
+
+ROCKY9_REPO = """[baseos]
+name=Rocky Linux $releasever - BaseOS
+mirrorlist=https://mirrors.rockylinux.org/mirrorlist?arch=$basearch&repo=BaseOS-$releasever$rltype
+#baseurl=http://dl.rockylinux.org/$contentdir/$releasever/BaseOS/$basearch/os/
+gpgcheck=1
+enabled=1
+countme=1
+metadata_expire=6h
+gpgkey=file:///etc/pki/rpm-gpg/RPM-GPG-KEY-Rocky-9
+
+[appstream]
+name=Rocky Linux $releasever - AppStream
+metalink=https://mirrors.rockylinux.org/metalink?arch=$basearch&repo=AppStream-$releasever_major
+enabled=1
+module_hotfixes=true
+includepkgs=nginx* httpd
+"""
+
+UBI8_OS_RELEASE = """NAME="Red Hat Enterprise Linux"
+VERSION="8.9 (Ootpa)"
+ID="rhel"
+ID_LIKE="fedora"
+VERSION_ID="8.9"
+PLATFORM_ID="platform:el8"
+PRETTY_NAME="Red Hat Enterprise Linux 8.9 (Ootpa)"
+ANSI_COLOR="0;31"
+LOGO="fedora-logo-icon"
+CPE_NAME="cpe:/o:redhat:enterprise_linux:8::baseos"
+HOME_URL="https://www.redhat.com/"
+"""
+
+if __name__ == "__main__":
+    sys.exit(main())
