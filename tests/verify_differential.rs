@@ -746,3 +746,50 @@ fn an_extended_acl_is_a_mode_change_as_in_rpm_built_with_libacl() {
     let with_acls = verify_root(&r, &Options { workers: 2, acls: true }).unwrap();
     assert_eq!(show(&with_acls.rpm_va_text()), ".M.......    /usr/bin/vfy-acl-named\n");
 }
+
+#[test]
+fn every_file_digest_algorithm_is_checked_as_rpm_checks_it() {
+    let out = tempfile::tempdir().unwrap();
+    // _binary_filedigest_algorithm: 1 MD5 (CentOS 5), 2 SHA-1, 8 SHA-256 (the default),
+    // 9 SHA-384, 10 SHA-512, 11 SHA-224.
+    let specs: Vec<PackageSpec> = [1u32, 2, 8, 9, 10, 11]
+        .iter()
+        .map(|algo| {
+            let dir = format!("/usr/lib/vfy-algo-{algo}");
+            PackageSpec::new(&format!("vfy-algo-{algo}"), "1.0", "1")
+                .define(&format!("_binary_filedigest_algorithm {algo}"))
+                .files([
+                    FileSpec::dir(&dir),
+                    reg(&format!("{dir}/intact"), "intact content\n"),
+                    reg(&format!("{dir}/rewritten"), "rewritten content\n"),
+                    reg(&format!("{dir}/grown"), "grown content\n"),
+                ])
+        })
+        .collect();
+    let rpms = build_rpms(&specs, out.path());
+    let root = TestRoot::new();
+    root.install(&rpms, &[]);
+    let algos = root.qa("%{NAME} %{FILEDIGESTALGO}\n");
+    for algo in [1, 2, 8, 9, 10, 11] {
+        // MD5 is written as no FILEDIGESTALGO at all, as in CentOS 5's packages.
+        let tag = if algo == 1 {
+            "(none)".to_string()
+        } else {
+            algo.to_string()
+        };
+        assert!(
+            algos.contains(&format!("vfy-algo-{algo} {tag}\n")),
+            "rpmbuild ignored the algorithm: {algos}"
+        );
+        mutate::rewrite_same_size(&root, &format!("/usr/lib/vfy-algo-{algo}/rewritten"));
+        mutate::append(&root, &format!("/usr/lib/vfy-algo-{algo}/grown"), b"+");
+    }
+    let (rpm_out, _) = assert_same_as_rpm(&root, "digest algorithms");
+    for algo in [1, 2, 8, 9, 10, 11] {
+        assert_eq!(
+            columns_of(&rpm_out, &format!("/usr/lib/vfy-algo-{algo}/rewritten")),
+            "..5......"
+        );
+        assert!(line_for(&rpm_out, format!("/usr/lib/vfy-algo-{algo}/intact").as_bytes()).is_none());
+    }
+}

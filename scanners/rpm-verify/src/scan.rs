@@ -64,6 +64,12 @@ struct Job {
     present: Present,
 }
 
+/// Jobs travel in batches, so that the queue costs little per file: a batch is sent when it
+/// has this many files ...
+const BATCH_FILES: usize = 64;
+/// ... or this many bytes to read.
+const BATCH_BYTES: u64 = 8 << 20;
+
 /// A finding before the shared-path rule, with its place in rpm's order.
 type Sequenced = (usize, FileFinding);
 
@@ -78,21 +84,23 @@ fn finding(files: &PackageFiles, package: usize, ix: usize, problem: Problem) ->
     }
 }
 
-fn worker(root: &Root, jobs: &Mutex<mpsc::Receiver<Job>>, options: CheckOptions) -> Vec<Sequenced> {
+fn worker(root: &Root, jobs: &Mutex<mpsc::Receiver<Vec<Job>>>, options: CheckOptions) -> Vec<Sequenced> {
     let mut buffer = vec![0u8; BUFFER_SIZE];
     let mut found = Vec::new();
     loop {
-        let job = {
+        let batch = {
             let queue = jobs.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
             queue.recv()
         };
-        let Ok(job) = job else { return found };
-        let bits = verify::check(root, &job.files, job.ix, &job.present, options, &mut buffer);
-        if bits != 0 || state_note(job.files.state(job.ix)).is_some() {
-            found.push((
-                job.seq,
-                finding(&job.files, job.package, job.ix, Problem::Changed(bits)),
-            ));
+        let Ok(batch) = batch else { return found };
+        for job in batch {
+            let bits = verify::check(root, &job.files, job.ix, &job.present, options, &mut buffer);
+            if bits != 0 || state_note(job.files.state(job.ix)).is_some() {
+                found.push((
+                    job.seq,
+                    finding(&job.files, job.package, job.ix, Problem::Changed(bits)),
+                ));
+            }
         }
     }
 }
@@ -108,7 +116,7 @@ pub fn verify_root(root: &Root, options: &Options) -> Result<Report, VerifyError
     };
     let check_options = CheckOptions { acls: options.acls };
     let workers = options.workers.max(1);
-    let (sender, receiver) = mpsc::sync_channel::<Job>(workers * 256);
+    let (sender, receiver) = mpsc::sync_channel::<Vec<Job>>(workers * 4);
     let receiver = Mutex::new(receiver);
     let mut found: Vec<Sequenced> = Vec::new();
 
@@ -120,7 +128,13 @@ pub fn verify_root(root: &Root, options: &Options) -> Result<Report, VerifyError
         let mut owners = OwnerCache::new(&accounts);
         let mut dirs = DirCache::new();
         let mut seq = 0usize;
+        let mut batch: Vec<Job> = Vec::with_capacity(BATCH_FILES);
+        let mut batch_bytes = 0u64;
+        let mut workers_gone = false;
         for pkg in installed.iter() {
+            if workers_gone {
+                break;
+            }
             let pkg = match pkg {
                 Ok(p) => p,
                 Err(e) => {
@@ -173,20 +187,29 @@ pub fn verify_root(root: &Root, options: &Options) -> Result<Report, VerifyError
                         }
                     }
                     Located::Present(present) => {
-                        let job = Job {
+                        batch_bytes += present.lstat.size;
+                        batch.push(Job {
                             seq,
                             package,
                             files: Arc::clone(&files),
                             ix,
                             present,
-                        };
-                        if sender.send(job).is_err() {
-                            // Every worker is gone: one of them failed; joining says why.
-                            break;
+                        });
+                        if batch.len() >= BATCH_FILES || batch_bytes >= BATCH_BYTES {
+                            batch_bytes = 0;
+                            let full = std::mem::replace(&mut batch, Vec::with_capacity(BATCH_FILES));
+                            if sender.send(full).is_err() {
+                                // Every worker is gone: one of them failed; joining says why.
+                                workers_gone = true;
+                                break;
+                            }
                         }
                     }
                 }
             }
+        }
+        if !batch.is_empty() && !workers_gone {
+            let _ = sender.send(batch);
         }
         drop(sender);
         let mut failed = false;

@@ -18,8 +18,9 @@ use crate::owners::{ExpectedOwner, OwnerCache};
 use rpmdb::root::{open_regular_nofollow, Root};
 use std::collections::HashMap;
 use std::ffi::OsStr;
-use std::fs::Metadata;
+use std::fs::{File, Metadata};
 use std::io;
+use std::os::fd::AsRawFd;
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
@@ -148,9 +149,11 @@ pub enum Located {
     Present(Present),
 }
 
-/// Resolved directories of the root, so that each DIRNAMES entry is walked once.
+/// Resolved directories of the root: each directory is looked at once, below its parent's
+/// resolution, so a lookup costs one `lstat` per new directory, and one per file.
 #[derive(Debug, Default)]
 pub struct DirCache {
+    /// `/a/b` (no trailing slash) → the host directory, or the errno every lookup below it gets.
     dirs: HashMap<Vec<u8>, Result<PathBuf, i32>>,
 }
 
@@ -165,21 +168,71 @@ impl DirCache {
         DirCache::default()
     }
 
+    /// The host directory of an image directory, every symlink in it resolved inside the root;
+    /// an errno when a lookup below it must fail (ENOTDIR, ELOOP, EACCES…). A directory that
+    /// does not exist resolves to where it would be, so that the lookup below it fails with
+    /// ENOENT, as the kernel's would.
+    fn resolve_dir(&mut self, root: &Root, dir: &[u8]) -> Result<PathBuf, i32> {
+        let comps: Vec<&[u8]> = dir.split(|&b| b == b'/').filter(|c| !c.is_empty()).collect();
+        let key_of = |n: usize| -> Vec<u8> {
+            let mut k = Vec::new();
+            for c in &comps[..n] {
+                k.push(b'/');
+                k.extend_from_slice(c);
+            }
+            k
+        };
+        if let Some(r) = self.dirs.get(&key_of(comps.len())) {
+            return r.clone();
+        }
+        if comps.iter().any(|c| *c == b"." || *c == b"..") {
+            // Dots: let the root walk all of it.
+            let r = root
+                .resolve(Path::new(OsStr::from_bytes(dir)), true)
+                .map(|p| root.host_path(&p))
+                .map_err(|e| errno_of(&e.source));
+            self.dirs.insert(key_of(comps.len()), r.clone());
+            return r;
+        }
+        // The deepest directory already known, then one component at a time.
+        let mut depth = comps.len();
+        let mut current = Ok(root.dir().to_path_buf());
+        while depth > 0 {
+            if let Some(r) = self.dirs.get(&key_of(depth)) {
+                current = r.clone();
+                break;
+            }
+            depth -= 1;
+        }
+        for d in depth + 1..=comps.len() {
+            let key = key_of(d);
+            current = match current {
+                Err(e) => Err(e),
+                Ok(parent) => {
+                    let candidate = parent.join(OsStr::from_bytes(comps[d - 1]));
+                    match std::fs::symlink_metadata(&candidate) {
+                        Ok(m) if m.file_type().is_symlink() => root
+                            .resolve(Path::new(OsStr::from_bytes(&key)), true)
+                            .map(|p| root.host_path(&p))
+                            .map_err(|e| errno_of(&e.source)),
+                        Ok(_) => Ok(candidate),
+                        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(candidate),
+                        Err(e) => Err(errno_of(&e)),
+                    }
+                }
+            };
+            self.dirs.insert(key, current.clone());
+        }
+        current
+    }
+
     /// `lstat` of a packaged path, as rpm does after `chroot`: every parent resolved inside
     /// the root, the last component not followed. Returns the host path and its metadata.
     pub fn lstat(&mut self, root: &Root, path: &[u8], base_start: usize) -> Result<(PathBuf, Metadata), i32> {
         let (dir, base) = path.split_at(base_start.min(path.len()));
         let plain_base = !base.is_empty() && base != b"." && base != b".." && !base.contains(&b'/');
         let host = if plain_base && dir.first() == Some(&b'/') {
-            let resolved = self
-                .dirs
-                .entry(dir.to_vec())
-                .or_insert_with(|| {
-                    root.resolve(Path::new(OsStr::from_bytes(dir)), true)
-                        .map_err(|e| errno_of(&e.source))
-                })
-                .clone()?;
-            root.host_path(&resolved).join(OsStr::from_bytes(base))
+            self.resolve_dir(root, dir)?.join(OsStr::from_bytes(base))
         } else {
             // An odd path (a basename with a slash or dots, a relative directory): let the
             // root resolve all of it.
@@ -287,8 +340,17 @@ pub fn check(
     // rpm -Va omits nothing else; the failure bits are never checks.
     flags &= !vf::FAILURES;
 
+    // A regular file is opened once, for its digest and its xattrs (read through the
+    // descriptor rather than by path again). Not a check of its own: a file that cannot be
+    // opened is judged below as rpm judges it.
+    let file = if is_type(sb.mode, S_IFREG) && flags & (vf::DIGEST | vf::CAPS | vf::MODE) != 0 {
+        open_regular_nofollow(&p.host_path).ok()
+    } else {
+        None
+    };
+
     if flags & vf::DIGEST != 0 {
-        vfy |= check_digest(files, ix, &p.host_path, sb, buffer);
+        vfy |= check_digest(files, ix, file.as_ref(), sb, buffer);
     }
 
     if flags & vf::LINKTO != 0 {
@@ -321,7 +383,8 @@ pub fn check(
         }
         // Any non-default ACL is a difference, as rpm cannot have set it.
         if options.acls
-            && read_xattr(&attr_path, c"system.posix_acl_access", 1 << 20).is_some_and(|v| acl::is_extended(&v))
+            && read_xattr(file.as_ref(), &attr_path, c"system.posix_acl_access", 1 << 20)
+                .is_some_and(|v| acl::is_extended(&v))
         {
             vfy |= vf::MODE;
         }
@@ -342,7 +405,8 @@ pub fn check(
     if flags & vf::CAPS != 0 {
         let header = caps::from_header(files.caps(ix));
         // cap_get_file reads at most a revision-3 value (24 bytes); more is no set.
-        let file = read_xattr(&p.host_path, c"security.capability", 24).and_then(|raw| caps::from_xattr(&raw));
+        let file =
+            read_xattr(file.as_ref(), &p.host_path, c"security.capability", 24).and_then(|raw| caps::from_xattr(&raw));
         if caps::differ(header, file) {
             vfy |= vf::CAPS;
         }
@@ -366,14 +430,13 @@ pub fn check(
 /// The digest check. A file that cannot be opened or read gives `?` (READFAIL). A file whose
 /// size already differs from the header's cannot have the packaged digest, so it is not
 /// read: rpm would hash it and print `5`, and so do we, without the I/O.
-fn check_digest(files: &PackageFiles, ix: usize, host_path: &Path, sb: Stat, buffer: &mut [u8]) -> u32 {
+fn check_digest(files: &PackageFiles, ix: usize, file: Option<&File>, sb: Stat, buffer: &mut [u8]) -> u32 {
     let Some(want) = files.digest(ix) else {
         // No digest in the header to compare with.
         return vf::DIGEST;
     };
-    let file = match open_regular_nofollow(host_path) {
-        Ok(f) => f,
-        Err(_) => return vf::READFAIL | vf::DIGEST,
+    let Some(file) = file else {
+        return vf::READFAIL | vf::DIGEST;
     };
     // An empty header digest is all zeros, which no content hashes to.
     let zero_digest = want.iter().all(|&b| b == 0);
@@ -387,19 +450,25 @@ fn check_digest(files: &PackageFiles, ix: usize, host_path: &Path, sb: Stat, buf
     }
 }
 
-/// `lgetxattr` of at most `limit` bytes; `None` when absent, unsupported, or larger.
-pub fn read_xattr(host_path: &Path, name: &std::ffi::CStr, limit: usize) -> Option<Vec<u8>> {
-    let c_path = std::ffi::CString::new(host_path.as_os_str().as_bytes()).ok()?;
-    let mut buf = vec![0u8; limit.clamp(1, 64 * 1024)];
+/// An extended attribute of at most `limit` bytes, through the open file when there is one
+/// (`fgetxattr`), else by path without following a final symlink (`lgetxattr`); `None` when
+/// absent, unsupported, or larger.
+pub fn read_xattr(file: Option<&File>, host_path: &Path, name: &std::ffi::CStr, limit: usize) -> Option<Vec<u8>> {
+    let c_path = match file {
+        Some(_) => None,
+        None => Some(std::ffi::CString::new(host_path.as_os_str().as_bytes()).ok()?),
+    };
+    let mut buf = vec![0u8; limit.clamp(1, 256)];
     loop {
-        // SAFETY: both strings are NUL-terminated and the buffer is valid for its length.
+        let dest = buf.as_mut_ptr().cast::<libc::c_void>();
+        // SAFETY: the name and path are NUL-terminated, the descriptor is open, and the
+        // buffer is valid for its length.
         let n = unsafe {
-            libc::lgetxattr(
-                c_path.as_ptr(),
-                name.as_ptr(),
-                buf.as_mut_ptr().cast::<libc::c_void>(),
-                buf.len(),
-            )
+            match (file, &c_path) {
+                (Some(f), _) => libc::fgetxattr(f.as_raw_fd(), name.as_ptr(), dest, buf.len()),
+                (None, Some(p)) => libc::lgetxattr(p.as_ptr(), name.as_ptr(), dest, buf.len()),
+                (None, None) => return None,
+            }
         };
         if n >= 0 {
             buf.truncate(n as usize);

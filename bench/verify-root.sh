@@ -1,0 +1,98 @@
+#!/usr/bin/env bash
+# Build the root filesystem bench/verify.sh verifies: real binaries and libraries of this
+# machine (/usr/lib/x86_64-linux-gnu, /usr/bin, /usr/sbin, /usr/libexec, the Google Cloud SDK's
+# Python tree, /usr/include, Python and Perl libraries) packaged by the real rpmbuild into
+# ~200 RPMs of ~256 files each, and installed by the real rpm into a fresh root — at least
+# 1 GB in at least 50,000 packaged files. A few files are then changed (a library rewritten,
+# a binary made setuid, a header removed) so that rpm -Va has something to say.
+#
+#   bench/verify-root.sh [DIR]     # default DIR: /var/tmp/rpm-verify-bench; the root is DIR/root
+#
+# Needs rpm, rpmbuild, python3, tar. Takes a few minutes and ~2x the root's size on disk;
+# later runs reuse DIR/root (delete DIR to rebuild).
+set -euo pipefail
+dir="${1:-/var/tmp/rpm-verify-bench}"
+root="$dir/root"
+if [ -e "$root/.complete" ]; then
+  echo "bench root: $root (exists)" >&2
+  exit 0
+fi
+for tool in rpm rpmbuild python3 tar; do
+  command -v "$tool" >/dev/null || { echo "verify-root: $tool is missing" >&2; exit 2; }
+done
+rm -rf "$dir"
+mkdir -p "$dir/top" "$dir/rpms" "$root"
+
+sources=(/usr/lib/x86_64-linux-gnu /usr/bin /usr/sbin /usr/libexec /usr/lib/google-cloud-sdk/lib
+         /usr/include /usr/lib/python3 /usr/lib/python3.11 /usr/share/perl)
+existing=()
+for s in "${sources[@]}"; do [ -d "$s" ] && existing+=("$s"); done
+
+# Regular files and symlinks whose names rpm's %files can take literally.
+find "${existing[@]}" \( -type f -o -type l \) -print | LC_ALL=C sort \
+  | grep -E '^[A-Za-z0-9_./+@=,:-]+$' > "$dir/files.txt"
+
+python3 - "$dir/files.txt" "$dir/top/bench-verify.spec" <<'EOF'
+import sys
+files = [l.rstrip("\n") for l in open(sys.argv[1])]
+per = 256
+chunks = [files[i:i + per] for i in range(0, len(files), per)]
+with open(sys.argv[2], "w") as out:
+    out.write("""%global __os_install_post %{nil}
+%define _build_id_links none
+%define debug_package %{nil}
+%define _unpackaged_files_terminate_build 0
+Name: bench-verify
+Version: 1.0
+Release: 1
+Summary: Benchmark root for scanner-rpm-verify
+License: various
+AutoReqProv: no
+%description
+Real binaries and libraries, repackaged.
+""")
+    for i, _ in enumerate(chunks):
+        out.write(f"""%package -n bv-{i:04d}
+Summary: Benchmark package {i}
+Vendor: Benchmark Vendor
+Packager: Benchmark Packager <bench@example.org>
+%description -n bv-{i:04d}
+Part {i} of the benchmark root.
+""")
+    out.write("%install\ntar -C / -cf - -T %{_sourcedir}/files.txt | tar -C %{buildroot} -xf -\n")
+    for i, chunk in enumerate(chunks):
+        out.write(f"%files -n bv-{i:04d}\n%defattr(-,root,root,-)\n")
+        out.writelines(p + "\n" for p in chunk)
+EOF
+mkdir -p "$dir/top/SOURCES"
+cp "$dir/files.txt" "$dir/top/SOURCES/files.txt"
+
+echo "building $(wc -l < "$dir/files.txt") files into RPMs..." >&2
+rpmbuild -bb --quiet \
+  --define "_topdir $dir/top" \
+  --define "_rpmdir $dir/rpms" \
+  --define "_build_name_fmt %%{NAME}-%%{VERSION}-%%{RELEASE}.%%{ARCH}.rpm" \
+  --define "_binary_payload w0.ufdio" \
+  --define "_buildhost bench.example.org" \
+  "$dir/top/bench-verify.spec"
+rm -rf "$dir/top/BUILDROOT" "$dir/top/BUILD"
+
+echo "installing into $root..." >&2
+mkdir -p "$root/var/lib/rpm"
+rpm --root "$root" --dbpath /var/lib/rpm -i --nodeps --noscripts --nosignature "$dir"/rpms/*.rpm
+rm -rf "$dir/rpms"
+
+# Something for rpm -Va to report.
+first_lib=$(grep -m1 '^/usr/lib/x86_64-linux-gnu/.*\.so' "$dir/files.txt")
+python3 - "$root$first_lib" <<'EOF'
+import sys
+p = sys.argv[1]
+b = bytearray(open(p, "rb").read())
+b[len(b) // 2] ^= 0xff
+open(p, "wb").write(b)
+EOF
+chmod u+s "$(find "$root/usr/bin" -maxdepth 1 -type f | LC_ALL=C sort | head -1)"
+rm -f "$root$(grep -m1 '^/usr/include/.*\.h$' "$dir/files.txt")"
+
+touch "$root/.complete"
+echo "bench root: $root, $(du -sh --exclude=var "$root" | cut -f1) in $(wc -l < "$dir/files.txt") packaged files" >&2
