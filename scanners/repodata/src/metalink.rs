@@ -36,7 +36,7 @@ impl Metalink {
         let mut field: Option<(String, Option<String>, Option<i64>)> = None;
         let mut text = String::new();
         loop {
-            match x.next()? {
+            match x.next_event()? {
                 Event::Start(e) => {
                     let name = String::from_utf8_lossy(xml::local_name(&e)).into_owned();
                     match name.as_str() {

@@ -187,7 +187,7 @@ pub fn parse<R: BufRead>(
     let mut list = List::Other;
     let mut text = String::new();
     loop {
-        match x.next()? {
+        match x.next_event()? {
             Event::Start(e) => {
                 if !saw_root {
                     check_root(&e, &mut summary)?;
@@ -313,21 +313,15 @@ fn element(p: &mut Partial, e: &BytesStart<'_>, name: &[u8], depth: usize, list:
         ));
     } else if depth == 3 && name == b"entry" {
         match list {
-            List::Provides if options.provides => {
-                if p.provides.len() < MAX_ENTRIES {
-                    if let Some(n) = xml::attribute(e, b"name") {
-                        p.provides.push(n);
-                    }
+            List::Provides if options.provides && p.provides.len() < MAX_ENTRIES => {
+                if let Some(n) = xml::attribute(e, b"name") {
+                    p.provides.push(n);
                 }
             }
-            List::Obsoletes => {
-                if p.obsoletes.len() < MAX_ENTRIES {
-                    match relation(e) {
-                        Ok(r) => p.obsoletes.push(r),
-                        Err(why) => p.bad = Some(why),
-                    }
-                }
-            }
+            List::Obsoletes if p.obsoletes.len() < MAX_ENTRIES => match relation(e) {
+                Ok(r) => p.obsoletes.push(r),
+                Err(why) => p.bad = Some(why),
+            },
             _ => {}
         }
     }

@@ -49,7 +49,7 @@ impl Repomd {
         let mut text = String::new();
         let mut saw_root = false;
         loop {
-            match x.next()? {
+            match x.next_event()? {
                 Event::Start(e) => {
                     let name = xml::local_name(&e).to_vec();
                     if !saw_root {

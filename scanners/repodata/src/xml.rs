@@ -76,7 +76,7 @@ impl<R: BufRead> XmlStream<R> {
     }
 
     /// The next event; the borrow ends before the following call.
-    pub fn next(&mut self) -> Result<Event<'_>, String> {
+    pub fn next_event(&mut self) -> Result<Event<'_>, String> {
         self.buf.clear();
         self.reader.get_mut().reset();
         // A huge event leaves a huge buffer behind: give the memory back.
