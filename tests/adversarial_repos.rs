@@ -154,18 +154,30 @@ fn image() -> tempfile::TempDir {
     root
 }
 
-/// Scan `root` with both repository scanners, `extra` arguments added; every generic check.
-fn scan_both(name: &str, root: &Path, extra: &[&str], canary: &Canary) -> Vec<Run> {
+/// Scan `root` with the repository scanners, `extra` arguments added (pipeline-scanner also
+/// gets `pipeline_extra`: its timeout flags); every generic check.
+fn scan_both(
+    name: &str,
+    root: &Path,
+    extra: &[&str],
+    pipeline_extra: &[&str],
+    canary: &Canary,
+    advisories: bool,
+) -> Vec<Run> {
     let bins = scanner_binaries();
     let before = TreeDigest::of(root);
     let scratch = tempfile::Builder::new().prefix("adversarial-tmp-").tempdir().unwrap();
     let mut runs = Vec::new();
-    for (scanner, bin) in [
-        ("pipeline-scanner", &bins.pipeline),
-        ("security-advisories", &bins.advisories),
-    ] {
+    let mut scanners = vec![("pipeline-scanner", &bins.pipeline)];
+    if advisories {
+        scanners.push(("security-advisories", &bins.advisories));
+    }
+    for (scanner, bin) in scanners {
         let mut args: Vec<&OsStr> = vec![OsStr::new("--rootfs"), root.as_os_str()];
         args.extend(extra.iter().map(OsStr::new));
+        if scanner == "pipeline-scanner" {
+            args.extend(pipeline_extra.iter().map(OsStr::new));
+        }
         let opts = RunOptions {
             limit: TIME_LIMIT,
             drop_dac: false,
@@ -180,10 +192,13 @@ fn scan_both(name: &str, root: &Path, extra: &[&str], canary: &Canary) -> Vec<Ru
             "{what}: shows the canary: {}",
             run.stdout_text()
         );
-        assert_eq!(
-            run.json()["Successful"].as_str(),
-            Some("false"),
-            "{what}: {}",
+        // No repository could be read: the scan fails, or (pipeline-scanner) says its
+        // answer is partial — never a plain "no updates" / "no advisories".
+        let doc = run.json();
+        let summary = doc["Summary"].as_str().unwrap_or_default();
+        assert!(
+            doc["Successful"].as_str() == Some("false") || summary.contains("partial"),
+            "{what}: reads as a complete answer: {}",
             run.stdout_text()
         );
         runs.push(run);
@@ -210,10 +225,8 @@ fn misbehaving_servers_are_given_up_on() {
     for how in cases {
         let server = Server::start(how);
         let repo = format!("hostile={}", server.url());
-        let args = [
-            "--no-image-repos",
-            "--repo",
-            repo.as_str(),
+        let args = ["--no-image-repos", "--repo", repo.as_str()];
+        let timeouts = [
             "--connect-timeout",
             "2",
             "--timeout",
@@ -223,7 +236,11 @@ fn misbehaving_servers_are_given_up_on() {
             "--attempts",
             "1",
         ];
-        let runs = scan_both(&format!("{how:?}"), root.path(), &args, &canary);
+        // security-advisories has no timeout flags: its fixed limits (30 s without an answer,
+        // two tries, 600 s per download) would hold it ten minutes against a server that
+        // trickles, past this suite's time budget; that case runs pipeline-scanner only.
+        let advisories = how != Misbehaviour::Trickles;
+        let runs = scan_both(&format!("{how:?}"), root.path(), &args, &timeouts, &canary, advisories);
         for run in &runs {
             run.assert_reports(&["hostile"]);
             report.push(format!("{}: {:?}, {} KiB", run.what, run.elapsed, run.max_rss_kib));
@@ -258,7 +275,7 @@ fn image_repo_files_pointing_out_of_the_root() {
         ),
     )
     .unwrap();
-    let runs = scan_both("file:// out of the root", root.path(), &[], &canary);
+    let runs = scan_both("file:// out of the root", root.path(), &[], &[], &canary, true);
     for run in &runs {
         run.assert_reports(&["absolute", "climbing", "linked", "mirrors"]);
         assert!(
