@@ -4,9 +4,9 @@
 //! writes nothing into the root.
 //!
 //! - NDB: a header claiming 65,536 slot pages (16 million slots) over a sparse file;
-//! - Berkeley DB: the real libuuid `Packages` with its metadata claiming half a million
-//!   buckets over a sparse 2 GB file (every bucket page a hole);
-//! - SQLite: a million rows of junk blobs, and one header claiming rpm's maximum index and
+//! - Berkeley DB: the real libuuid `Packages` with its metadata claiming 200,000 buckets
+//!   over a sparse 800 MB file (every bucket page a hole);
+//! - SQLite: 300,000 rows of junk blobs, and one header claiming rpm's maximum index and
 //!   data sizes, with string arrays of 2^32-1 entries.
 //!
 //! Tools: strace, createrepo_c and modifyrepo_c (`createrepo-c`).
@@ -111,8 +111,8 @@ fn ndb_claiming_sixteen_million_slots() {
 }
 
 #[test]
-fn berkeley_db_claiming_half_a_million_buckets() {
-    const PAGES: u32 = 500_000;
+fn berkeley_db_claiming_200k_buckets() {
+    const PAGES: u32 = 200_000;
     let root = root_with("Packages", |db| {
         let mut real = fixture("libuuid/Packages");
         let page_size = u32::from_le_bytes(real[20..24].try_into().unwrap());
@@ -126,22 +126,22 @@ fn berkeley_db_claiming_half_a_million_buckets() {
         let f = fs::OpenOptions::new().write(true).open(db).unwrap();
         f.set_len(PAGES as u64 * page_size as u64).unwrap();
     });
-    let runs = scan_all("BDB 500k buckets", root.path());
+    let runs = scan_all("BDB 200k buckets", root.path());
     assert_database_reported(&runs, "Packages");
 }
 
 #[test]
-fn sqlite_with_a_million_junk_rows() {
+fn sqlite_with_300k_junk_rows() {
     let root = root_with("rpmdb.sqlite", |db| {
         let conn = rusqlite::Connection::open(db).unwrap();
         conn.execute_batch(
             "CREATE TABLE Packages (hnum INTEGER PRIMARY KEY AUTOINCREMENT, blob BLOB NOT NULL);
-             WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 1000000)
+             WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 300000)
              INSERT INTO Packages (blob) SELECT x'0000ffff0fffffff' FROM n;",
         )
         .unwrap();
     });
-    let runs = scan_all("SQLite 1M junk rows", root.path());
+    let runs = scan_all("SQLite 300k junk rows", root.path());
     assert_database_reported(&runs, "rpmdb.sqlite");
 }
 

@@ -56,7 +56,7 @@ fn ndb_slot_area_of_zeros_became_millions_of_messages() {
 
 /// Defect: every scanner kept one message per unreadable record, so an SQLite database of a
 /// million junk rows (16 MB) drove scanner-rpm-verify past 2 GB of memory. Found by
-/// `adversarial_databases::sqlite_with_a_million_junk_rows`. `InstalledPackages::iter`
+/// `adversarial_databases::sqlite_with_300k_junk_rows` (then a million rows). `InstalledPackages::iter`
 /// now lists the first `MAX_LISTED_ERRORS` and counts the rest, and still yields every
 /// readable package after them.
 #[test]
