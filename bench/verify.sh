@@ -49,11 +49,11 @@ fi
 echo "same output: $(wc -l < "$rpm_out") lines" >&2
 rm -f "$rpm_out" "$ours_out"
 
-hyperfine -N --warmup 1 --runs "${RUNS:-5}" \
+hyperfine -N -i --warmup 1 --runs "${RUNS:-5}" \
   -n "scanner-rpm-verify" "$bin/scanner-rpm-verify --rootfs $root --scan-type rpm-verify-all" \
   -n "rpm -Va" "rpm --root $root --dbpath /var/lib/rpm -Va --nodeps" \
   -n "read+hash (openssl sha256, $cores procs)" "sh -c 'xargs -0 -a $list -P $cores -n 2000 openssl dgst -sha256 -r > /dev/null'"
-hyperfine -N --warmup 0 --runs "${RUNS_SLOW:-2}" \
+hyperfine -N -i --warmup 0 --runs "${RUNS_SLOW:-2}" \
   -n "scanner-rpm-verify" "$bin/scanner-rpm-verify --rootfs $root --scan-type rpm-verify-all" \
   -n "read+hash (coreutils sha256sum, $cores procs)" "sh -c 'xargs -0 -a $list -P $cores -n 2000 sha256sum > /dev/null'"
 

@@ -793,3 +793,42 @@ fn every_file_digest_algorithm_is_checked_as_rpm_checks_it() {
         assert!(line_for(&rpm_out, format!("/usr/lib/vfy-algo-{algo}/intact").as_bytes()).is_none());
     }
 }
+
+#[test]
+fn damaged_records_are_reported_and_the_other_packages_still_verified() {
+    let out = tempfile::tempdir().unwrap();
+    let pkg = PackageSpec::new("vfy-survivor", "1.0", "1").file(reg("/usr/bin/vfy-survivor", "alive\n").mode(0o755));
+    let rpms = build_rpms(&[pkg], out.path());
+    let root = TestRoot::new();
+    root.install(&rpms, &[]);
+    mutate::append(&root, "/usr/bin/vfy-survivor", b"!");
+    // A record that is not a header at all, and blob.bin: a real Fedora header whose
+    // DIRINDEXES point past DIRNAMES and whose SHA256HEADER does not match.
+    let blob_bin =
+        std::fs::read(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/rpmdb/blob/blob.bin")).unwrap();
+    let conn = rusqlite::Connection::open(root.db_dir().join("rpmdb.sqlite")).unwrap();
+    conn.execute(
+        "INSERT INTO Packages (hnum, blob) VALUES (500, ?1)",
+        [vec![0u8, 0, 0, 9, 0xff, 0xff]],
+    )
+    .unwrap();
+    conn.execute("INSERT INTO Packages (hnum, blob) VALUES (501, ?1)", [blob_bin])
+        .unwrap();
+    drop(conn);
+
+    let (rpm_out, rpm_err) = rpm_va(&root);
+    assert!(rpm_err.contains("skipping"), "{rpm_err}");
+    let report = ours(&root);
+    assert_eq!(show(&report.rpm_va_text()), show(&rpm_out));
+    assert_eq!(columns_of(&rpm_out, "/usr/bin/vfy-survivor"), "S.5....T.");
+    assert_eq!(report.bad_packages.len(), 1, "{:?}", report.bad_packages);
+    assert_eq!(report.bad_packages[0].header_number, Some(500));
+    assert_eq!(report.tampered_headers.len(), 1);
+    assert_eq!(report.tampered_headers[0].package.header_number, 501);
+    let outcome = scanner_rpm_verify::outcome::outcome(&report, Policy::Pipeline, "rpm-verify");
+    assert_eq!(outcome.scan_results["unverified_packages"][0]["header_number"], 500);
+    assert_eq!(
+        outcome.scan_results["rpmVa_issues"][0]["filename"],
+        "/usr/bin/vfy-survivor"
+    );
+}

@@ -23,6 +23,10 @@ use rpmdb::package::DigestAlgo;
 use rpmdb::tag;
 use std::fmt;
 
+/// More files than this in one package is refused as hostile (memory would follow the count;
+/// the largest real packages hold about a hundred thousand).
+pub const MAX_FILES: usize = 1_000_000;
+
 /// FILESTATES values (`rpmfileState`).
 pub mod state {
     pub const NORMAL: u8 = 0;
@@ -127,6 +131,9 @@ impl PackageFiles {
             .map_err(|x| e("DIRINDEXES", x))?
             .unwrap_or_default();
         let fc = basenames.len();
+        if fc > MAX_FILES {
+            return Err(FilesError(format!("{fc} files in one package (more than {MAX_FILES})")));
+        }
         // indexSane: some basenames, some dirnames, one index per basename, all in range.
         if fc == 0 || dirnames.is_empty() || dirindexes.len() != fc {
             return Err(FilesError(format!(
@@ -331,6 +338,82 @@ fn nibble(c: u8) -> u8 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use rpmdb::tag::TagType;
+
+    /// A region-less header blob from `(tag, type, count, data)` entries.
+    fn blob(entries: &[(u32, TagType, u32, Vec<u8>)]) -> Header {
+        let mut data = Vec::new();
+        let mut index = Vec::new();
+        for (tag, ty, count, bytes) in entries {
+            let align = ty.element_size().unwrap_or(1).max(1);
+            while data.len() % align != 0 {
+                data.push(0);
+            }
+            index.extend_from_slice(&tag.to_be_bytes());
+            index.extend_from_slice(&(*ty as u32).to_be_bytes());
+            index.extend_from_slice(&(data.len() as u32).to_be_bytes());
+            index.extend_from_slice(&count.to_be_bytes());
+            data.extend_from_slice(bytes);
+        }
+        let mut b = (entries.len() as u32).to_be_bytes().to_vec();
+        b.extend_from_slice(&(data.len() as u32).to_be_bytes());
+        b.extend_from_slice(&index);
+        b.extend_from_slice(&data);
+        Header::parse(b).unwrap()
+    }
+
+    fn strings(v: &[&str]) -> Vec<u8> {
+        v.iter().flat_map(|s| s.bytes().chain([0])).collect()
+    }
+
+    fn base(dirindex: u32) -> Vec<(u32, TagType, u32, Vec<u8>)> {
+        vec![
+            (tag::NAME, TagType::String, 1, strings(&["p"])),
+            (tag::DIRINDEXES, TagType::Int32, 1, dirindex.to_be_bytes().to_vec()),
+            (tag::BASENAMES, TagType::StringArray, 1, strings(&["f"])),
+            (tag::DIRNAMES, TagType::StringArray, 1, strings(&["/usr/"])),
+        ]
+    }
+
+    #[test]
+    fn rpms_defaults_for_absent_tags() {
+        let mut e = base(0);
+        e.push((tag::FILEUSERNAME, TagType::StringArray, 1, strings(&["root"])));
+        e.push((tag::FILEGROUPNAME, TagType::StringArray, 1, strings(&["root"])));
+        let f = PackageFiles::from_header(&blob(&e)).unwrap();
+        assert_eq!(f.path(0), b"/usr/f");
+        assert_eq!((f.dirname(0), f.basename(0)), (&b"/usr/"[..], &b"f"[..]));
+        assert_eq!(f.verify_flags(0), 0, "no FILEVERIFYFLAGS: verify nothing");
+        assert_eq!(f.state(0), state::MISSING, "no FILESTATES: \"no state\"");
+        assert_eq!(f.link_target(0), None);
+        assert_eq!(f.digest(0), None);
+        assert_eq!(f.digest_algo(), DigestAlgo::Md5);
+    }
+
+    #[test]
+    fn packages_rpm_refuses() {
+        // DIRINDEXES past DIRNAMES (blob.bin's defect).
+        let mut e = base(7);
+        e.push((tag::FILEUSERNAME, TagType::StringArray, 1, strings(&["root"])));
+        e.push((tag::FILEGROUPNAME, TagType::StringArray, 1, strings(&["root"])));
+        assert!(PackageFiles::from_header(&blob(&e)).is_err());
+        // No FILEUSERNAME.
+        let mut e = base(0);
+        e.push((tag::FILEGROUPNAME, TagType::StringArray, 1, strings(&["root"])));
+        assert!(PackageFiles::from_header(&blob(&e)).is_err());
+        // FILEMODES with the wrong count.
+        let mut e = base(0);
+        e.push((tag::FILEUSERNAME, TagType::StringArray, 1, strings(&["root"])));
+        e.push((tag::FILEGROUPNAME, TagType::StringArray, 1, strings(&["root"])));
+        e.push((tag::FILEMODES, TagType::Int16, 2, vec![0x81, 0xa4, 0x81, 0xa4]));
+        assert!(PackageFiles::from_header(&blob(&e)).is_err());
+        // A wrong-length digest only drops the digests.
+        let mut e = base(0);
+        e.push((tag::FILEUSERNAME, TagType::StringArray, 1, strings(&["root"])));
+        e.push((tag::FILEGROUPNAME, TagType::StringArray, 1, strings(&["root"])));
+        e.push((tag::FILEDIGESTS, TagType::StringArray, 1, strings(&["abcd"])));
+        assert_eq!(PackageFiles::from_header(&blob(&e)).unwrap().digest(0), None);
+    }
 
     #[test]
     fn hex_digests_follow_hex2bin() {
