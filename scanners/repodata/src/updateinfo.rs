@@ -324,15 +324,29 @@ impl<R: BufRead> BufRead for Counting<R> {
     fn consume(&mut self, amt: usize) {
         if let Ok(buf) = self.inner.fill_buf() {
             let amt = amt.min(buf.len());
-            self.newlines += memchr_count(b'\n', &buf[..amt]);
+            self.newlines += count_newlines(&buf[..amt]);
             self.offset += amt as u64;
             self.inner.consume(amt);
         }
     }
 }
 
-fn memchr_count(needle: u8, hay: &[u8]) -> u64 {
-    hay.iter().filter(|&&b| b == needle).count() as u64
+/// How many `\n` bytes `hay` holds, eight bytes at a time: a byte of `x = word ^ "\n\n…"` is
+/// zero exactly where the word has a newline, and `!(((x & 0x7f…) + 0x7f…) | x) & 0x80…` has
+/// one bit set per zero byte.
+fn count_newlines(hay: &[u8]) -> u64 {
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    const NEWLINES: u64 = 0x0a0a_0a0a_0a0a_0a0a;
+    let mut chunks = hay.chunks_exact(8);
+    let mut n = 0u64;
+    for c in &mut chunks {
+        let mut word = [0u8; 8];
+        word.copy_from_slice(c);
+        let x = u64::from_ne_bytes(word) ^ NEWLINES;
+        n += u64::from((!(((x & LOW7) + LOW7) | x) & HIGH).count_ones());
+    }
+    n + chunks.remainder().iter().filter(|&&b| b == b'\n').count() as u64
 }
 
 /// Which text field is being collected.
@@ -359,6 +373,8 @@ struct Partial {
     updated: Option<String>,
     references: Vec<Reference>,
     collections: Vec<Collection>,
+    /// `<package>` elements met, kept or filtered out.
+    packages_seen: u64,
     line: u64,
 }
 
@@ -383,6 +399,8 @@ pub struct UpdateinfoReader<R: BufRead> {
     done: bool,
     /// Count of `<update>` elements seen, for messages about advisories without an id.
     updates_seen: u64,
+    /// Packages whose name this refuses are skipped (see [`UpdateinfoReader::with_package_filter`]).
+    package_filter: Option<Box<dyn Fn(&str) -> bool>>,
 }
 
 impl<R: BufRead> UpdateinfoReader<R> {
@@ -404,7 +422,27 @@ impl<R: BufRead> UpdateinfoReader<R> {
             seen_root: false,
             done: false,
             updates_seen: 0,
+            package_filter: None,
         }
+    }
+
+    /// Keep only the packages whose name `keep` accepts (e.g. the names installed in an
+    /// image): the others are not even decoded. Advisories are still all returned, with the
+    /// packages kept.
+    ///
+    /// ```
+    /// use repodata::updateinfo::UpdateinfoReader;
+    /// let xml = br#"<updates><update type="bugfix"><id>X</id><pkglist><collection>
+    ///   <package name="a" version="1" release="1" arch="noarch"/>
+    ///   <package name="b" version="1" release="1" arch="noarch"/></collection></pkglist></update></updates>"#;
+    /// let mut r = UpdateinfoReader::new(&xml[..]).with_package_filter(|n| n == "b");
+    /// let adv = r.next_advisory().unwrap().unwrap();
+    /// assert_eq!(adv.collections[0].packages.len(), 1);
+    /// assert_eq!(adv.collections[0].packages[0].name, "b");
+    /// ```
+    pub fn with_package_filter(mut self, keep: impl Fn(&str) -> bool + 'static) -> UpdateinfoReader<R> {
+        self.package_filter = Some(Box::new(keep));
+        self
     }
 
     /// Warnings collected so far (and not yet taken).
@@ -438,25 +476,21 @@ impl<R: BufRead> UpdateinfoReader<R> {
         });
     }
 
-    /// The next event, with the line it starts on.
-    fn next_event(&mut self) -> Result<(Event<'static>, u64), UpdateinfoError> {
+    /// The next event (borrowing `buf`), with the line it starts on.
+    fn next_event<'b>(&mut self, buf: &'b mut Vec<u8>) -> Result<(Event<'b>, u64), UpdateinfoError> {
         let counting = self.xml.get_mut();
         counting.event_start = counting.offset;
         let line = self.line();
-        self.buf.clear();
-        // A huge event leaves a huge buffer behind: give the memory back.
-        if self.buf.capacity() > 1 << 20 {
-            self.buf = Vec::new();
-        }
-        match self.xml.read_event_into(&mut self.buf) {
-            Ok(ev) => Ok((ev.into_owned(), line)),
+        buf.clear();
+        match self.xml.read_event_into(buf) {
+            Ok(ev) => Ok((ev, line)),
             Err(e) => {
                 let offset = self.xml.error_position();
-                Err(UpdateinfoError {
-                    line,
-                    offset,
-                    message: format!("malformed XML: {e}"),
-                })
+                let message = match &e {
+                    quick_xml::Error::Io(io) => format!("cannot read: {io}"),
+                    other => format!("malformed XML: {other}"),
+                };
+                Err(UpdateinfoError { line, offset, message })
             }
         }
     }
@@ -466,8 +500,19 @@ impl<R: BufRead> UpdateinfoReader<R> {
         if self.done {
             return Ok(None);
         }
+        // Events borrow the buffer, not the reader, so that handling them may update it.
+        let mut buf = std::mem::take(&mut self.buf);
+        let result = self.advisory_from(&mut buf);
+        // A huge event leaves a huge buffer behind: give the memory back.
+        if buf.capacity() <= 1 << 20 {
+            self.buf = buf;
+        }
+        result
+    }
+
+    fn advisory_from(&mut self, buf: &mut Vec<u8>) -> Result<Option<Advisory>, UpdateinfoError> {
         loop {
-            let (event, line) = self.next_event()?;
+            let (event, line) = self.next_event(buf)?;
             match event {
                 Event::Start(e) | Event::Empty(e) if !self.seen_root => {
                     let name = local_name(&e);
@@ -480,14 +525,14 @@ impl<R: BufRead> UpdateinfoReader<R> {
                     }
                     self.seen_root = true;
                 }
-                Event::Start(e) if local_name(&e) == "update" => {
+                Event::Start(e) if e.local_name().as_ref() == "update" => {
                     self.updates_seen += 1;
                     let partial = self.start_update(&e, line);
-                    if let Some(a) = self.read_update(partial)? {
+                    if let Some(a) = self.read_update(partial, buf)? {
                         return Ok(Some(a));
                     }
                 }
-                Event::Empty(e) if local_name(&e) == "update" => {
+                Event::Empty(e) if e.local_name().as_ref() == "update" => {
                     self.updates_seen += 1;
                     let n = self.updates_seen;
                     self.warn(
@@ -531,10 +576,10 @@ impl<R: BufRead> UpdateinfoReader<R> {
     }
 
     /// Read up to `</update>`; `Ok(None)` when the advisory had to be skipped.
-    fn read_update(&mut self, mut p: Partial) -> Result<Option<Advisory>, UpdateinfoError> {
+    fn read_update(&mut self, mut p: Partial, buf: &mut Vec<u8>) -> Result<Option<Advisory>, UpdateinfoError> {
         let mut st = UpdateState::default();
         loop {
-            let (event, line) = self.next_event()?;
+            let (event, line) = self.next_event(buf)?;
             let (e, is_start) = match event {
                 Event::Start(e) => (e, true),
                 Event::Empty(e) => (e, false),
@@ -600,8 +645,9 @@ impl<R: BufRead> UpdateinfoReader<R> {
 
     /// A start or empty tag inside an `<update>`.
     fn open_tag(&mut self, p: &mut Partial, st: &mut UpdateState, e: &BytesStart<'_>, is_start: bool, line: u64) {
-        let name = local_name(e);
-        let field = match name.as_str() {
+        let local = e.local_name();
+        let name: &str = local.as_ref();
+        let field = match name {
             "id" => Some(Field::Id),
             "title" => Some(Field::Title),
             "severity" => Some(Field::Severity),
@@ -620,7 +666,7 @@ impl<R: BufRead> UpdateinfoReader<R> {
             }
             return;
         }
-        match name.as_str() {
+        match name {
             "issued" | "updated" => {
                 let date = self
                     .attributes(e, line)
@@ -663,6 +709,15 @@ impl<R: BufRead> UpdateinfoReader<R> {
                 }
             }
             "package" if st.in_collection => {
+                p.packages_seen += 1;
+                if let Some(keep) = &self.package_filter {
+                    let named = e.try_get_attribute("name").ok().flatten();
+                    // A name with an entity reference is decoded in full below.
+                    if named.is_some_and(|a| !a.value.contains('&') && !keep(&a.value)) {
+                        st.in_package = false;
+                        return;
+                    }
+                }
                 let pkg = self.package(e, &p.id, line);
                 let kept = pkg.is_some();
                 if let (Some(pkg), Some(c)) = (pkg, p.collections.last_mut()) {
@@ -740,7 +795,7 @@ impl<R: BufRead> UpdateinfoReader<R> {
             }
         }
         let [issued, updated] = dates;
-        if p.collections.iter().all(|c| c.packages.is_empty()) {
+        if p.packages_seen == 0 {
             self.warn(
                 WarningKind::MissingField,
                 Some(&id),
@@ -1182,6 +1237,15 @@ mod tests {
         assert!(err.unwrap().message.contains("empty document"));
         let (advs, _, err) = read_all("<updates/>");
         assert!(advs.is_empty() && err.is_none());
+    }
+
+    #[test]
+    fn newline_count() {
+        let text = b"a\nbc\n\n\x8a\x0b\ndefghijklmnop\nq\n\n\n\xff\n";
+        for end in 0..text.len() {
+            let want = text[..end].iter().filter(|&&b| b == b'\n').count() as u64;
+            assert_eq!(count_newlines(&text[..end]), want, "first {end} bytes");
+        }
     }
 
     #[test]

@@ -28,6 +28,7 @@ pub mod finding;
 pub mod installed;
 pub mod modules;
 pub mod oval;
+pub mod read_ahead;
 pub mod release;
 pub mod report;
 pub mod repos;
@@ -167,18 +168,14 @@ pub fn scan(root: &Root, scan_type: &str, options: &Options) -> Result<Outcome, 
     let config = ImageConfig::read(root, &facts);
     let states = ModuleStates::from_config(&config.modules);
 
-    // updateinfo: the files given, else the repositories (the image's and --repo's).
+    // updateinfo: the files given (--updateinfo), the repositories given (--repo), and the
+    // image's own repositories when no feed at all was given.
     if !options.updateinfo.is_empty() {
         let activity = ModuleActivity {
             states: states.clone(),
             available: None,
         };
-        if activity
-            .states
-            .states
-            .values()
-            .any(|s| matches!(s, modules::ModuleState::Enabled(_)))
-        {
+        if !activity.states.enabled().is_empty() {
             warnings.push(ScanWarning::new(
                 "module-metadata-absent",
                 None,
@@ -192,7 +189,7 @@ pub fn scan(root: &Root, scan_type: &str, options: &Options) -> Result<Outcome, 
             selection,
         };
         for path in &options.updateinfo {
-            let s = judge.file(path, &mut findings, &mut warnings);
+            let s = judge.file(&path.display().to_string(), path, &mut findings, &mut warnings);
             release::check_updateinfo(&s, os.as_ref(), &mut warnings);
             sources.push(SourceReport {
                 format: "updateinfo",
@@ -202,8 +199,10 @@ pub fn scan(root: &Root, scan_type: &str, options: &Options) -> Result<Outcome, 
                 error: s.error,
             });
         }
-    } else if options.oval.is_empty() || options.repos.wants_repos() {
-        let found = repos::judge_repositories(
+    }
+    let feeds_given = !options.updateinfo.is_empty() || !options.oval.is_empty();
+    if options.repos.wants_repos() || !feeds_given {
+        match repos::judge_repositories(
             root,
             &config,
             &installed,
@@ -211,17 +210,23 @@ pub fn scan(root: &Root, scan_type: &str, options: &Options) -> Result<Outcome, 
             selection,
             &options.repos,
             os.as_ref(),
-        )?;
-        warnings.extend(found.warnings);
-        for (id, f) in found.findings {
-            match findings.get_mut(&id) {
-                Some(existing) => existing.merge(f),
-                None => {
-                    findings.insert(id, f);
+        ) {
+            Ok(found) => {
+                warnings.extend(found.warnings);
+                for (id, f) in found.findings {
+                    match findings.get_mut(&id) {
+                        Some(existing) => existing.merge(f),
+                        None => {
+                            findings.insert(id, f);
+                        }
+                    }
                 }
+                sources.extend(found.sources);
             }
+            // Other feeds were given: the repositories' lack of data is a warning.
+            Err(e) if feeds_given => warnings.push(ScanWarning::new("no-repository-data", None, e.0)),
+            Err(e) => return Err(e),
         }
-        sources.extend(found.sources);
     }
 
     let mut undecided = Vec::new();
@@ -279,4 +284,22 @@ pub fn scan(root: &Root, scan_type: &str, options: &Options) -> Result<Outcome, 
         min_severity: options.min_severity.map(|m| m.severity().to_string()),
     };
     Ok(report.into_outcome(label))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn command_line_and_manifest_agree() {
+        atomic_protocol::cli::command(&SecurityAdvisories).debug_assert();
+        let manifest = SecurityAdvisories.manifest();
+        assert!(manifest.contains("scanner_name: security-advisories\n"));
+        assert!(manifest.contains("default_scan: security\n"));
+        for t in SCAN_TYPES {
+            assert!(manifest.contains(&format!("  - name: {}\n", t.name)), "{}", t.name);
+            assert!(manifest.contains(&format!("args: [\"--scan-type\", \"{}\"]", t.name)));
+            assert!(manifest.contains(&format!("description: \"{}\"", t.description)));
+        }
+    }
 }

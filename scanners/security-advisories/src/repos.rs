@@ -24,7 +24,7 @@ use repodata::repomd::{DataFile, Repomd, MAX_REPOMD_BYTES};
 use rpmdb::osrelease::OsRelease;
 use rpmdb::root::Root;
 use std::collections::BTreeMap;
-use std::io::{BufRead, BufReader};
+use std::io::BufReader;
 use std::path::{Path, PathBuf};
 
 /// Repository flags (the same names as pipeline-scanner's).
@@ -158,8 +158,8 @@ fn locate(s: &Source, root: &Root, cache: &Cache, options: &FetchOptions) -> Res
     })
 }
 
-/// A metadata file through the cache (downloaded and checked when missing), opened.
-fn open_data(l: &Located, data: &DataFile, root: &Root, cache: &Cache) -> Result<Box<dyn BufRead>, String> {
+/// A metadata file through the cache (downloaded and checked when missing): its path.
+fn cached_data(l: &Located, data: &DataFile, root: &Root, cache: &Cache) -> Result<PathBuf, String> {
     let base = data.base.as_deref().unwrap_or(&l.base);
     let url = fetch::join(base, &data.href);
     let checksum = data
@@ -176,8 +176,7 @@ fn open_data(l: &Located, data: &DataFile, root: &Root, cache: &Cache) -> Result
                 .map_err(|e| std::io::Error::other(e.to_string()))
         })
         .map_err(|e| e.to_string())?;
-    let file = std::fs::File::open(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-    Ok(Box::new(BufReader::with_capacity(256 * 1024, file)))
+    Ok(path)
 }
 
 /// Judge the repositories' advisories against the image.
@@ -229,9 +228,11 @@ pub fn judge_repositories(
             }
         };
         if let Some(d) = l.repomd.data("modules") {
-            let parsed = open_data(&l, d, root, &cache).and_then(|r| {
-                let (_, xml) = repodata::compression::decompress(r, MAX_UPDATEINFO_BYTES).map_err(|e| e.to_string())?;
-                modules::parse(xml)
+            let parsed = cached_data(&l, d, root, &cache).and_then(|path| {
+                let file = std::fs::File::open(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+                let (_, yaml) = repodata::compression::decompress(BufReader::new(file), MAX_UPDATEINFO_BYTES)
+                    .map_err(|e| e.to_string())?;
+                modules::parse(yaml)
             });
             match parsed {
                 Ok(meta) => available.get_or_insert_with(AvailableModules::default).add(&meta),
@@ -267,8 +268,8 @@ pub fn judge_repositories(
             ));
             continue;
         };
-        let summary = match open_data(l, data, root, &cache) {
-            Ok(reader) => judge.feed(&l.id, reader, &mut out.findings, &mut out.warnings),
+        let summary = match cached_data(l, data, root, &cache) {
+            Ok(path) => judge.file(&l.id, &path, &mut out.findings, &mut out.warnings),
             Err(e) => FeedSummary {
                 source: l.id.clone(),
                 error: Some(format!("repository {}: {e}", l.id)),

@@ -6,11 +6,10 @@ use crate::applicability::affected_packages;
 use crate::finding::{AffectedPackage, Finding, ScanWarning, Selection};
 use crate::installed::InstalledIndex;
 use crate::modules::ModuleActivity;
-use repodata::compression;
+use crate::read_ahead;
 use repodata::updateinfo::{evr_without_zero_epoch, UpdateinfoReader};
-use std::collections::{BTreeMap, BTreeSet};
-use std::fs::File;
-use std::io::{BufRead, BufReader};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::io::BufRead;
 use std::path::Path;
 
 /// The most an updateinfo may decompress to (RHEL 8's is a few hundred MB).
@@ -39,28 +38,23 @@ pub struct Judge<'a> {
 }
 
 impl Judge<'_> {
-    /// Judge a feed from a reader (any compression), adding to `findings` (keyed by advisory
-    /// id) and `warnings`.
+    /// Judge a decompressed feed, adding to `findings` (keyed by advisory id) and `warnings`.
     pub fn feed(
         &self,
         source: &str,
-        input: impl BufRead,
+        compression: &str,
+        xml: impl BufRead,
         findings: &mut BTreeMap<String, Finding>,
         warnings: &mut Vec<ScanWarning>,
     ) -> FeedSummary {
         let mut summary = FeedSummary {
             source: source.to_string(),
+            compression: compression.to_string(),
             ..FeedSummary::default()
         };
-        let (kind, xml) = match compression::decompress(input, MAX_UPDATEINFO_BYTES) {
-            Ok(x) => x,
-            Err(e) => {
-                summary.error = Some(format!("{source}: cannot read: {e}"));
-                return summary;
-            }
-        };
-        summary.compression = kind.to_string();
-        let mut reader = UpdateinfoReader::new(xml);
+        // Packages of names the image does not have cannot apply: not even decoded.
+        let names: HashSet<String> = self.installed.iter().map(|p| p.name.clone()).collect();
+        let mut reader = UpdateinfoReader::new(xml).with_package_filter(move |n| names.contains(n));
         loop {
             let advisory = match reader.next_advisory() {
                 Ok(Some(a)) => a,
@@ -105,19 +99,20 @@ impl Judge<'_> {
         summary
     }
 
-    /// Judge a feed in a file on the host (`--updateinfo FILE`).
+    /// Judge a feed in a file on the host (any compression, decompressed in a thread of its
+    /// own), named `source` in the result.
     pub fn file(
         &self,
+        source: &str,
         path: &Path,
         findings: &mut BTreeMap<String, Finding>,
         warnings: &mut Vec<ScanWarning>,
     ) -> FeedSummary {
-        let source = path.display().to_string();
-        match File::open(path) {
-            Ok(f) => self.feed(&source, BufReader::with_capacity(256 * 1024, f), findings, warnings),
+        match read_ahead::open(path, MAX_UPDATEINFO_BYTES) {
+            Ok((kind, xml)) => self.feed(source, &kind.to_string(), xml, findings, warnings),
             Err(e) => FeedSummary {
-                source: source.clone(),
-                error: Some(format!("{source}: cannot open: {e}")),
+                source: source.to_string(),
+                error: Some(format!("{source}: cannot open {}: {e}", path.display())),
                 ..FeedSummary::default()
             },
         }

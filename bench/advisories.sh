@@ -1,0 +1,179 @@
+#!/usr/bin/env bash
+# security-advisories against `dnf updateinfo list`, in the same run, on the same root and
+# the same repository.
+#
+#   bench/advisories.sh [ADVISORIES] [PACKAGES]   # default 6000 advisories, 400 packages
+#   needs: cargo, rpm, rpmbuild, createrepo_c, modifyrepo_c, dnf, python3, hyperfine
+#
+# The image: PACKAGES packages (three quarters x86_64, a quarter noarch) built by rpmbuild as
+# subpackages of one spec and installed by rpm. The feed: ADVISORIES advisories synthesized
+# in the shape of RHEL 8's updateinfo — RHSA/RHBA/RHEA ids, 45% security (5% Critical, 35%
+# Important, 40% Moderate, 20% Low), titles, ~1.5 kB descriptions, 1–5 CVE and 1–4 bugzilla
+# references plus a self reference, issued/updated dates over four years, collections of
+# 1–12 packages over x86_64, i686, noarch and src, a tenth of them module collections —
+# naming both installed packages (at older, equal and newer versions) and ~2,600 others.
+# It goes into a createrepo_c repository with modifyrepo_c (gzip, as RHEL's mirrors serve
+# it zipped).
+#
+# First both tools must print the same (advisory, package) set for `--security` and for all
+# types; then hyperfine times each, cold (empty metadata cache) and warm (cache filled by the
+# previous run), and /usr/bin/time gives peak memory. The ratios are printed at the end.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+for tool in rpm rpmbuild createrepo_c modifyrepo_c dnf python3 hyperfine; do
+  command -v "$tool" >/dev/null || { echo "bench: $tool is missing" >&2; exit 2; }
+done
+advisories=${1:-6000}
+packages=${2:-400}
+
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
+cargo build --release -q -p security-advisories --bin security-advisories
+ours="$CARGO_TARGET_DIR/release/security-advisories"
+
+work=$(mktemp -d)
+# BENCH_KEEP=1 keeps the root, the repository and the caches for a closer look.
+if [ -n "${BENCH_KEEP:-}" ]; then echo "bench: keeping $work"; else trap 'rm -rf "$work"' EXIT; fi
+root="$work/root"
+repo="$work/repo"
+mkdir -p "$root/var/lib/rpm" "$root/root" "$root/etc" "$repo" "$work/top"
+ln -s ../var/lib/rpm "$root/root/.rpmdb"   # where Debian's dnf looks for the database
+printf 'NAME="Red Hat Enterprise Linux"\nVERSION_ID="8.4"\nPRETTY_NAME="Bench 8.4"\n' > "$root/etc/os-release"
+
+# The image: one spec, PACKAGES subpackages.
+python3 - "$work/bench.spec" "$packages" <<'EOF'
+import sys
+path, n = sys.argv[1], int(sys.argv[2])
+out = ["Name: bench-base", "Version: 1.0", "Release: 1.el8", "Summary: bench", "License: MIT",
+       "%description", "bench", "%files"]
+for i in range(n):
+    name = f"pkg{i:04d}"
+    out += [f"%package -n {name}", f"Summary: {name}"]
+    if i % 4 == 3:
+        out.append("BuildArch: noarch")
+    out += [f"%description -n {name}", name, f"%files -n {name}"]
+open(path, "w").write("\n".join(out) + "\n")
+EOF
+rpmbuild -bb --quiet --target x86_64 --define "_topdir $work/top" "$work/bench.spec" >/dev/null 2>&1
+find "$work/top/RPMS" -name '*.rpm' -print0 | xargs -0 rpm --root "$root" --dbpath /var/lib/rpm -i --nodeps --noscripts --nosignature 2>/dev/null
+echo "bench: image with $(rpm --root "$root" --dbpath /var/lib/rpm -qa | wc -l) packages"
+
+# The feed.
+python3 - "$work/updateinfo.xml" "$advisories" "$packages" <<'EOF'
+import random, sys
+path, n, installed = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+rnd = random.Random(20240101)
+names = [f"pkg{i:04d}" for i in range(installed)] + [f"other{i:04d}" for i in range(2600)]
+def noarch(name):
+    return name.startswith("pkg") and int(name[3:]) % 4 == 3
+words = ("the kernel memory buffer overflow flaw could allow a remote attacker to crash the "
+         "service or execute arbitrary code with the privileges of the user running it").split()
+def text(k):
+    return " ".join(rnd.choice(words) for _ in range(k))
+sev_cut = [("Critical", 0.05), ("Important", 0.40), ("Moderate", 0.80), ("Low", 1.0)]
+out = ['<?xml version="1.0" encoding="UTF-8"?>', "<updates>"]
+for i in range(n):
+    r = rnd.random()
+    kind, prefix = ("security", "RHSA") if r < 0.45 else (("bugfix", "RHBA") if r < 0.85 else ("enhancement", "RHEA"))
+    year = 2019 + i % 4
+    aid = f"{prefix}-{year}:{1000 + i}"
+    s = rnd.random()
+    sev = next(name for name, cut in sev_cut if s <= cut) if kind == "security" else None
+    month, day = rnd.randint(1, 12), rnd.randint(1, 28)
+    out.append(f'  <update from="release-engineering@redhat.com" status="final" type="{kind}" version="2">')
+    out.append(f"    <id>{aid}</id>")
+    title = f"{sev + ': ' if sev else ''}{rnd.choice(names)} {kind} update"
+    out.append(f"    <title>{title}</title>")
+    out.append(f'    <issued date="{year}-{month:02d}-{day:02d} 10:{i % 60:02d}:00"/>')
+    out.append(f'    <updated date="{year}-{month:02d}-{day:02d} 12:{i % 60:02d}:00"/>')
+    out.append("    <rights>Copyright 2024 Red Hat Inc</rights>")
+    out.append("    <release>Red Hat Enterprise Linux 8</release>")
+    out.append("    <pushcount>1</pushcount>")
+    if sev:
+        out.append(f"    <severity>{sev}</severity>")
+    out.append(f"    <summary>{text(30)}</summary>")
+    out.append(f"    <description>{text(230)}</description>")
+    out.append("    <solution>Before applying this update, make sure all previously released errata relevant to your system have been applied.</solution>")
+    out.append("    <references>")
+    out.append(f'      <reference href="https://access.redhat.com/errata/{aid}" id="{aid}" type="self" title="{aid}"/>')
+    for _ in range(rnd.randint(1, 4)):
+        b = rnd.randint(1000000, 2200000)
+        out.append(f'      <reference href="https://bugzilla.redhat.com/show_bug.cgi?id={b}" id="{b}" type="bugzilla" title="{text(8)}"/>')
+    if kind == "security":
+        for _ in range(rnd.randint(1, 5)):
+            c = f"CVE-{year}-{rnd.randint(1000, 49999)}"
+            out.append(f'      <reference href="https://access.redhat.com/security/cve/{c}" id="{c}" type="cve" title="{c}"/>')
+    out.append("    </references>")
+    out.append("    <pkglist>")
+    modular = rnd.random() < 0.1
+    out.append('      <collection short="">')
+    out.append("        <name>rhel-8-for-x86_64-appstream-rpms</name>")
+    if modular:
+        out.append(f'        <module name="mod{i % 40}" stream="{1 + i % 3}" version="8040020210{i:06d}" context="5b01ab7e" arch="x86_64"/>')
+    for name in rnd.sample(names, rnd.randint(1, 12)):
+        rel = rnd.choice(["0.5.el8", "1.el8", "2.el8", "1.el8_4.1", "3.el8_4"])
+        epoch = "1" if rnd.random() < 0.03 else "0"
+        arches = ["noarch", "src"] if noarch(name) else (["x86_64", "i686", "src"] if rnd.random() < 0.3 else ["x86_64", "src"])
+        for arch in arches:
+            fn = f"{name}-1.0-{rel}.{arch}.rpm"
+            out.append(f'        <package name="{name}" version="1.0" release="{rel}" epoch="{epoch}" arch="{arch}" src="{name}-1.0-{rel}.src.rpm">')
+            out.append(f"          <filename>{fn}</filename>")
+            out.append(f'          <sum type="sha256">{rnd.getrandbits(256):064x}</sum>')
+            out.append("        </package>")
+    out.append("      </collection>")
+    out.append("    </pkglist>")
+    out.append("  </update>")
+out.append("</updates>")
+open(path, "w").write("\n".join(out) + "\n")
+EOF
+createrepo_c --quiet --no-database "$repo"
+modifyrepo_c --mdtype=updateinfo "$work/updateinfo.xml" "$repo/repodata" >/dev/null
+echo "bench: feed of $(grep -c '<update ' "$work/updateinfo.xml") advisories," \
+  "$(du -k "$work/updateinfo.xml" | cut -f1) kB of XML, $(du -k "$repo"/repodata/*updateinfo* | cut -f1) kB gzipped"
+
+dnf_cmd() { # $1 = cache dir, then updateinfo list arguments
+  local cache=$1; shift
+  echo "dnf --installroot=$root --setopt=reposdir=/dev/null --repofrompath=t,file://$repo --releasever=8" \
+       "--disableplugin=* --setopt=gpgcheck=0 --setopt=cachedir=$cache -q updateinfo list $*"
+}
+ours_cmd() { # $1 = cache dir, $2 = scan type
+  echo "$ours --rootfs $root --no-image-repos --repo t=file://$repo --cache-dir $1 --scan-type $2"
+}
+
+# Same answers first.
+pairs_dnf() { $(dnf_cmd "$work/check-dnf" "$@") | awk 'NF == 3 { print $1, $3 }' | sort -u; }
+pairs_ours() {
+  $(ours_cmd "$work/check-ours" "$1") | python3 -c '
+import json, sys
+doc = json.load(sys.stdin)
+for a in doc["Scan Results"]["Advisories"]:
+    for p in a["Packages"]:
+        print(a["Advisory"], p["Fixed"])' | sort -u
+}
+cmp <(pairs_ours security) <(pairs_dnf --security) || { echo "bench: --security answers differ" >&2; exit 1; }
+cmp <(pairs_ours all) <(pairs_dnf) || { echo "bench: answers differ" >&2; exit 1; }
+echo "bench: both list the same $(pairs_ours all | wc -l) (advisory, package) pairs ($(pairs_ours security | wc -l) security)"
+
+c_dnf="$work/cache-dnf"; c_ours="$work/cache-ours"
+hyperfine -N -r 5 --export-json "$work/cold.json" \
+  --prepare "rm -rf $c_dnf $c_ours" \
+  -n "dnf cold" "$(dnf_cmd "$c_dnf" --security)" \
+  -n "ours cold" "$(ours_cmd "$c_ours" security)"
+hyperfine -N -w 1 -r 5 --export-json "$work/warm.json" \
+  -n "dnf warm" "$(dnf_cmd "$c_dnf" --security)" \
+  -n "ours warm" "$(ours_cmd "$c_ours" security)"
+
+peak() { /usr/bin/time -f %M "$@" 2>&1 >/dev/null | tail -1; }
+# shellcheck disable=SC2046
+mem_dnf=$(peak $(dnf_cmd "$c_dnf" --security))
+# shellcheck disable=SC2046
+mem_ours=$(peak $(ours_cmd "$c_ours" security))
+
+python3 - "$work/cold.json" "$work/warm.json" "$mem_dnf" "$mem_ours" <<'EOF'
+import json, sys
+def means(path):
+    return {r["command"]: r["mean"] for r in json.load(open(path))["results"]}
+cold, warm = means(sys.argv[1]), means(sys.argv[2])
+print(f"cold: dnf {cold['dnf cold']:.3f} s, ours {cold['ours cold']:.3f} s: ours {cold['dnf cold'] / cold['ours cold']:.1f}x faster")
+print(f"warm: dnf {warm['dnf warm']:.3f} s, ours {warm['ours warm']:.3f} s: ours {warm['dnf warm'] / warm['ours warm']:.1f}x faster")
+print(f"peak memory (warm): dnf {int(sys.argv[3]) / 1024:.0f} MB, ours {int(sys.argv[4]) / 1024:.0f} MB")
+EOF
