@@ -143,6 +143,7 @@ fn build_zoo(out: &Path) -> Zoo {
             reg("/usr/bin/vfy-dir", "dir\n").mode(0o644),
             reg("/usr/bin/vfy-dev", "dev\n").mode(0o644),
             reg("/usr/bin/vfy-missing", "missing\n").mode(0o755),
+            reg("/usr/bin/vfy-shadowlink", "a binary\n").mode(0o755),
             reg("/usr/bin/vfy-hl-a", "hard link\n").mode(0o755),
             FileSpec::hard_link("/usr/bin/vfy-hl-b", "/usr/bin/vfy-hl-a").mode(0o755),
             FileSpec::char_device("/dev/vfy-null", 1, 3).mode(0o666),
@@ -265,6 +266,8 @@ fn mutated_root(out: &Path) -> TestRoot {
     mutate::replace_with_dir(&root, "/usr/bin/vfy-dir");
     mutate::replace_with_device(&root, "/usr/bin/vfy-dev", 'c', 1, 3);
     mutate::remove(&root, "/usr/bin/vfy-missing");
+    // A binary replaced by an absolute symlink to /etc/shadow: judged as a link, never read.
+    mutate::replace_with_symlink(&root, "/usr/bin/vfy-shadowlink", "/etc/shadow");
     mutate::rewrite_same_size(&root, "/usr/bin/vfy-hl-a");
     mutate::replace_with_device(&root, "/dev/vfy-null", 'c', 1, 5);
     mutate::chmod(&root, "/dev/vfy-null", 0o666);
@@ -354,6 +357,7 @@ fn every_mutation_is_judged_as_rpm_judges_it_on_sqlite_and_berkeley_db() {
     assert_eq!(columns_of(&rpm_out, "/usr/bin/vfy-group"), "......G..");
     assert_eq!(columns_of(&rpm_out, "/usr/bin/vfy-mtime"), ".......T.");
     assert_eq!(columns_of(&rpm_out, "/usr/bin/vfy-link"), "....L....");
+    assert_eq!(columns_of(&rpm_out, "/usr/bin/vfy-shadowlink"), "....L....");
     assert_eq!(columns_of(&rpm_out, "/dev/vfy-null"), "...D.....");
     assert_eq!(columns_of(&rpm_out, "/usr/sbin/vfy-cap-changed"), "........P");
     assert_eq!(columns_of(&rpm_out, "/usr/bin/vfy-missing"), "missing  ");
