@@ -38,6 +38,8 @@ cleanup() {
   rm -rf "$work"
 }
 trap cleanup EXIT
+# KEEP_WORK=1 keeps the root and the repository for profiling (the path is printed).
+if [ -n "${KEEP_WORK:-}" ]; then trap '[ -n "$server_pid" ] && kill "$server_pid"; echo "kept $work"' EXIT; fi
 root="$work/root"
 served="$work/served"
 mkdir -p "$root/var/lib/rpm" "$root/root" "$root/etc" "$served/repo" "$work/top"
@@ -202,10 +204,14 @@ ours_peak=$(peak $(ours_cmd "$work/ours-cold"))
 ours_warm_peak=$(peak $(ours_cmd "$work/ours-check"))
 python3 - "$work/times.json" "$dnf_peak" "$ours_peak" "$ours_warm_peak" <<'PY'
 import json, sys
-t = {r["command"]: r["median"] for r in json.load(open(sys.argv[1]))["results"]}
+results = json.load(open(sys.argv[1]))["results"]
+t = {r["command"]: r["median"] for r in results}
+cpu = {r["command"]: r["user"] + r["system"] for r in results}
 dnf_peak, ours_peak, ours_warm_peak = (int(x) / 1024 for x in sys.argv[2:5])
 print("\nmedian wall time (s): " + ", ".join("%s %.3f" % (k, v) for k, v in t.items()))
 print("cold: ours %.1fx faster than dnf" % (t["dnf cold"] / t["ours cold"]))
 print("warm: ours %.1fx faster than dnf" % (t["dnf warm"] / t["ours warm"]))
+print("mean CPU time, user+system (s): " + ", ".join("%s %.3f" % (k, v) for k, v in cpu.items()))
+print("CPU: cold %.1fx, warm %.1fx less than dnf" % (cpu["dnf cold"] / cpu["ours cold"], cpu["dnf warm"] / cpu["ours warm"]))
 print("peak memory (MB): dnf cold %.0f, ours cold %.0f, ours warm %.0f" % (dnf_peak, ours_peak, ours_warm_peak))
 PY

@@ -205,9 +205,12 @@ fn real_appstream_metadata_matches_dnf() {
         "NAME=\"CentOS Stream\"\nVERSION_ID=\"9\"\nPRETTY_NAME=\"CentOS Stream 9\"\nPLATFORM_ID=\"platform:el9\"\n",
     );
     let url = format!("file://{}", repo_dir.display());
+    // One cache for both scans: the second reads the index the first wrote.
+    let cache = tempfile::tempdir().unwrap();
     let options = Options {
         no_image_repos: true,
         repos: vec![format!("appstream={url}")],
+        cache_dir: Some(cache.path().to_path_buf()),
         ..Options::default()
     };
     let module_states = [

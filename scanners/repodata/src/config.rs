@@ -31,20 +31,28 @@ pub const DISTROVERPKG: [&str; 6] = [
 /// order) providing one of [`DISTROVERPKG`], in that order of provides; its version, or the
 /// provide's own version when the provide is `= V` and the package is not named like it.
 pub fn releasever_from_packages(packages: &[Package]) -> Option<String> {
-    for wanted in DISTROVERPKG {
-        for p in packages {
-            let Ok(provides) = p.provides() else { continue };
-            let Some(dep) = provides.iter().find(|d| d.name == wanted) else {
+    const RPMSENSE_EQUAL: u32 = 8;
+    // Each package's provides are read once: the best (earliest in DISTROVERPKG) provide it
+    // has, and what it would give; the first package in database order wins among equals.
+    let mut best: Option<(usize, String)> = None;
+    for p in packages {
+        let Ok(provides) = p.provides() else { continue };
+        for dep in &provides {
+            let Some(rank) = DISTROVERPKG.iter().position(|w| *w == dep.name) else {
                 continue;
             };
-            const RPMSENSE_EQUAL: u32 = 8;
-            if dep.flags == RPMSENSE_EQUAL && !dep.version.is_empty() && p.name != wanted {
-                return Some(dep.version.clone());
+            if best.as_ref().is_some_and(|(r, _)| *r <= rank) {
+                continue;
             }
-            return Some(p.version.clone());
+            let value = if dep.flags == RPMSENSE_EQUAL && !dep.version.is_empty() && p.name != dep.name {
+                dep.version.clone()
+            } else {
+                p.version.clone()
+            };
+            best = Some((rank, value));
         }
     }
-    None
+    best.map(|(_, v)| v)
 }
 
 /// dnf's `basearch` of a machine arch (`i686` → `i386`, `armv7hl` → `armhfp`).
