@@ -342,10 +342,7 @@ fn read_content(
     let scope = scope(s, root);
     let modules = match l.repomd.data("modules") {
         None => None,
-        Some(d) => {
-            let (reader, _, url) = open_data(l, d, scope, cache)?;
-            Some(modules::parse(reader).map_err(|e| format!("{url}: {e}"))?)
-        }
+        Some(d) => Some(read_modules(l, d, scope, cache)?),
     };
     let (count, kept, cached) = read_packages(repo_index, s, l, root, cache, want_provides, &|name, obsoleted| {
         interest.keeps(name, obsoleted)
@@ -356,6 +353,43 @@ fn read_content(
         modules,
         cached,
     })
+}
+
+/// A repository's modules: from the compact index an earlier scan wrote beside the cached
+/// file, else from the YAML (writing the index).
+fn read_modules(l: &Located, data: &DataFile, scope: FileScope<'_>, cache: &Cache) -> Result<ModulesMetadata, String> {
+    const MAX_INDEX: u64 = 256 << 20;
+    let index_path = data
+        .checksum
+        .as_ref()
+        .map(|c| Cache::file_path(&l.repo_dir, c, "modules.index"));
+    if let Some(path) = &index_path {
+        let small = std::fs::metadata(path).is_ok_and(|m| m.is_file() && m.len() <= MAX_INDEX);
+        if let Some(m) = small
+            .then(|| std::fs::read_to_string(path).ok())
+            .flatten()
+            .and_then(|t| ModulesMetadata::from_index(&t).ok())
+        {
+            return Ok(m);
+        }
+    }
+    let (reader, _, url) = open_data(l, data, scope, cache)?;
+    let m = modules::parse(reader).map_err(|e| format!("{url}: {e}"))?;
+    if let (Some(path), Some(text)) = (&index_path, m.to_index()) {
+        let partial = path.with_extension(format!("part.{}.{}", std::process::id(), next_sequence()));
+        if std::fs::write(&partial, text)
+            .and_then(|_| std::fs::rename(&partial, path))
+            .is_err()
+        {
+            let _ = std::fs::remove_file(&partial);
+        }
+    }
+    Ok(m)
+}
+
+fn next_sequence() -> u64 {
+    static SEQUENCE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+    SEQUENCE.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
 /// The packages of a repository's primary that `keep` wants: from the compact index an
@@ -398,9 +432,7 @@ fn read_packages(
 
     let (reader, cached, url) = open_data(l, primary, scope, cache)?;
     let index_path = if want_provides { with_provides } else { without };
-    static SEQUENCE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    let n = SEQUENCE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-    let partial = index_path.with_extension(format!("part.{}.{n}", std::process::id()));
+    let partial = index_path.with_extension(format!("part.{}.{}", std::process::id(), next_sequence()));
     let mut writer = std::fs::File::create(&partial)
         .and_then(|f| index::IndexWriter::new(std::io::BufWriter::new(f), want_provides))
         .ok();

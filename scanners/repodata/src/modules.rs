@@ -190,6 +190,112 @@ fn stream(data: &Yaml) -> Result<ModuleStream, String> {
     })
 }
 
+/// The first line of a modules index.
+const INDEX_MAGIC: &str = "pipeline-scanner modules index 1";
+
+impl ModulesMetadata {
+    /// A compact text form of what was parsed, for the metadata cache: one record per line,
+    /// tab-separated (`S` stream, `A` artifact, `R` requirement, `M` demodularized name, `D`
+    /// default). `None` when a value holds a tab or a line break (then there is no index and
+    /// the YAML is read again next time).
+    pub fn to_index(&self) -> Option<String> {
+        let mut out = String::from(INDEX_MAGIC);
+        out.push('\n');
+        let ok = |v: &str| !v.contains(['\t', '\n', '\r']);
+        for m in &self.streams {
+            if ![&m.name, &m.stream, &m.context, &m.arch].iter().all(|v| ok(v)) {
+                return None;
+            }
+            out.push_str(&format!(
+                "S\t{}\t{}\t{}\t{}\t{}\n",
+                m.name, m.stream, m.version, m.context, m.arch
+            ));
+            for a in &m.artifacts {
+                if !ok(a) {
+                    return None;
+                }
+                out.push_str(&format!("A\t{a}\n"));
+            }
+            for (i, set) in m.requires.iter().enumerate() {
+                // An empty alternative still counts (it is always met).
+                out.push_str(&format!("R\t{i}\n"));
+                for (module, streams) in set {
+                    if !ok(module) || streams.iter().any(|s| !ok(s) || s.contains(',')) {
+                        return None;
+                    }
+                    out.push_str(&format!("R\t{i}\t{module}\t{}\n", streams.join(",")));
+                }
+            }
+            for d in &m.demodularized {
+                if !ok(d) {
+                    return None;
+                }
+                out.push_str(&format!("M\t{d}\n"));
+            }
+        }
+        for d in &self.defaults {
+            let stream = d.stream.as_deref().unwrap_or("");
+            if !ok(&d.module) || !ok(stream) {
+                return None;
+            }
+            out.push_str(&format!("D\t{}\t{}\t{}\n", d.module, stream, d.stream.is_some() as u8));
+        }
+        out.push_str("E\n");
+        Some(out)
+    }
+
+    /// Read what [`to_index`](Self::to_index) wrote; any damage is an error.
+    pub fn from_index(text: &str) -> Result<ModulesMetadata, String> {
+        let mut lines = text.lines();
+        if lines.next() != Some(INDEX_MAGIC) {
+            return Err("not a modules index".into());
+        }
+        let mut out = ModulesMetadata::default();
+        let mut ended = false;
+        for line in lines {
+            let f: Vec<&str> = line.split('\t').collect();
+            let current = out.streams.last_mut();
+            match (f.as_slice(), current) {
+                (["S", name, stream, version, context, arch], _) => out.streams.push(ModuleStream {
+                    name: name.to_string(),
+                    stream: stream.to_string(),
+                    version: version.parse().map_err(|_| format!("bad version {version:?}"))?,
+                    context: context.to_string(),
+                    arch: arch.to_string(),
+                    artifacts: Vec::new(),
+                    requires: Vec::new(),
+                    demodularized: Vec::new(),
+                }),
+                (["A", a], Some(m)) => m.artifacts.push(a.to_string()),
+                (["R", i], Some(m)) if i.parse() == Ok(m.requires.len()) => m.requires.push(Vec::new()),
+                (["R", i, module, streams], Some(m))
+                    if i.parse::<usize>().ok().map(|i| i + 1) == Some(m.requires.len()) =>
+                {
+                    let streams = streams
+                        .split(',')
+                        .filter(|s| !s.is_empty())
+                        .map(str::to_string)
+                        .collect();
+                    if let Some(set) = m.requires.last_mut() {
+                        set.push((module.to_string(), streams));
+                    }
+                }
+                (["M", d], Some(m)) => m.demodularized.push(d.to_string()),
+                (["D", module, stream, has], _) => out.defaults.push(ModuleDefaults {
+                    module: module.to_string(),
+                    stream: (*has == "1").then(|| stream.to_string()),
+                }),
+                (["E"], _) => ended = true,
+                _ => return Err(format!("damaged modules index line {line:?}")),
+            }
+        }
+        if !ended {
+            return Err("truncated modules index".into());
+        }
+        Ok(out)
+    }
+}
+
 /// Split an artifact NEVRA (`name-epoch:version-release.arch`) into name, epoch, version,
 /// release, arch.
 pub fn split_nevra(nevra: &str) -> Option<(&str, u32, &str, &str, &str)> {
@@ -272,6 +378,16 @@ data:
                 stream: Some("10".into())
             }]
         );
+    }
+
+    #[test]
+    fn index_round_trip() {
+        let m = parse(SAMPLE.as_bytes()).unwrap();
+        let text = m.to_index().unwrap();
+        let back = ModulesMetadata::from_index(&text).unwrap();
+        assert_eq!(back, m);
+        assert!(ModulesMetadata::from_index(&text[..text.len() - 3]).is_err());
+        assert!(ModulesMetadata::from_index("something else\nE\n").is_err());
     }
 
     #[test]
