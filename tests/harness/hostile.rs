@@ -411,7 +411,13 @@ fn accessed_paths(line: &str) -> Vec<String> {
             }
         }
     }
-    if line.contains("readlink(") || line.contains("readlinkat(") {
+    // The link's content is the last quoted string, also on the second half of a call that
+    // strace -f printed in two lines (`<... readlink resumed>"content", 256) = 7`).
+    if line.contains("readlink(")
+        || line.contains("readlinkat(")
+        || line.contains("readlink resumed>")
+        || line.contains("readlinkat resumed>")
+    {
         quoted.pop();
     }
     quoted.extend(fds);
