@@ -403,10 +403,19 @@ impl Package {
             v.as_ref()
                 .map_or_else(String::new, |v| String::from_utf8_lossy(v[i]).into_owned())
         };
+        // Most files of a package share one user and one group: decode each distinct name once.
+        let mut names: Vec<(&[u8], String)> = Vec::new();
         let mut out = Vec::with_capacity(n);
         for (i, path) in paths.into_iter().enumerate() {
-            let digest = text(&digests, i);
+            let mut digest = text(&digests, i);
+            digest.make_ascii_lowercase();
             let cap = text(&caps, i);
+            let user = users
+                .as_ref()
+                .map_or_else(String::new, |v| decode_once(&mut names, v[i]));
+            let group = groups
+                .as_ref()
+                .map_or_else(String::new, |v| decode_once(&mut names, v[i]));
             out.push(FileEntry {
                 path,
                 size: num(&sizes, i, 0),
@@ -423,8 +432,8 @@ impl Package {
                     .map_or_else(PathBuf::new, |v| PathBuf::from(OsStr::from_bytes(v[i]))),
                 flags: FileFlags(num(&flags, i, 0) as u32),
                 verify_flags: num(&vflags, i, verify_flags::ALL as u64) as u32,
-                user: text(&users, i),
-                group: text(&groups, i),
+                user,
+                group,
                 state: FileState::from_code(num(&states, i, 0) as u8),
                 caps: if cap.is_empty() { None } else { Some(cap) },
                 color: num(&colors, i, 0) as u32,
@@ -435,6 +444,18 @@ impl Package {
         }
         Ok(out)
     }
+}
+
+/// `bytes` as a lossy UTF-8 string, decoded once per distinct value (up to 16 kept).
+fn decode_once<'a>(cache: &mut Vec<(&'a [u8], String)>, bytes: &'a [u8]) -> String {
+    if let Some((_, s)) = cache.iter().find(|(b, _)| *b == bytes) {
+        return s.clone();
+    }
+    let s = String::from_utf8_lossy(bytes).into_owned();
+    if cache.len() < 16 {
+        cache.push((bytes, s.clone()));
+    }
+    s
 }
 
 /// File paths: DIRNAMES[DIRINDEXES[i]] + BASENAMES[i], or OLDFILENAMES in legacy headers.

@@ -6,6 +6,7 @@ use rpmdb::db::Database;
 use rpmdb::root::Root;
 use rpmdb::InstalledPackages;
 use std::io::Write;
+use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -71,10 +72,11 @@ fn main() -> ExitCode {
             match p.files() {
                 Ok(files) => {
                     for f in files {
+                        let _ = out.write_all(b"  ");
+                        let _ = out.write_all(f.path.as_os_str().as_bytes());
                         let _ = writeln!(
                             out,
-                            "  {} {:o} {} {} {} {} {}",
-                            f.path.display(),
+                            " {:o} {} {} {} {} {}",
                             f.mode,
                             f.digest.as_deref().unwrap_or("-"),
                             f.size,

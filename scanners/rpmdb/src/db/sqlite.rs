@@ -74,6 +74,8 @@ impl SqliteReader {
             conn.set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true)?;
             conn.set_db_config(DbConfig::SQLITE_DBCONFIG_TRUSTED_SCHEMA, false)?;
             conn.pragma_update(None, "query_only", true)?;
+            // Map the file instead of a pread per 4 KiB page: half the time of a listing.
+            conn.pragma_update(None, "mmap_size", 1i64 << 30)?;
             if mode == OpenMode::WalInHeap {
                 // Must come before anything reads the file: the wal-index then lives in heap
                 // memory and no -shm file is opened or created (see the module comment).
