@@ -226,23 +226,38 @@ fn setup() -> Setup {
     Setup { root, repo }
 }
 
-/// Our scanner on the root with the repository, as `(advisory id, fixed nevra)`.
+/// Our scanner on the root with the repository, as `(advisory id, fixed nevra)`. It runs
+/// twice with one metadata cache: from the XML (writing the parsed cache), then from the
+/// parsed cache; both must say the same.
 fn ours(
     s: &Setup,
     scan_type: &str,
     min_severity: Option<MinSeverity>,
 ) -> (BTreeSet<(String, String)>, serde_json::Value) {
+    let cache = tempfile::tempdir().unwrap();
     let options = Options {
         min_severity,
         repos: RepoOptions {
             repo: vec![format!("t=file://{}", s.repo.path().display())],
             no_image_repos: true,
-            cache_dir: None,
+            cache_dir: Some(cache.path().to_path_buf()),
         },
         ..Options::default()
     };
     let root = rpmdb::root::Root::new(s.root.path()).unwrap();
-    let outcome = security_advisories::scan(&root, scan_type, &options).unwrap_or_else(|e| panic!("scan failed: {e}"));
+    let run = || security_advisories::scan(&root, scan_type, &options).unwrap_or_else(|e| panic!("scan failed: {e}"));
+    let cold = run();
+    let parsed_caches = walk(cache.path())
+        .into_iter()
+        .filter(|p| p.to_string_lossy().ends_with(".advisories"))
+        .count();
+    assert_eq!(parsed_caches, 1, "the parsed feed is cached");
+    let outcome = run();
+    assert_eq!(
+        cold.scan_results, outcome.scan_results,
+        "from the XML and from the parsed cache"
+    );
+    assert_eq!(cold.vulnerabilities, outcome.vulnerabilities);
     let mut set = BTreeSet::new();
     for adv in outcome.scan_results["Advisories"].as_array().unwrap() {
         let id = adv["Advisory"].as_str().unwrap().to_string();
@@ -251,6 +266,19 @@ fn ours(
         }
     }
     (set, outcome.scan_results)
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
 }
 
 fn pair(id: &str, nevra: &str) -> (String, String) {

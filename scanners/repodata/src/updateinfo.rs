@@ -30,6 +30,8 @@ use std::io::{self, BufRead};
 
 /// No single XML event (a tag with its attributes, or one text run) may be longer than this.
 pub const MAX_EVENT_BYTES: u64 = 64 * 1024 * 1024;
+/// Warnings held at most (between two [`UpdateinfoReader::take_warnings`]).
+pub const MAX_WARNINGS: usize = 10_000;
 /// Text kept per field (title, summary…); longer text is cut.
 const MAX_FIELD_CHARS: usize = 64 * 1024;
 
@@ -94,6 +96,16 @@ impl Severity {
             Severity::Important => "Important",
             Severity::Critical => "Critical",
         }
+    }
+}
+
+/// The severity of a `<severity>` text: on the scale, or `None` for Rocky's "None" and for
+/// anything off the scale.
+pub fn severity_of(text: &str) -> Option<Severity> {
+    if text.eq_ignore_ascii_case("none") {
+        None
+    } else {
+        Severity::parse(text)
     }
 }
 
@@ -243,6 +255,20 @@ impl WarningKind {
             WarningKind::UnknownEntity => "unknown-entity",
             WarningKind::ReleaseMismatch => "release-mismatch",
         }
+    }
+
+    /// The kind of a name [`WarningKind::as_str`] gives.
+    pub fn from_name(name: &str) -> Option<WarningKind> {
+        [
+            WarningKind::MissingField,
+            WarningKind::UnknownSeverity,
+            WarningKind::BadDate,
+            WarningKind::BadEpoch,
+            WarningKind::UnknownEntity,
+            WarningKind::ReleaseMismatch,
+        ]
+        .into_iter()
+        .find(|k| k.as_str() == name)
     }
 }
 
@@ -399,6 +425,7 @@ pub struct UpdateinfoReader<R: BufRead> {
     done: bool,
     /// Count of `<update>` elements seen, for messages about advisories without an id.
     updates_seen: u64,
+    warnings_dropped: u64,
     /// Packages whose name this refuses are skipped (see [`UpdateinfoReader::with_package_filter`]).
     package_filter: Option<Box<dyn Fn(&str) -> bool>>,
 }
@@ -423,6 +450,7 @@ impl<R: BufRead> UpdateinfoReader<R> {
             done: false,
             updates_seen: 0,
             package_filter: None,
+            warnings_dropped: 0,
         }
     }
 
@@ -450,6 +478,11 @@ impl<R: BufRead> UpdateinfoReader<R> {
         std::mem::take(&mut self.warnings)
     }
 
+    /// Warnings not kept because [`MAX_WARNINGS`] were already held.
+    pub fn warnings_dropped(&self) -> u64 {
+        self.warnings_dropped
+    }
+
     /// Bytes of the decompressed document read so far.
     pub fn bytes_read(&self) -> u64 {
         self.xml.get_ref().offset
@@ -468,6 +501,11 @@ impl<R: BufRead> UpdateinfoReader<R> {
     }
 
     fn warn(&mut self, kind: WarningKind, advisory: Option<&str>, line: u64, message: String) {
+        // A hostile feed could warn about every line: keep the first ones, count the rest.
+        if self.warnings.len() >= MAX_WARNINGS {
+            self.warnings_dropped += 1;
+            return;
+        }
         self.warnings.push(Warning {
             kind,
             advisory: advisory.map(str::to_string),
@@ -757,10 +795,9 @@ impl<R: BufRead> UpdateinfoReader<R> {
         };
         let severity = match p.severity.as_deref() {
             None => None,
-            Some(s) if s.eq_ignore_ascii_case("none") => None,
             Some(s) => {
-                let sev = Severity::parse(s);
-                if sev.is_none() {
+                let sev = severity_of(s);
+                if sev.is_none() && !s.eq_ignore_ascii_case("none") {
                     self.warn(
                         WarningKind::UnknownSeverity,
                         Some(&id),

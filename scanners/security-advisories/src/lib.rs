@@ -24,6 +24,7 @@
 //! ```
 
 pub mod applicability;
+pub mod feed_cache;
 pub mod finding;
 pub mod installed;
 pub mod modules;
@@ -189,7 +190,7 @@ pub fn scan(root: &Root, scan_type: &str, options: &Options) -> Result<Outcome, 
             selection,
         };
         for path in &options.updateinfo {
-            let s = judge.file(&path.display().to_string(), path, &mut findings, &mut warnings);
+            let s = judge.file(&path.display().to_string(), path, false, &mut findings, &mut warnings);
             release::check_updateinfo(&s, os.as_ref(), &mut warnings);
             sources.push(SourceReport {
                 format: "updateinfo",

@@ -269,7 +269,14 @@ pub fn judge_repositories(
             continue;
         };
         let summary = match cached_data(l, data, root, &cache) {
-            Ok(path) => judge.file(&l.id, &path, &mut out.findings, &mut out.warnings),
+            // The parsed form is kept only in a lasting cache (--cache-dir).
+            Ok(path) => judge.file(
+                &l.id,
+                &path,
+                options.cache_dir.is_some(),
+                &mut out.findings,
+                &mut out.warnings,
+            ),
             Err(e) => FeedSummary {
                 source: l.id.clone(),
                 error: Some(format!("repository {}: {e}", l.id)),

@@ -1,13 +1,15 @@
 //! Judging one `updateinfo` feed against the image, streaming: each advisory is read, judged
 //! ([`crate::applicability`]) and dropped unless it applies, so memory follows the findings,
-//! not the feed.
+//! not the feed. A feed in the metadata cache is read from its parsed form
+//! ([`crate::feed_cache`]) when that is there, and the parsed form written when it is not.
 
 use crate::applicability::affected_packages;
+use crate::feed_cache::{self, CacheWriter};
 use crate::finding::{AffectedPackage, Finding, ScanWarning, Selection};
 use crate::installed::InstalledIndex;
 use crate::modules::ModuleActivity;
 use crate::read_ahead;
-use repodata::updateinfo::{evr_without_zero_epoch, UpdateinfoReader};
+use repodata::updateinfo::{evr_without_zero_epoch, Advisory, UpdateinfoReader, Warning};
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::io::BufRead;
 use std::path::Path;
@@ -38,12 +40,70 @@ pub struct Judge<'a> {
 }
 
 impl Judge<'_> {
-    /// Judge a decompressed feed, adding to `findings` (keyed by advisory id) and `warnings`.
+    /// The names installed in the image: packages of other names cannot apply.
+    fn installed_names(&self) -> HashSet<String> {
+        self.installed.iter().map(|p| p.name.clone()).collect()
+    }
+
+    /// Judge one advisory, adding it to `findings` when it applies.
+    fn judge(
+        &self,
+        advisory: &Advisory,
+        source: &str,
+        summary: &mut FeedSummary,
+        findings: &mut BTreeMap<String, Finding>,
+    ) {
+        summary.advisories += 1;
+        summary.newest = summary.newest.max(advisory.newest_date());
+        if let Some(r) = &advisory.release {
+            if summary.releases.len() < 100 {
+                summary.releases.insert(r.clone());
+            }
+        }
+        if !self.selection.keeps(&advisory.kind, advisory.severity) {
+            return;
+        }
+        let affected = affected_packages(advisory, self.installed, self.modules);
+        if affected.is_empty() {
+            return;
+        }
+        let mut finding = Finding::from_advisory(advisory, source);
+        finding.packages = affected
+            .into_iter()
+            .map(|a| AffectedPackage {
+                installed: a.installed.nvra,
+                fixed_evr: Some(evr_without_zero_epoch(&a.fixed.evr)),
+                fixed: Some(a.fixed.nevra()),
+                module: a.module,
+            })
+            .collect();
+        match findings.get_mut(&finding.id) {
+            Some(existing) => existing.merge(finding),
+            None => {
+                findings.insert(finding.id.clone(), finding);
+            }
+        }
+    }
+
+    fn parser_warnings(source: &str, kept: &[Warning], dropped: u64, warnings: &mut Vec<ScanWarning>) {
+        warnings.extend(kept.iter().map(|w| ScanWarning::from_feed(w, source)));
+        if dropped > 0 {
+            warnings.push(ScanWarning::new(
+                "too-many-warnings",
+                Some(source),
+                format!("{dropped} further warnings about this feed were not kept"),
+            ));
+        }
+    }
+
+    /// Judge a decompressed feed, adding to `findings` (keyed by advisory id) and `warnings`;
+    /// with `cache`, also write its parsed form there ([`feed_cache`]).
     pub fn feed(
         &self,
         source: &str,
         compression: &str,
         xml: impl BufRead,
+        mut cache: Option<CacheWriter>,
         findings: &mut BTreeMap<String, Finding>,
         warnings: &mut Vec<ScanWarning>,
     ) -> FeedSummary {
@@ -52,9 +112,12 @@ impl Judge<'_> {
             compression: compression.to_string(),
             ..FeedSummary::default()
         };
-        // Packages of names the image does not have cannot apply: not even decoded.
-        let names: HashSet<String> = self.installed.iter().map(|p| p.name.clone()).collect();
-        let mut reader = UpdateinfoReader::new(xml).with_package_filter(move |n| names.contains(n));
+        let mut reader = UpdateinfoReader::new(xml);
+        if cache.is_none() {
+            // Packages of names the image lacks are not even decoded (a cache needs them all).
+            let names = self.installed_names();
+            reader = reader.with_package_filter(move |n| names.contains(n));
+        }
         loop {
             let advisory = match reader.next_advisory() {
                 Ok(Some(a)) => a,
@@ -64,57 +127,66 @@ impl Judge<'_> {
                     break;
                 }
             };
-            summary.advisories += 1;
-            summary.newest = summary.newest.max(advisory.newest_date());
-            if let Some(r) = &advisory.release {
-                if summary.releases.len() < 100 {
-                    summary.releases.insert(r.clone());
+            if let Some(w) = cache.as_mut() {
+                if w.advisory(&advisory).is_err() {
+                    cache.take().map(CacheWriter::abandon);
                 }
             }
-            if !self.selection.keeps(&advisory.kind, advisory.severity) {
-                continue;
-            }
-            let affected = affected_packages(&advisory, self.installed, self.modules);
-            if affected.is_empty() {
-                continue;
-            }
-            let mut finding = Finding::from_advisory(&advisory, source);
-            finding.packages = affected
-                .into_iter()
-                .map(|a| AffectedPackage {
-                    installed: a.installed.nvra,
-                    fixed_evr: Some(evr_without_zero_epoch(&a.fixed.evr)),
-                    fixed: Some(a.fixed.nevra()),
-                    module: a.module,
-                })
-                .collect();
-            match findings.get_mut(&finding.id) {
-                Some(existing) => existing.merge(finding),
-                None => {
-                    findings.insert(finding.id.clone(), finding);
-                }
+            self.judge(&advisory, source, &mut summary, findings);
+        }
+        let kept = reader.take_warnings();
+        if let Some(w) = cache {
+            if summary.error.is_some() {
+                w.abandon();
+            } else if let Err(e) = w.finish(&kept, reader.warnings_dropped()) {
+                warnings.push(ScanWarning::new(
+                    "cache",
+                    Some(source),
+                    format!("the parsed feed could not be cached: {e}"),
+                ));
             }
         }
-        warnings.extend(reader.take_warnings().iter().map(|w| ScanWarning::from_feed(w, source)));
+        Self::parser_warnings(source, &kept, reader.warnings_dropped(), warnings);
         summary
     }
 
     /// Judge a feed in a file on the host (any compression, decompressed in a thread of its
-    /// own), named `source` in the result.
+    /// own), named `source` in the result. With `cached`, the file lives in the metadata
+    /// cache: its parsed form is read from beside it when there, and written there otherwise.
     pub fn file(
         &self,
         source: &str,
         path: &Path,
+        cached: bool,
         findings: &mut BTreeMap<String, Finding>,
         warnings: &mut Vec<ScanWarning>,
     ) -> FeedSummary {
+        if cached {
+            let names = self.installed_names();
+            if let Ok(feed) = feed_cache::read(path, &|n| names.contains(n)) {
+                let mut summary = FeedSummary {
+                    source: source.to_string(),
+                    compression: "parsed cache".to_string(),
+                    ..FeedSummary::default()
+                };
+                for a in &feed.advisories {
+                    self.judge(a, source, &mut summary, findings);
+                }
+                Self::parser_warnings(source, &feed.warnings, feed.warnings_dropped, warnings);
+                return summary;
+            }
+        }
+        let writer = if cached { CacheWriter::create(path).ok() } else { None };
         match read_ahead::open(path, MAX_UPDATEINFO_BYTES) {
-            Ok((kind, xml)) => self.feed(source, &kind.to_string(), xml, findings, warnings),
-            Err(e) => FeedSummary {
-                source: source.to_string(),
-                error: Some(format!("{source}: cannot open {}: {e}", path.display())),
-                ..FeedSummary::default()
-            },
+            Ok((kind, xml)) => self.feed(source, &kind.to_string(), xml, writer, findings, warnings),
+            Err(e) => {
+                writer.map(CacheWriter::abandon);
+                FeedSummary {
+                    source: source.to_string(),
+                    error: Some(format!("{source}: cannot open {}: {e}", path.display())),
+                    ..FeedSummary::default()
+                }
+            }
         }
     }
 }
