@@ -67,10 +67,10 @@ fuzz_target!(|data: &[u8]| {
     // version "1", release "2") was found by this target; see the report of issue 7.
     if !ea.version.contains('-') {
         let again = Evr::parse(&ea.to_string());
+        assert_eq!(
+            again.cmp(&ea),
+            Ordering::Equal,
+            "{a:?} printed as {ea} parses as {again:?}"
+        );
     }
-    assert_eq!(
-        again.cmp(&ea),
-        Ordering::Equal,
-        "{a:?} printed as {ea} parses as {again:?}"
-    );
 });
