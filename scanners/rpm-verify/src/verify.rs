@@ -5,10 +5,10 @@
 //! `O_NOFOLLOW | O_NONBLOCK`.
 //!
 //! The function comes in two halves because of one rpm detail: rpm's owner-name cache
-//! (see [`crate::owners`]) makes the expected owner of a file depend on the files verified
-//! before it, so [`locate`] (file state, `lstat`, expected attributes) runs on one thread in
-//! rpm's order, and [`check`] (everything else, the file digest above all) runs on any
-//! worker thread.
+//! (see [`crate::owners`]) can make the expected owner of a file depend on the files verified
+//! before it (only for empty names, but exactly so), so [`locate`] (file state, `lstat`,
+//! expected attributes) runs on one thread in rpm's order, and [`check`] (everything else,
+//! the file digest above all) runs on any worker thread.
 
 use crate::acl;
 use crate::caps;
@@ -301,8 +301,8 @@ pub fn check(
     let mut flags = p.flags;
     let mut sb = p.lstat;
     let mut vfy = 0u32;
-    // Where the file's own attributes are read (the target when a directory symlink is followed).
-    let mut attr_path = p.host_path.clone();
+    // The followed target, when a directory symlink is followed: its attributes count.
+    let mut followed: Option<PathBuf> = None;
 
     // If we expected a directory but got a symlink to one, follow the link, if it actually
     // points to a directory and is owned by root or by the directory's owner (as fsmVerify).
@@ -314,7 +314,7 @@ pub fn check(
                 let dsb = Stat::of(&m);
                 if is_type(dsb.mode, S_IFDIR) && (sb.uid == 0 || sb.uid == dsb.uid) {
                     sb = dsb;
-                    attr_path = target;
+                    followed = Some(target);
                 }
             }
         }
@@ -383,8 +383,13 @@ pub fn check(
         }
         // Any non-default ACL is a difference, as rpm cannot have set it.
         if options.acls
-            && read_xattr(file.as_ref(), &attr_path, c"system.posix_acl_access", 1 << 20)
-                .is_some_and(|v| acl::is_extended(&v))
+            && read_xattr(
+                file.as_ref(),
+                followed.as_deref().unwrap_or(&p.host_path),
+                c"system.posix_acl_access",
+                1 << 20,
+            )
+            .is_some_and(|v| acl::is_extended(&v))
         {
             vfy |= vf::MODE;
         }
