@@ -423,10 +423,10 @@ fn read_packages(
     };
     for path in usable {
         let Ok(file) = std::fs::File::open(path) else { continue };
-        let mut kept = Vec::new();
-        let read = index::read(file, keep, |p| kept.push(Candidate::from_primary(repo_index, p)));
+        let mut kept = Kept::default();
+        let read = index::read(file, keep, |p| kept.push(repo_index, p));
         if let Ok((_, count)) = read {
-            return Ok((count, kept, true));
+            return Ok((count, kept.into_result(path.display())?, true));
         }
     }
 
@@ -436,7 +436,7 @@ fn read_packages(
     let mut writer = std::fs::File::create(&partial)
         .and_then(|f| index::IndexWriter::new(std::io::BufWriter::new(f), want_provides))
         .ok();
-    let mut kept = Vec::new();
+    let mut kept = Kept::default();
     let summary = primary::parse(
         reader,
         ParseOptions {
@@ -450,7 +450,7 @@ fn read_packages(
             }
             let obsoleted: Vec<&str> = p.obsoletes.iter().map(|o| o.name.as_str()).collect();
             if keep(&p.name, &obsoleted) {
-                kept.push(Candidate::from_primary(repo_index, p));
+                kept.push(repo_index, p);
             }
         },
     );
@@ -460,5 +460,88 @@ fn read_packages(
         let _ = std::fs::remove_file(&partial);
     }
     let summary = summary.map_err(|e| format!("{url}: {e}"))?;
-    Ok((summary.packages, kept, cached))
+    Ok((summary.packages, kept.into_result(&url)?, cached))
+}
+
+/// The most entries (packages, plus their obsoletes and provides) kept from one repository:
+/// a hostile primary naming an installed package millions of times must not take the memory.
+const MAX_KEPT_ENTRIES: usize = 4_000_000;
+
+/// Packages kept from one repository, within a limit of entries.
+struct Kept {
+    packages: Vec<Candidate>,
+    entries: usize,
+    limit: usize,
+    overflow: bool,
+}
+
+impl Default for Kept {
+    fn default() -> Self {
+        Kept {
+            packages: Vec::new(),
+            entries: 0,
+            limit: MAX_KEPT_ENTRIES,
+            overflow: false,
+        }
+    }
+}
+
+impl Kept {
+    fn push(&mut self, repo_index: usize, p: PrimaryPackage) {
+        let weight = 1 + p.obsoletes.len() + p.provides.len();
+        if self.overflow || self.entries + weight > self.limit {
+            self.overflow = true;
+            return;
+        }
+        self.entries += weight;
+        self.packages.push(Candidate::from_primary(repo_index, p));
+    }
+
+    fn into_result(self, source: impl std::fmt::Display) -> Result<Vec<Candidate>, String> {
+        if self.overflow {
+            return Err(format!(
+                "{source}: more than {} entries for packages installed in the image; the repository is \
+                 not plausible and was not used",
+                self.limit
+            ));
+        }
+        Ok(self.packages)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pkg(name: &str, provides: usize) -> PrimaryPackage {
+        PrimaryPackage {
+            name: name.into(),
+            arch: "noarch".into(),
+            epoch: 0,
+            version: "1".into(),
+            release: "1".into(),
+            provides: (0..provides).map(|i| format!("cap{i}")).collect(),
+            obsoletes: vec![],
+        }
+    }
+
+    #[test]
+    fn kept_packages_are_bounded() {
+        let mut k = Kept {
+            limit: 10,
+            ..Kept::default()
+        };
+        k.push(0, pkg("a", 3));
+        k.push(0, pkg("b", 5));
+        assert_eq!(k.into_result("r").unwrap().len(), 2);
+        let mut k = Kept {
+            limit: 10,
+            ..Kept::default()
+        };
+        for _ in 0..11 {
+            k.push(0, pkg("a", 0));
+        }
+        let e = k.into_result("repo r").unwrap_err();
+        assert!(e.contains("repo r: more than 10 entries"), "{e}");
+    }
 }
