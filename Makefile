@@ -76,9 +76,12 @@ install uninstall: images
 	  fi; \
 	done
 
+# The scanner binaries are built first: the adversarial suites run them as an attacker's
+# image would meet them (under strace), and reuse target/debug/<scanner> when it is current.
 # The end-to-end test needs the images; it is #[ignore]d so that `cargo test --workspace`
 # alone does not run it half-prepared.
 test:
+	$(CARGO) build --workspace --bins
 	$(CARGO) test --workspace
 	$(MAKE) test-e2e
 
