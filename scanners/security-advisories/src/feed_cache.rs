@@ -193,10 +193,9 @@ impl CacheWriter {
     }
 }
 
-/// A feed read back from its cache.
+/// What a cache holds besides its advisories.
 #[derive(Debug, Default, PartialEq, Eq)]
-pub struct CachedFeed {
-    pub advisories: Vec<Advisory>,
+pub struct CachedWarnings {
     pub warnings: Vec<Warning>,
     pub warnings_dropped: u64,
 }
@@ -206,12 +205,16 @@ struct Fields<'a> {
 }
 
 impl Fields<'_> {
+    fn raw(&mut self) -> Result<&str, String> {
+        self.parts.next().ok_or_else(|| "a field is missing".to_string())
+    }
+
     fn text(&mut self) -> Result<String, String> {
-        unescape(self.parts.next().ok_or("a field is missing")?)
+        unescape(self.raw()?)
     }
 
     fn optional(&mut self) -> Result<Option<String>, String> {
-        let raw = self.parts.next().ok_or("a field is missing")?;
+        let raw = self.raw()?;
         match raw.strip_prefix('=') {
             Some(v) => unescape(v).map(Some),
             None if raw.is_empty() => Ok(None),
@@ -224,23 +227,40 @@ impl Fields<'_> {
     }
 }
 
-/// Read the cache of `metadata`, keeping only the packages whose name `keep` accepts.
-/// `Err` when there is none or it is not whole.
-pub fn read(metadata: &Path, keep: &dyn Fn(&str) -> bool) -> Result<CachedFeed, String> {
+/// Read the cache of `metadata`, handing each advisory to `each` as soon as it is whole and
+/// keeping only the packages whose name `keep` accepts. `Err` when there is none or it is not
+/// whole (then some advisories may already have been handed over: start again from the XML
+/// with fresh state).
+pub fn read(
+    metadata: &Path,
+    keep: &dyn Fn(&str) -> bool,
+    each: &mut dyn FnMut(Advisory),
+) -> Result<CachedWarnings, String> {
     let path = cache_path(metadata);
     let file = File::open(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-    let mut lines = BufReader::with_capacity(256 * 1024, file).lines();
-    let header = lines.next().ok_or("empty")?.map_err(|e| e.to_string())?;
-    if header != HEADER {
-        return Err(format!("not a cache of this version: {header:?}"));
+    let mut input = BufReader::with_capacity(256 * 1024, file);
+    let mut line = String::new();
+    input.read_line(&mut line).map_err(|e| e.to_string())?;
+    if line.trim_end_matches('\n') != HEADER {
+        return Err(format!("not a cache of this version: {:?}", line.trim_end()));
     }
-    let mut feed = CachedFeed::default();
-    for line in lines {
-        let line = line.map_err(|e| e.to_string())?;
-        let (tag, rest) = line.split_once('\t').unwrap_or((line.as_str(), ""));
+    let mut out = CachedWarnings::default();
+    let mut current: Option<Advisory> = None;
+    loop {
+        line.clear();
+        if input.read_line(&mut line).map_err(|e| e.to_string())? == 0 {
+            return Err("truncated: no END line".to_string());
+        }
+        let record = line.strip_suffix('\n').ok_or("truncated: a line without its end")?;
+        let (tag, rest) = record.split_once('\t').unwrap_or((record, ""));
         let mut f = Fields {
             parts: rest.split('\t'),
         };
+        if tag != "R" && tag != "C" && tag != "M" && tag != "P" {
+            if let Some(a) = current.take() {
+                each(a);
+            }
+        }
         match tag {
             "A" => {
                 let id = f.text()?;
@@ -253,7 +273,7 @@ pub fn read(metadata: &Path, keep: &dyn Fn(&str) -> bool) -> Result<CachedFeed, 
                 let issued = f.optional()?.map(|d| AdvisoryDate::parse(&d));
                 let updated = f.optional()?.map(|d| AdvisoryDate::parse(&d));
                 let line = f.number()?;
-                feed.advisories.push(Advisory {
+                current = Some(Advisory {
                     id,
                     kind,
                     status,
@@ -276,14 +296,14 @@ pub fn read(metadata: &Path, keep: &dyn Fn(&str) -> bool) -> Result<CachedFeed, 
                     href: f.optional()?,
                     title: f.optional()?,
                 };
-                feed.advisories
-                    .last_mut()
+                current
+                    .as_mut()
                     .ok_or("a reference before any advisory")?
                     .references
                     .push(r);
             }
             "C" => {
-                let a = feed.advisories.last_mut().ok_or("a collection before any advisory")?;
+                let a = current.as_mut().ok_or("a collection before any advisory")?;
                 a.collections.push(Collection::default());
             }
             "M" => {
@@ -294,15 +314,19 @@ pub fn read(metadata: &Path, keep: &dyn Fn(&str) -> bool) -> Result<CachedFeed, 
                     context: f.optional()?,
                     arch: f.optional()?,
                 };
-                let c = feed
-                    .advisories
-                    .last_mut()
+                let c = current
+                    .as_mut()
                     .and_then(|a| a.collections.last_mut())
                     .ok_or("a module outside a collection")?;
                 c.modules.push(m);
             }
             "P" => {
-                let name = f.text()?;
+                let raw_name = f.raw()?;
+                // Most packages are of names the image lacks: skip them before decoding.
+                if !raw_name.contains('\\') && !keep(raw_name) {
+                    continue;
+                }
+                let name = unescape(raw_name)?;
                 if !keep(&name) {
                     continue;
                 }
@@ -319,9 +343,8 @@ pub fn read(metadata: &Path, keep: &dyn Fn(&str) -> bool) -> Result<CachedFeed, 
                     src: f.optional()?,
                     filename: f.optional()?,
                 };
-                let c = feed
-                    .advisories
-                    .last_mut()
+                let c = current
+                    .as_mut()
                     .and_then(|a| a.collections.last_mut())
                     .ok_or("a package outside a collection")?;
                 c.packages.push(p);
@@ -329,19 +352,18 @@ pub fn read(metadata: &Path, keep: &dyn Fn(&str) -> bool) -> Result<CachedFeed, 
             "W" => {
                 let name = f.text()?;
                 let kind = WarningKind::from_name(&name).ok_or_else(|| format!("unknown warning kind {name}"))?;
-                feed.warnings.push(Warning {
+                out.warnings.push(Warning {
                     kind,
                     advisory: f.optional()?,
                     line: f.number()?,
                     message: f.text()?,
                 });
             }
-            "D" => feed.warnings_dropped = f.number()?,
-            "END" => return Ok(feed),
+            "D" => out.warnings_dropped = f.number()?,
+            "END" => return Ok(out),
             other => return Err(format!("unknown record {other:?}")),
         }
     }
-    Err("truncated: no END line".to_string())
 }
 
 #[cfg(test)]
@@ -375,16 +397,18 @@ mod tests {
             w.advisory(a).unwrap();
         }
         w.finish(&warnings, 3).unwrap();
-        let back = read(&meta, &|_| true).unwrap();
-        assert_eq!(back.advisories, advisories);
-        assert_eq!(back.warnings, warnings);
-        assert_eq!(back.warnings_dropped, 3);
-        let only_b = read(&meta, &|n| n == "b").unwrap();
-        assert_eq!(only_b.advisories[0].collections[0].packages.len(), 1);
+        let mut back = Vec::new();
+        let rest = read(&meta, &|_| true, &mut |a| back.push(a)).unwrap();
+        assert_eq!(back, advisories);
+        assert_eq!(rest.warnings, warnings);
+        assert_eq!(rest.warnings_dropped, 3);
+        let mut only_b = Vec::new();
+        read(&meta, &|n| n == "b", &mut |a| only_b.push(a)).unwrap();
+        assert_eq!(only_b[0].collections[0].packages.len(), 1);
 
         // A cut cache is not used.
         let text = std::fs::read_to_string(cache_path(&meta)).unwrap();
         std::fs::write(cache_path(&meta), &text[..text.len() - 4]).unwrap();
-        assert!(read(&meta, &|_| true).unwrap_err().contains("truncated"));
+        assert!(read(&meta, &|_| true, &mut |_| {}).unwrap_err().contains("truncated"));
     }
 }

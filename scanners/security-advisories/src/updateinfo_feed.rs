@@ -163,16 +163,19 @@ impl Judge<'_> {
     ) -> FeedSummary {
         if cached {
             let names = self.installed_names();
-            if let Ok(feed) = feed_cache::read(path, &|n| names.contains(n)) {
-                let mut summary = FeedSummary {
-                    source: source.to_string(),
-                    compression: "parsed cache".to_string(),
-                    ..FeedSummary::default()
-                };
-                for a in &feed.advisories {
-                    self.judge(a, source, &mut summary, findings);
-                }
-                Self::parser_warnings(source, &feed.warnings, feed.warnings_dropped, warnings);
+            let mut summary = FeedSummary {
+                source: source.to_string(),
+                compression: "parsed cache".to_string(),
+                ..FeedSummary::default()
+            };
+            // Judged into scratch state, kept only if the cache reads to its end.
+            let mut from_cache = findings.clone();
+            let read = feed_cache::read(path, &|n| names.contains(n), &mut |a| {
+                self.judge(&a, source, &mut summary, &mut from_cache)
+            });
+            if let Ok(rest) = read {
+                *findings = from_cache;
+                Self::parser_warnings(source, &rest.warnings, rest.warnings_dropped, warnings);
                 return summary;
             }
         }
