@@ -182,9 +182,9 @@ fn scan(root: &Path, scan_type: &str, options: &Options) -> Result<atomic_protoc
     security_advisories::scan(&Root::new(root).unwrap(), scan_type, options).map_err(|e| e.0)
 }
 
-fn with_feeds(paths: &[PathBuf]) -> Options {
+fn with_feeds(paths: Vec<PathBuf>) -> Options {
     Options {
-        updateinfo: paths.to_vec(),
+        updateinfo: paths,
         ..Options::default()
     }
 }
@@ -223,7 +223,7 @@ fn real_database_against_a_feed_in_every_compression() {
         feeds.push(renamed);
     }
     for feed in &feeds {
-        let o = scan(root.path(), "security", &with_feeds(&[feed.clone()])).unwrap();
+        let o = scan(root.path(), "security", &with_feeds(vec![feed.clone()])).unwrap();
         assert_eq!(
             ids(&o),
             ["ALAS2023-2023-0002", "ALAS2023-2023-0001"],
@@ -246,7 +246,7 @@ fn real_database_against_a_feed_in_every_compression() {
         assert_eq!(pkgs[0]["Installed"], "openssl-libs-3.0.8-1.amzn2023.0.4.x86_64");
         assert!(o.summary.starts_with("2 security advisories apply"), "{}", o.summary);
     }
-    let all = scan(root.path(), "all", &with_feeds(&[plain.clone()])).unwrap();
+    let all = scan(root.path(), "all", &with_feeds(vec![plain.clone()])).unwrap();
     assert_eq!(
         ids(&all),
         ["ALAS2023-2023-0002", "ALAS2023-2023-0001", "ALBA2023-2023-0004"]
@@ -254,7 +254,7 @@ fn real_database_against_a_feed_in_every_compression() {
     assert_eq!(all.vulnerabilities[2].severity, "None");
     let min = Options {
         min_severity: Some(MinSeverity::Critical),
-        ..with_feeds(&[plain])
+        ..with_feeds(vec![plain])
     };
     let critical = scan(root.path(), "security", &min).unwrap();
     assert_eq!(ids(&critical), ["ALAS2023-2023-0002"]);
@@ -270,7 +270,7 @@ fn malformed_and_truncated_feeds_fail_with_the_reason() {
         AL2023_FEED.replace("</title><severity>Critical", "</titl><severity>Critical"),
     )
     .unwrap();
-    let e = scan(root.path(), "security", &with_feeds(&[bad.clone()])).unwrap_err();
+    let e = scan(root.path(), "security", &with_feeds(vec![bad.clone()])).unwrap_err();
     assert!(e.contains("no advisory feed could be read"), "{e}");
     assert!(e.contains("malformed XML") && e.contains("line 11"), "{e}");
 
@@ -282,13 +282,13 @@ fn malformed_and_truncated_feeds_fail_with_the_reason() {
         .unwrap()
         .stdout;
     fs::write(&gz, &full[..full.len() / 2]).unwrap();
-    let e = scan(root.path(), "security", &with_feeds(&[gz])).unwrap_err();
+    let e = scan(root.path(), "security", &with_feeds(vec![gz])).unwrap_err();
     assert!(e.contains("truncated.gz"), "{e}");
 
     // One good feed and one bad: the answer is given, and said to be partial.
     let good = dir.path().join("good.xml");
     fs::write(&good, AL2023_FEED).unwrap();
-    let o = scan(root.path(), "security", &with_feeds(&[good, bad])).unwrap();
+    let o = scan(root.path(), "security", &with_feeds(vec![good, bad])).unwrap();
     assert_eq!(ids(&o).len(), 2);
     assert!(o.summary.contains("partial"), "{}", o.summary);
     let sources = o.scan_results["Sources"].as_array().unwrap();
@@ -312,7 +312,7 @@ fn missing_fields_unknown_severity_and_release_mismatch_are_named() {
 </updates>"#,
     )
     .unwrap();
-    let o = scan(root.path(), "security", &with_feeds(&[feed])).unwrap();
+    let o = scan(root.path(), "security", &with_feeds(vec![feed])).unwrap();
     assert_eq!(ids(&o), ["X-1"]);
     assert_eq!(o.vulnerabilities[0].severity, "Unknown");
     assert_eq!(o.vulnerabilities[0].custom["Severity in feed"], "Severe");
@@ -351,6 +351,6 @@ fn no_feed_and_no_database_are_failures() {
     assert!(e.contains("publish no updateinfo"), "{e}");
 
     let empty = tempfile::tempdir().unwrap();
-    let e = scan(empty.path(), "security", &with_feeds(&[fixture(ROCKY)])).unwrap_err();
+    let e = scan(empty.path(), "security", &with_feeds(vec![fixture(ROCKY)])).unwrap_err();
     assert!(e.contains("no RPM database"), "{e}");
 }

@@ -211,10 +211,7 @@ fn a_signed_package_matches_its_key_id_as_oscap_says() {
     let outcome = security_advisories::scan(&r, "security", &options).unwrap();
     assert_eq!(outcome.vulnerabilities.len(), 1);
     let v = &outcome.vulnerabilities[0];
-    assert_eq!(
-        v.title,
-        "RHSA-2020:1980: git security update (Important)"
-    );
+    assert_eq!(v.title, "RHSA-2020:1980: git security update (Important)");
     assert_eq!(v.severity, "Important");
     assert_eq!(v.custom["CVEs"], serde_json::json!(["CVE-2020-11008"]));
     assert_eq!(v.custom["Packages"][0]["Installed"], "curl-7.29.0-59.el7.x86_64");

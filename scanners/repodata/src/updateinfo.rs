@@ -404,6 +404,9 @@ struct Partial {
     line: u64,
 }
 
+/// Which package names [`UpdateinfoReader::with_package_filter`] keeps.
+type PackageFilter = Box<dyn Fn(&str) -> bool>;
+
 /// Streams the advisories of an `updateinfo.xml` document.
 ///
 /// ```
@@ -427,7 +430,7 @@ pub struct UpdateinfoReader<R: BufRead> {
     updates_seen: u64,
     warnings_dropped: u64,
     /// Packages whose name this refuses are skipped (see [`UpdateinfoReader::with_package_filter`]).
-    package_filter: Option<Box<dyn Fn(&str) -> bool>>,
+    package_filter: Option<PackageFilter>,
 }
 
 impl<R: BufRead> UpdateinfoReader<R> {

@@ -8,9 +8,12 @@
 //! definitions → [`finding`] (the advisories that apply) → [`report`] (atomic's
 //! `Vulnerabilities`, `Scan Results`, `Summary`, `CVE Feed Last Updated`).
 //!
-//! Feeds: `--updateinfo FILE` (any compression), `--oval FILE`, and otherwise the `updateinfo`
-//! of the repositories the image configures (see [`repos`]). A subject without any feed is a
-//! failure, never a clean bill of health.
+//! Feeds: `--updateinfo FILE` (any compression), `--oval FILE`, `--repo ID=URL`, and when no
+//! feed is given the `updateinfo` of the repositories the image configures (see [`repos`];
+//! with `--cache-dir`, downloads and their parsed form are kept, see [`feed_cache`]). Feeds are
+//! decompressed in a thread of their own ([`read_ahead`]). A subject without any feed is a
+//! failure, never a clean bill of health; a feed for another release is a named warning
+//! ([`release`]).
 //!
 //! ```no_run
 //! use atomic_protocol::Scanner;

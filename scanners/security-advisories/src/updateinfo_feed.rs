@@ -129,7 +129,9 @@ impl Judge<'_> {
             };
             if let Some(w) = cache.as_mut() {
                 if w.advisory(&advisory).is_err() {
-                    cache.take().map(CacheWriter::abandon);
+                    if let Some(w) = cache.take() {
+                        w.abandon();
+                    }
                 }
             }
             self.judge(&advisory, source, &mut summary, findings);
@@ -183,7 +185,9 @@ impl Judge<'_> {
         match read_ahead::open(path, MAX_UPDATEINFO_BYTES) {
             Ok((kind, xml)) => self.feed(source, &kind.to_string(), xml, writer, findings, warnings),
             Err(e) => {
-                writer.map(CacheWriter::abandon);
+                if let Some(w) = writer {
+                    w.abandon();
+                }
                 FeedSummary {
                     source: source.to_string(),
                     error: Some(format!("{source}: cannot open {}: {e}", path.display())),

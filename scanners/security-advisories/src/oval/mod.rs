@@ -310,7 +310,6 @@ pub fn judge_file(
                 }));
             }
             eval::Tri::True => {
-                let date = |d: &Option<String>| d.as_ref().map(|s| s.clone());
                 let mut finding = Finding {
                     id: def.advisory_id(),
                     kind: kind.clone(),
@@ -318,8 +317,8 @@ pub fn judge_file(
                     severity,
                     severity_raw: if severity.is_none() { def.severity.clone() } else { None },
                     cves: def.all_cves(),
-                    issued: date(&def.issued),
-                    updated: date(&def.updated),
+                    issued: def.issued.clone(),
+                    updated: def.updated.clone(),
                     packages: BTreeSet::new(),
                     sources: [source.clone()].into(),
                 };

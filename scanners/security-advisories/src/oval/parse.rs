@@ -262,31 +262,21 @@ pub fn parse(input: impl BufRead) -> Result<OvalDocument, String> {
                 }
                 stack.push(name);
             }
-            Event::Text(t) => {
-                if text_for.is_some() {
-                    push_bounded(&mut text, &t.xml10_content());
-                }
-            }
-            Event::CData(t) => {
-                if text_for.is_some() {
-                    push_bounded(&mut text, &t.xml10_content());
-                }
-            }
-            Event::GeneralRef(r) => {
-                if text_for.is_some() {
-                    let s = match r.resolve_char_ref() {
-                        Ok(Some(c)) => c.to_string(),
-                        _ => match r.as_ref() {
-                            "lt" => "<".into(),
-                            "gt" => ">".into(),
-                            "amp" => "&".into(),
-                            "apos" => "'".into(),
-                            "quot" => "\"".into(),
-                            other => format!("&{other};"),
-                        },
-                    };
-                    push_bounded(&mut text, &s);
-                }
+            Event::Text(t) if text_for.is_some() => push_bounded(&mut text, &t.xml10_content()),
+            Event::CData(t) if text_for.is_some() => push_bounded(&mut text, &t.xml10_content()),
+            Event::GeneralRef(r) if text_for.is_some() => {
+                let s = match r.resolve_char_ref() {
+                    Ok(Some(c)) => c.to_string(),
+                    _ => match r.as_ref() {
+                        "lt" => "<".into(),
+                        "gt" => ">".into(),
+                        "amp" => "&".into(),
+                        "apos" => "'".into(),
+                        "quot" => "\"".into(),
+                        other => format!("&{other};"),
+                    },
+                };
+                push_bounded(&mut text, &s);
             }
             Event::End(e) => {
                 let name = e.local_name().as_ref().to_string();
