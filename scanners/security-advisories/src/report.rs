@@ -85,9 +85,15 @@ impl Report {
                 .iter()
                 .flat_map(|f| f.cves.iter().map(String::as_str))
                 .collect();
+            let n = self.findings.len();
+            let (what, verb) = match (n, self.scan_type.as_str()) {
+                (1, "all") => ("advisory", "applies"),
+                (1, _) => ("security advisory", "applies"),
+                _ => (what, "apply"),
+            };
+            let cve_word = if cves.len() == 1 { "CVE" } else { "CVEs" };
             format!(
-                "{} {what} apply to the image ({}), fixing {} CVEs.",
-                self.findings.len(),
+                "{n} {what} {verb} to the image ({}), fixing {} {cve_word}.",
                 parts.join(", "),
                 cves.len()
             )
