@@ -92,9 +92,6 @@ pub struct BdbReader {
     walked: Vec<u64>,
     /// Buffer for overflow pages.
     overflow_page: Vec<u8>,
-    /// Pages are read through a bounded window: rpm stores buckets mostly in file order, so
-    /// one 256 KiB read serves dozens of pages instead of one `pread` each.
-    read_ahead: ReadAhead,
 }
 
 impl BdbReader {
@@ -161,7 +158,6 @@ impl BdbReader {
             next_item: 0,
             walked: vec![0; (page_count as usize).div_ceil(64)],
             overflow_page: vec![0; page_size as usize],
-            read_ahead: ReadAhead::default(),
         })
     }
 
@@ -188,8 +184,8 @@ impl BdbReader {
                 self.page_count.saturating_sub(1)
             ));
         }
-        self.read_ahead
-            .read(&self.file, pgno as u64 * self.page_size as u64, buf)
+        self.file
+            .read_exact_at(buf, pgno as u64 * self.page_size as u64)
             .map_err(|e| format!("page {pgno}: read failed: {e}"))?;
         let stored = self.order.u32(buf, 8);
         if stored != pgno {
@@ -675,45 +671,5 @@ mod tests {
         assert!(errs[0].contains("key item 2 has no data item"), "{errs:?}");
         assert!(errs[1].contains("has type 7, expected a hash page"), "{errs:?}");
         assert_eq!(ok_numbers(&items), vec![(2, 2000)]);
-    }
-}
-
-/// A fixed-size window of the file, refilled on a miss; memory stays bounded whatever the
-/// file's size.
-#[derive(Default)]
-struct ReadAhead {
-    window: std::cell::RefCell<(u64, Vec<u8>)>,
-}
-
-impl ReadAhead {
-    const SIZE: usize = 256 * 1024;
-
-    fn read(&self, file: &File, offset: u64, buf: &mut [u8]) -> std::io::Result<()> {
-        let mut w = self.window.borrow_mut();
-        let (start, data) = &mut *w;
-        let end = offset + buf.len() as u64;
-        if buf.len() > Self::SIZE {
-            return file.read_exact_at(buf, offset);
-        }
-        if offset < *start || end > *start + data.len() as u64 {
-            data.resize(Self::SIZE, 0);
-            let mut filled = 0;
-            while filled < data.len() {
-                match file.read_at(&mut data[filled..], offset + filled as u64) {
-                    Ok(0) => break,
-                    Ok(n) => filled += n,
-                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
-                    Err(e) => return Err(e),
-                }
-            }
-            data.truncate(filled);
-            *start = offset;
-            if (filled as u64) < buf.len() as u64 {
-                return Err(std::io::Error::from(std::io::ErrorKind::UnexpectedEof));
-            }
-        }
-        let at = (offset - *start) as usize;
-        buf.copy_from_slice(&data[at..at + buf.len()]);
-        Ok(())
     }
 }
