@@ -57,17 +57,25 @@ impl Hasher {
     }
 }
 
-/// The digest of everything `reader` yields, read through `buffer`.
-pub fn digest_reader(algo: DigestAlgo, mut reader: impl Read, buffer: &mut [u8]) -> io::Result<Vec<u8>> {
+/// The digest of the first `len` bytes `reader` yields (fewer if it ends first), read
+/// through `buffer`. Files are read for the size `lstat` gave, which spares the read that
+/// would only find the end; a file that changes while it is read is hashed as it is read.
+pub fn digest_reader(algo: DigestAlgo, mut reader: impl Read, len: u64, buffer: &mut [u8]) -> io::Result<Vec<u8>> {
     let mut h = Hasher::new(algo);
-    loop {
-        match reader.read(buffer) {
-            Ok(0) => return Ok(h.finish()),
-            Ok(n) => h.update(&buffer[..n]),
+    let mut left = len;
+    while left > 0 {
+        let want = buffer.len().min(usize::try_from(left).unwrap_or(usize::MAX));
+        match reader.read(&mut buffer[..want]) {
+            Ok(0) => break,
+            Ok(n) => {
+                h.update(&buffer[..n]);
+                left -= n as u64;
+            }
             Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(e),
         }
     }
+    Ok(h.finish())
 }
 
 /// The digest of a byte string (tests, header digests).
@@ -96,7 +104,11 @@ mod tests {
             "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
         );
         let mut buf = [0u8; 2];
-        let streamed = digest_reader(DigestAlgo::Sha1, &b"abcdefg"[..], &mut buf).unwrap();
+        let streamed = digest_reader(DigestAlgo::Sha1, &b"abcdefg"[..], 7, &mut buf).unwrap();
         assert_eq!(streamed, digest_bytes(DigestAlgo::Sha1, b"abcdefg"));
+        let short = digest_reader(DigestAlgo::Sha1, &b"abc"[..], 7, &mut buf).unwrap();
+        assert_eq!(short, digest_bytes(DigestAlgo::Sha1, b"abc"));
+        let first = digest_reader(DigestAlgo::Sha1, &b"abcdefg"[..], 3, &mut buf).unwrap();
+        assert_eq!(first, digest_bytes(DigestAlgo::Sha1, b"abc"));
     }
 }

@@ -91,11 +91,54 @@ pub fn digest_len(algo: DigestAlgo) -> usize {
     }
 }
 
+/// Byte strings packed end to end: one allocation for a tag's strings, not one per file.
+#[derive(Debug, Clone, Default)]
+struct Strings {
+    data: Vec<u8>,
+    /// Where each string ends in `data`.
+    ends: Vec<u32>,
+}
+
+impl Strings {
+    fn with_capacity(count: usize, bytes: usize) -> Strings {
+        Strings {
+            data: Vec::with_capacity(bytes),
+            ends: Vec::with_capacity(count),
+        }
+    }
+
+    fn from_slices(v: &[&[u8]]) -> Strings {
+        let mut s = Strings::with_capacity(v.len(), v.iter().map(|x| x.len()).sum());
+        for x in v {
+            s.push(&[x]);
+        }
+        s
+    }
+
+    /// Append one string made of `parts`.
+    fn push(&mut self, parts: &[&[u8]]) {
+        for p in parts {
+            self.data.extend_from_slice(p);
+        }
+        // Header data is at most 256 MiB (rpmdb's limit), so offsets fit.
+        self.ends.push(self.data.len() as u32);
+    }
+
+    fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    fn get(&self, i: usize) -> &[u8] {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+        &self.data[start..self.ends[i] as usize]
+    }
+}
+
 /// One package's files, in header order, with rpm's per-tag presence kept.
 #[derive(Debug, Clone, Default)]
 pub struct PackageFiles {
     /// DIRNAMES[DIRINDEXES[i]] + BASENAMES[i], as bytes.
-    paths: Vec<Vec<u8>>,
+    paths: Strings,
     /// Where the basename starts in each path.
     base_starts: Vec<u32>,
     modes: Option<Vec<u16>>,
@@ -105,10 +148,10 @@ pub struct PackageFiles {
     states: Option<Vec<u8>>,
     mtimes: Option<Vec<u32>>,
     rdevs: Option<Vec<u16>>,
-    caps: Option<Vec<Vec<u8>>>,
-    links: Option<Vec<Vec<u8>>>,
-    users: Vec<Vec<u8>>,
-    groups: Vec<Vec<u8>>,
+    caps: Option<Strings>,
+    links: Option<Strings>,
+    users: Strings,
+    groups: Strings,
     digest_algo: Option<DigestAlgo>,
     /// `count × digest_len` bytes, or `None` when rpm could not decode FILEDIGESTS.
     digests: Option<Vec<u8>>,
@@ -142,7 +185,8 @@ impl PackageFiles {
                 dirindexes.len()
             )));
         }
-        let mut paths = Vec::with_capacity(fc);
+        let bytes = basenames.iter().map(|b| b.len()).sum::<usize>() + dirnames.iter().map(|d| d.len()).sum::<usize>();
+        let mut paths = Strings::with_capacity(fc, bytes);
         let mut base_starts = Vec::with_capacity(fc);
         for (i, (base, &di)) in basenames.iter().zip(&dirindexes).enumerate() {
             let dir = dirnames.get(di as usize).ok_or_else(|| {
@@ -151,11 +195,8 @@ impl PackageFiles {
                     dirnames.len()
                 ))
             })?;
-            let mut p = Vec::with_capacity(dir.len() + base.len());
-            p.extend_from_slice(dir);
-            p.extend_from_slice(base);
+            paths.push(&[dir, base]);
             base_starts.push(dir.len() as u32);
-            paths.push(p);
         }
 
         // _hgfi: present with the wrong count refuses the package.
@@ -168,7 +209,7 @@ impl PackageFiles {
                 other => Ok(other),
             }
         };
-        let owned = |v: Vec<&[u8]>| v.into_iter().map(<[u8]>::to_vec).collect::<Vec<_>>();
+        let owned = |v: Vec<&[u8]>| Strings::from_slices(&v);
         let modes = ints(tag::FILEMODES, "FILEMODES")?.map(|v| v.into_iter().map(|x| x as u16).collect());
         let flags = ints(tag::FILEFLAGS, "FILEFLAGS")?.map(|v| v.into_iter().map(|x| x as u32).collect());
         let vflags = ints(tag::FILEVERIFYFLAGS, "FILEVERIFYFLAGS")?.map(|v| v.into_iter().map(|x| x as u32).collect());
@@ -186,7 +227,7 @@ impl PackageFiles {
             other => other.map(owned),
         };
         // tag2pool: the wrong count means absent.
-        let pool = |t: u32, name: &str| -> Result<Option<Vec<Vec<u8>>>, FilesError> {
+        let pool = |t: u32, name: &str| -> Result<Option<Strings>, FilesError> {
             Ok(match h.strings(t).map_err(|x| e(name, x))? {
                 Some(v) if v.len() == fc => Some(owned(v)),
                 _ => None,
@@ -229,22 +270,22 @@ impl PackageFiles {
     }
 
     pub fn is_empty(&self) -> bool {
-        self.paths.is_empty()
+        self.paths.len() == 0
     }
 
     /// The file's path (`rpmfilesFN`).
     pub fn path(&self, i: usize) -> &[u8] {
-        &self.paths[i]
+        self.paths.get(i)
     }
 
     /// The directory part of the path, with its trailing `/` (a DIRNAMES entry).
     pub fn dirname(&self, i: usize) -> &[u8] {
-        &self.paths[i][..self.base_starts[i] as usize]
+        &self.paths.get(i)[..self.base_starts[i] as usize]
     }
 
     /// The BASENAMES entry.
     pub fn basename(&self, i: usize) -> &[u8] {
-        &self.paths[i][self.base_starts[i] as usize..]
+        &self.paths.get(i)[self.base_starts[i] as usize..]
     }
 
     /// FILEMODES, 0 when absent.
@@ -282,20 +323,20 @@ impl PackageFiles {
 
     /// FILECAPS text; empty (no capability) when absent.
     pub fn caps(&self, i: usize) -> &[u8] {
-        self.caps.as_ref().map_or(&[][..], |v| &v[i])
+        self.caps.as_ref().map_or(&[][..], |v| v.get(i))
     }
 
     /// FILELINKTOS; `None` when the header has none (rpm then reports `L` for any symlink).
     pub fn link_target(&self, i: usize) -> Option<&[u8]> {
-        self.links.as_ref().map(|v| v[i].as_slice())
+        self.links.as_ref().map(|v| v.get(i))
     }
 
     pub fn user(&self, i: usize) -> &[u8] {
-        &self.users[i]
+        self.users.get(i)
     }
 
     pub fn group(&self, i: usize) -> &[u8] {
-        &self.groups[i]
+        self.groups.get(i)
     }
 
     pub fn digest_algo(&self) -> DigestAlgo {

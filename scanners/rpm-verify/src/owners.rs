@@ -148,7 +148,10 @@ impl NameCache {
         if name.is_empty() && self.last_name.as_deref() == Some(name) {
             return Some(self.last_id);
         }
-        self.last_name = Some(name.to_vec());
+        // Remember the name, reusing the buffer (this runs once per file).
+        let last = self.last_name.get_or_insert_with(Vec::new);
+        last.clear();
+        last.extend_from_slice(name);
         let id = lookup(name)?;
         self.last_id = id;
         Some(id)

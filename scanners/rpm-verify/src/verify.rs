@@ -173,6 +173,13 @@ impl DirCache {
     /// does not exist resolves to where it would be, so that the lookup below it fails with
     /// ENOENT, as the kernel's would.
     fn resolve_dir(&mut self, root: &Root, dir: &[u8]) -> Result<PathBuf, i32> {
+        // A clean DIRNAMES entry ("/usr/lib/") is its own key without the final slash.
+        let clean = dir.strip_suffix(b"/").unwrap_or(dir);
+        if !clean.is_empty() && !clean.windows(2).any(|w| w == b"//") && !clean.ends_with(b"/.") {
+            if let Some(r) = self.dirs.get(clean) {
+                return r.clone();
+            }
+        }
         let comps: Vec<&[u8]> = dir.split(|&b| b == b'/').filter(|c| !c.is_empty()).collect();
         let key_of = |n: usize| -> Vec<u8> {
             let mut k = Vec::new();
@@ -349,6 +356,18 @@ pub fn check(
         None
     };
 
+    // The names of the file's xattrs, read once: most files have neither capabilities nor
+    // an ACL, and then neither value is read. `None`: not listed, read each one.
+    let xattr_names = match &file {
+        Some(f) if flags & (vf::CAPS | vf::MODE) != 0 => list_xattrs(f),
+        _ => None,
+    };
+    let may_have = |name: &std::ffi::CStr| {
+        xattr_names
+            .as_ref()
+            .is_none_or(|names| names.split(|&b| b == 0).any(|n| n == name.to_bytes()))
+    };
+
     if flags & vf::DIGEST != 0 {
         vfy |= check_digest(files, ix, file.as_ref(), sb, buffer);
     }
@@ -383,6 +402,7 @@ pub fn check(
         }
         // Any non-default ACL is a difference, as rpm cannot have set it.
         if options.acls
+            && may_have(c"system.posix_acl_access")
             && read_xattr(
                 file.as_ref(),
                 followed.as_deref().unwrap_or(&p.host_path),
@@ -410,8 +430,11 @@ pub fn check(
     if flags & vf::CAPS != 0 {
         let header = caps::from_header(files.caps(ix));
         // cap_get_file reads at most a revision-3 value (24 bytes); more is no set.
-        let file =
-            read_xattr(file.as_ref(), &p.host_path, c"security.capability", 24).and_then(|raw| caps::from_xattr(&raw));
+        let file = if may_have(c"security.capability") {
+            read_xattr(file.as_ref(), &p.host_path, c"security.capability", 24).and_then(|raw| caps::from_xattr(&raw))
+        } else {
+            None
+        };
         if caps::differ(header, file) {
             vfy |= vf::CAPS;
         }
@@ -448,11 +471,22 @@ fn check_digest(files: &PackageFiles, ix: usize, file: Option<&File>, sb: Stat, 
     if zero_digest || sb.size != files.size(ix) {
         return vf::DIGEST;
     }
-    match digest_reader(files.digest_algo(), file, buffer) {
+    match digest_reader(files.digest_algo(), file, sb.size, buffer) {
         Err(_) => vf::READFAIL | vf::DIGEST,
         Ok(got) if got != want => vf::DIGEST,
         Ok(_) => 0,
     }
+}
+
+/// The NUL-separated names of an open file's extended attributes (`flistxattr`); `None` when
+/// they cannot be listed in 4 KiB (the caller then asks for each value).
+fn list_xattrs(file: &File) -> Option<Vec<u8>> {
+    let mut buf = [0u8; 4096];
+    // SAFETY: the descriptor is open and the buffer valid for its length.
+    let n = unsafe { libc::flistxattr(file.as_raw_fd(), buf.as_mut_ptr().cast::<libc::c_char>(), buf.len()) };
+    // Most files have none: no allocation then.
+    let names = buf.get(..usize::try_from(n).ok()?)?;
+    Some(names.to_vec())
 }
 
 /// An extended attribute of at most `limit` bytes, through the open file when there is one
