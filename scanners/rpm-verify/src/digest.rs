@@ -1,11 +1,16 @@
 //! File digests in a package's algorithm (`rpmDoDigest`), streamed through one buffer per
-//! worker so that a huge file costs no memory.
+//! worker so that a huge file costs no memory. A file with several hard links is read once:
+//! its paths are one inode, so one content (Mesa's DRI drivers are one 25 MB file under a
+//! dozen names, git's helpers one binary under a hundred).
 
 use md5::Md5;
 use rpmdb::package::DigestAlgo;
 use sha1::Sha1;
 use sha2::{Digest, Sha224, Sha256, Sha384, Sha512};
+use std::collections::HashMap;
+use std::fs::File;
 use std::io::{self, Read};
+use std::sync::Mutex;
 
 /// Bytes read at a time: small enough that the copy from the page cache stays in the
 /// core's cache for the hash to read (256 KiB, rpm's size, doubles the kernel's copy time
@@ -78,6 +83,70 @@ pub fn digest_reader(algo: DigestAlgo, mut reader: impl Read, len: u64, buffer: 
     Ok(h.finish())
 }
 
+fn algo_code(algo: DigestAlgo) -> u32 {
+    match algo {
+        DigestAlgo::Md5 => 1,
+        DigestAlgo::Sha1 => 2,
+        DigestAlgo::Sha256 => 8,
+        DigestAlgo::Sha384 => 9,
+        DigestAlgo::Sha512 => 10,
+        DigestAlgo::Sha224 => 11,
+        DigestAlgo::Unknown(c) => c,
+    }
+}
+
+/// Digests of inodes that have several links, by `(st_dev, st_ino, algorithm)`, shared by the
+/// workers of one verification.
+#[derive(Debug, Default)]
+pub struct InodeDigests {
+    known: Mutex<HashMap<(u64, u64, u32), Vec<u8>>>,
+}
+
+/// What identifies the content of an open file: its inode, its link count and its size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FileIdentity {
+    pub dev: u64,
+    pub ino: u64,
+    pub nlink: u64,
+    pub size: u64,
+}
+
+/// One worker's means to digest files: its read buffer and the shared hard-link digests.
+#[derive(Debug)]
+pub struct FileDigester<'a> {
+    buffer: Vec<u8>,
+    inodes: &'a InodeDigests,
+}
+
+impl<'a> FileDigester<'a> {
+    pub fn new(inodes: &'a InodeDigests) -> FileDigester<'a> {
+        FileDigester {
+            buffer: vec![0u8; BUFFER_SIZE],
+            inodes,
+        }
+    }
+
+    /// The digest of an open regular file's first `id.size` bytes, read only once per inode.
+    pub fn digest(&mut self, algo: DigestAlgo, file: &File, id: FileIdentity) -> io::Result<Vec<u8>> {
+        if id.nlink < 2 {
+            return digest_reader(algo, file, id.size, &mut self.buffer);
+        }
+        let key = (id.dev, id.ino, algo_code(algo));
+        let lock = || {
+            self.inodes
+                .known
+                .lock()
+                .unwrap_or_else(|poisoned| poisoned.into_inner())
+        };
+        if let Some(d) = lock().get(&key) {
+            return Ok(d.clone());
+        }
+        let d = digest_reader(algo, file, id.size, &mut self.buffer)?;
+        lock().insert(key, d.clone());
+        Ok(d)
+    }
+}
+
 /// The digest of a byte string (tests, header digests).
 pub fn digest_bytes(algo: DigestAlgo, data: &[u8]) -> Vec<u8> {
     let mut h = Hasher::new(algo);
@@ -91,6 +160,31 @@ mod tests {
 
     fn hex(b: &[u8]) -> String {
         b.iter().map(|x| format!("{x:02x}")).collect()
+    }
+
+    #[test]
+    fn hard_links_are_read_once() {
+        use std::os::unix::fs::MetadataExt;
+        let t = tempfile::tempdir().unwrap();
+        std::fs::write(t.path().join("a"), b"linked").unwrap();
+        std::fs::hard_link(t.path().join("a"), t.path().join("b")).unwrap();
+        let inodes = InodeDigests::default();
+        let mut d = FileDigester::new(&inodes);
+        let mut got = Vec::new();
+        for name in ["a", "b"] {
+            let f = File::open(t.path().join(name)).unwrap();
+            let m = f.metadata().unwrap();
+            let id = FileIdentity {
+                dev: m.dev(),
+                ino: m.ino(),
+                nlink: m.nlink(),
+                size: m.size(),
+            };
+            got.push(d.digest(DigestAlgo::Sha256, &f, id).unwrap());
+        }
+        assert_eq!(got[0], digest_bytes(DigestAlgo::Sha256, b"linked"));
+        assert_eq!(got[0], got[1]);
+        assert_eq!(inodes.known.lock().unwrap().len(), 1);
     }
 
     #[test]

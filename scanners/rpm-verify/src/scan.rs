@@ -12,7 +12,7 @@
 //! 4. the findings are put back in rpm's order by sequence number;
 //! 5. timestamp differences on paths several packages own are dropped ([`crate::shared`]).
 
-use crate::digest::BUFFER_SIZE;
+use crate::digest::{FileDigester, InodeDigests};
 use crate::files::{attr, PackageFiles};
 use crate::header_digest::{self, HeaderDigest};
 use crate::owners::{Accounts, OwnerCache};
@@ -84,8 +84,13 @@ fn finding(files: &PackageFiles, package: usize, ix: usize, problem: Problem) ->
     }
 }
 
-fn worker(root: &Root, jobs: &Mutex<mpsc::Receiver<Vec<Job>>>, options: CheckOptions) -> Vec<Sequenced> {
-    let mut buffer = vec![0u8; BUFFER_SIZE];
+fn worker(
+    root: &Root,
+    jobs: &Mutex<mpsc::Receiver<Vec<Job>>>,
+    options: CheckOptions,
+    inodes: &InodeDigests,
+) -> Vec<Sequenced> {
+    let mut digester = FileDigester::new(inodes);
     let mut found = Vec::new();
     loop {
         let batch = {
@@ -94,7 +99,7 @@ fn worker(root: &Root, jobs: &Mutex<mpsc::Receiver<Vec<Job>>>, options: CheckOpt
         };
         let Ok(batch) = batch else { return found };
         for job in batch {
-            let bits = verify::check(root, &job.files, job.ix, &job.present, options, &mut buffer);
+            let bits = verify::check(root, &job.files, job.ix, &job.present, options, &mut digester);
             if bits != 0 || state_note(job.files.state(job.ix)).is_some() {
                 found.push((
                     job.seq,
@@ -118,11 +123,12 @@ pub fn verify_root(root: &Root, options: &Options) -> Result<Report, VerifyError
     let workers = options.workers.max(1);
     let (sender, receiver) = mpsc::sync_channel::<Vec<Job>>(workers * 4);
     let receiver = Mutex::new(receiver);
+    let inodes = InodeDigests::default();
     let mut found: Vec<Sequenced> = Vec::new();
 
     let outcome = std::thread::scope(|s| {
         let handles: Vec<_> = (0..workers)
-            .map(|_| s.spawn(|| worker(root, &receiver, check_options)))
+            .map(|_| s.spawn(|| worker(root, &receiver, check_options, &inodes)))
             .collect();
 
         let mut owners = OwnerCache::new(&accounts);

@@ -12,7 +12,7 @@
 
 use crate::acl;
 use crate::caps;
-use crate::digest::digest_reader;
+use crate::digest::{FileDigester, FileIdentity};
 use crate::files::{attr, state, PackageFiles};
 use crate::owners::{ExpectedOwner, OwnerCache};
 use rpmdb::root::{open_regular_nofollow, Root};
@@ -71,6 +71,9 @@ pub struct Stat {
     pub size: u64,
     pub mtime: i64,
     pub rdev: u64,
+    pub dev: u64,
+    pub ino: u64,
+    pub nlink: u64,
 }
 
 impl Stat {
@@ -82,6 +85,9 @@ impl Stat {
             size: m.size(),
             mtime: m.mtime(),
             rdev: m.rdev(),
+            dev: m.dev(),
+            ino: m.ino(),
+            nlink: m.nlink(),
         }
     }
 }
@@ -294,14 +300,14 @@ pub struct CheckOptions {
 
 /// `rpmfilesVerify`, second half: which checks apply, then each check. Returns the
 /// `rpmVerifyAttrs` bits that differ (with `READFAIL` / `READLINKFAIL` where a check could
-/// not be made). `buffer` is the worker's read buffer.
+/// not be made). `digester` is the worker's means to read files.
 pub fn check(
     root: &Root,
     files: &PackageFiles,
     ix: usize,
     p: &Present,
     options: CheckOptions,
-    buffer: &mut [u8],
+    digester: &mut FileDigester,
 ) -> u32 {
     let file_attrs = files.flags(ix);
     let fsb = p.expected;
@@ -369,7 +375,7 @@ pub fn check(
     };
 
     if flags & vf::DIGEST != 0 {
-        vfy |= check_digest(files, ix, file.as_ref(), sb, buffer);
+        vfy |= check_digest(files, ix, file.as_ref(), sb, digester);
     }
 
     if flags & vf::LINKTO != 0 {
@@ -458,7 +464,7 @@ pub fn check(
 /// The digest check. A file that cannot be opened or read gives `?` (READFAIL). A file whose
 /// size already differs from the header's cannot have the packaged digest, so it is not
 /// read: rpm would hash it and print `5`, and so do we, without the I/O.
-fn check_digest(files: &PackageFiles, ix: usize, file: Option<&File>, sb: Stat, buffer: &mut [u8]) -> u32 {
+fn check_digest(files: &PackageFiles, ix: usize, file: Option<&File>, sb: Stat, digester: &mut FileDigester) -> u32 {
     let Some(want) = files.digest(ix) else {
         // No digest in the header to compare with.
         return vf::DIGEST;
@@ -471,7 +477,13 @@ fn check_digest(files: &PackageFiles, ix: usize, file: Option<&File>, sb: Stat, 
     if zero_digest || sb.size != files.size(ix) {
         return vf::DIGEST;
     }
-    match digest_reader(files.digest_algo(), file, sb.size, buffer) {
+    let id = FileIdentity {
+        dev: sb.dev,
+        ino: sb.ino,
+        nlink: sb.nlink,
+        size: sb.size,
+    };
+    match digester.digest(files.digest_algo(), file, id) {
         Err(_) => vf::READFAIL | vf::DIGEST,
         Ok(got) if got != want => vf::DIGEST,
         Ok(_) => 0,
