@@ -129,7 +129,11 @@ fn gen_package() -> impl Strategy<Value = GenPackage> {
         "[a-z_][a-z0-9_]{0,10}",
         "[a-z_][a-z0-9_]{0,10}",
         1_000_000_000u32..2_000_000_000,
-        proptest::collection::btree_map("/(usr|etc|opt)(/[a-zA-Z0-9][a-zA-Z0-9._-]{0,11}){1,4}", gen_file(), 0..12),
+        proptest::collection::btree_map(
+            "/(usr|etc|opt)(/[a-zA-Z0-9][a-zA-Z0-9._-]{0,11}){1,4}",
+            gen_file(),
+            0..12,
+        ),
     )
         .prop_map(
             |(name, epoch, version, release, arch, vendor, user, group, mtime, files)| GenPackage {
