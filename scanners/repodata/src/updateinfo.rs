@@ -315,12 +315,13 @@ impl fmt::Display for UpdateinfoError {
 impl std::error::Error for UpdateinfoError {}
 
 /// A `BufRead` that counts lines as they are consumed and refuses an XML event longer than
-/// [`MAX_EVENT_BYTES`] (the parser's buffer would otherwise grow with the input).
-struct Counting<R> {
-    inner: R,
-    offset: u64,
-    newlines: u64,
-    event_start: u64,
+/// [`MAX_EVENT_BYTES`] (the parser's buffer would otherwise grow with the input). Shared with
+/// the OVAL reader of security-advisories.
+pub struct Counting<R> {
+    pub inner: R,
+    pub offset: u64,
+    pub newlines: u64,
+    pub event_start: u64,
 }
 
 impl<R: BufRead> io::Read for Counting<R> {

@@ -5,55 +5,14 @@
 
 use super::{Criteria, Definition, Entity, Node, Object, Operator, OvalDocument, State, Test};
 use quick_xml::events::{BytesStart, Event};
-use std::io::{self, BufRead};
+use std::io::BufRead;
 
 /// Deepest element nesting accepted (Red Hat's criteria trees are a handful deep).
 pub const MAX_DEPTH: usize = 256;
-/// Longest single XML event accepted.
-pub const MAX_EVENT_BYTES: u64 = 64 << 20;
+use repodata::updateinfo::Counting;
+/// Longest single XML event accepted (the bound [`Counting`] enforces).
+pub use repodata::updateinfo::MAX_EVENT_BYTES;
 const MAX_TEXT: usize = 64 * 1024;
-
-/// A `BufRead` counting lines and refusing overlong events.
-struct Counting<R> {
-    inner: R,
-    newlines: u64,
-    offset: u64,
-    event_start: u64,
-}
-
-impl<R: BufRead> io::Read for Counting<R> {
-    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
-        let n = {
-            let buf = self.fill_buf()?;
-            let n = buf.len().min(out.len());
-            out[..n].copy_from_slice(&buf[..n]);
-            n
-        };
-        self.consume(n);
-        Ok(n)
-    }
-}
-
-impl<R: BufRead> BufRead for Counting<R> {
-    fn fill_buf(&mut self) -> io::Result<&[u8]> {
-        if self.offset - self.event_start > MAX_EVENT_BYTES {
-            return Err(io::Error::new(
-                io::ErrorKind::InvalidData,
-                format!("one XML tag or text is longer than {MAX_EVENT_BYTES} bytes"),
-            ));
-        }
-        self.inner.fill_buf()
-    }
-
-    fn consume(&mut self, amt: usize) {
-        if let Ok(buf) = self.inner.fill_buf() {
-            let amt = amt.min(buf.len());
-            self.newlines += buf[..amt].iter().filter(|&&b| b == b'\n').count() as u64;
-            self.offset += amt as u64;
-            self.inner.consume(amt);
-        }
-    }
-}
 
 fn attr(e: &BytesStart<'_>, key: &str) -> Option<String> {
     e.attributes().with_checks(false).flatten().find_map(|a| {
