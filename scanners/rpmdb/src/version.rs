@@ -165,9 +165,11 @@ impl fmt::Display for Evr {
         if let Some(e) = self.epoch {
             write!(f, "{e}:")?;
         }
-        if self.release.is_empty() {
+        if self.release.is_empty() && !self.version.contains('-') {
             write!(f, "{}", self.version)
         } else {
+            // A version holding `-` (never built by rpm, but possible in a hostile header)
+            // keeps a trailing `-` so that parsing the text again splits it the same way.
             write!(f, "{}-{}", self.version, self.release)
         }
     }
@@ -185,6 +187,17 @@ mod tests {
         assert_eq!(rpmvercmp("1.0^", "1.0.1"), Ordering::Less);
         assert_eq!(rpmvercmp("a", "1"), Ordering::Less);
         assert_eq!(rpmvercmp("001", "1"), Ordering::Equal);
+    }
+
+    #[test]
+    fn evr_display_parses_back_when_the_version_holds_a_dash() {
+        // Found by fuzz/fuzz_targets/vercmp.rs: "1-2-" printed as "1-2" and read back as 1-2.
+        for text in ["1-2-", "1-2-3", "a-b-c-", "-", "--", "1:2-", "1:-2-"] {
+            let evr = Evr::parse(text);
+            assert_eq!(Evr::parse(&evr.to_string()), evr, "{text:?} printed as {evr}");
+        }
+        assert_eq!(Evr::parse("1-2-").to_string(), "1-2-");
+        assert_eq!(Evr::new(None, "1.0", "").to_string(), "1.0");
     }
 
     #[test]
