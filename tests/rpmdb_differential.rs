@@ -591,6 +591,89 @@ fn sqlite_root_matches_rpm() {
     assert_root_matches_rpm(&zoo().root, true);
 }
 
+/// `rpmdb-query --files` (the benchmark's command) prints what rpm prints for the same query:
+/// `name epoch version release arch`, then `  path mode(octal) digest size user group flags`
+/// per file, with `-` for an empty digest.
+fn assert_rpmdb_query_files_match_rpm(root: &TestRoot, rpm_args: &[&str]) {
+    let qf = "%{NAME} %|EPOCH?{%{EPOCH}}:{(none)}| %{VERSION} %{RELEASE} %|ARCH?{%{ARCH}}:{(none)}|\n\
+              [  %{FILENAMES} %{FILEMODES:octal} %{FILEDIGESTS} %{LONGFILESIZES} %{FILEUSERNAME} \
+              %{FILEGROUPNAME} %{FILEFLAGS}\n]";
+    let mut args: Vec<&str> = rpm_args.to_vec();
+    args.extend(["-qa", "--qf", qf]);
+    let theirs = root.rpm_ok(&args);
+    // rpm prints an empty digest as nothing: the digest is the fifth field from the end.
+    let theirs: Vec<Vec<u8>> = theirs
+        .split(|&b| b == b'\n')
+        .map(|line| {
+            if !line.starts_with(b"  ") {
+                return line.to_vec();
+            }
+            let mut fields: Vec<&[u8]> = line.rsplitn(7, |&b| b == b' ').collect();
+            if fields.len() == 7 && fields[4].is_empty() {
+                fields[4] = b"-";
+            }
+            fields.reverse();
+            fields.join(&b' ')
+        })
+        .collect();
+    let bins = harness::hostile::scanner_binaries();
+    let out = std::process::Command::new(&bins.rpmdb_query)
+        .arg("--root")
+        .arg(root.path())
+        .arg("--files")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "rpmdb-query failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let ours: Vec<Vec<u8>> = out.stdout.split(|&b| b == b'\n').map(<[u8]>::to_vec).collect();
+    // Compared as sorted per-package blocks: the package order is checked elsewhere.
+    let blocks = |lines: &[Vec<u8>]| {
+        let mut blocks: Vec<Vec<Vec<u8>>> = Vec::new();
+        for l in lines.iter().filter(|l| !l.is_empty()) {
+            if l.starts_with(b"  ") {
+                blocks
+                    .last_mut()
+                    .expect("a file line before any package")
+                    .push(l.clone());
+            } else {
+                blocks.push(vec![l.clone()]);
+            }
+        }
+        blocks.sort();
+        blocks
+    };
+    let (theirs, ours) = (blocks(&theirs), blocks(&ours));
+    let lines = ours.iter().map(Vec::len).sum::<usize>();
+    assert!(lines > 50, "too few lines to compare: {lines}");
+    let show = |b: &[Vec<Vec<u8>>]| {
+        b.iter()
+            .flatten()
+            .map(|l| String::from_utf8_lossy(l).into_owned())
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    let differing: Vec<_> = theirs.iter().zip(&ours).filter(|(t, o)| t != o).collect();
+    assert!(
+        theirs == ours,
+        "rpmdb-query --files differs from rpm on {}; first differing package:\nrpm:\n{}\nours:\n{}",
+        root.path().display(),
+        differing
+            .first()
+            .map_or(String::new(), |(t, _)| show(std::slice::from_ref(t))),
+        differing
+            .first()
+            .map_or(String::new(), |(_, o)| show(std::slice::from_ref(o))),
+    );
+}
+
+#[test]
+fn rpmdb_query_files_output_matches_rpm() {
+    assert_rpmdb_query_files_match_rpm(&zoo().root, &[]);
+}
+
 #[test]
 fn sysimage_layout_matches_rpm() {
     // Fedora 36+: the database in usr/lib/sysimage/rpm, var/lib/rpm a symlink to it.
@@ -646,7 +729,9 @@ fn bdb_chained_bucket_pages_match_rpm() {
 
 #[test]
 fn bdb_little_endian_matches_rpm() {
-    assert_root_matches_rpm(&bdb_copy(&zoo().root, BdbLayout::LITTLE_ENDIAN), false);
+    let root = bdb_copy(&zoo().root, BdbLayout::LITTLE_ENDIAN);
+    assert_root_matches_rpm(&root, false);
+    assert_rpmdb_query_files_match_rpm(&root, &[]);
 }
 
 #[test]

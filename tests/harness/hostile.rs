@@ -2,7 +2,7 @@
 //! scanner binaries run under a watchdog with their peak memory measured, every file they
 //! open traced (`strace -f -y`), and a digest of the whole scanned tree taken before and after.
 //!
-//! - [`scanner_binaries`]: `cargo build` the three scanners once per test binary.
+//! - [`scanner_binaries`]: `cargo build` the three scanners (and `rpmdb-query`) once per test binary.
 //! - [`run_traced`]: run one, killed past a time limit; exit status, output, max RSS
 //!   (`wait4`), elapsed time, and the files it opened.
 //! - [`TreeDigest`]: every path of a tree with its type, mode, owner, size, mtime, ctime,
@@ -33,6 +33,8 @@ pub struct ScannerBinaries {
     pub rpm_verify: PathBuf,
     pub pipeline: PathBuf,
     pub advisories: PathBuf,
+    /// `rpmdb-query`, the database library's listing tool (not a scanner: not in `all()`).
+    pub rpmdb_query: PathBuf,
 }
 
 impl ScannerBinaries {
@@ -54,7 +56,12 @@ impl ScannerBinaries {
 pub fn scanner_binaries() -> &'static ScannerBinaries {
     static BINS: OnceLock<ScannerBinaries> = OnceLock::new();
     BINS.get_or_init(|| {
-        const NAMES: [&str; 3] = ["scanner-rpm-verify", "pipeline-scanner", "security-advisories"];
+        const NAMES: [&str; 4] = [
+            "scanner-rpm-verify",
+            "pipeline-scanner",
+            "security-advisories",
+            "rpmdb-query",
+        ];
         // target/debug/deps/<test binary> → target/debug
         let exe = std::env::current_exe().expect("test binary path");
         let profile_dir = exe
@@ -97,6 +104,7 @@ pub fn scanner_binaries() -> &'static ScannerBinaries {
             rpm_verify: bin(NAMES[0]),
             pipeline: bin(NAMES[1]),
             advisories: bin(NAMES[2]),
+            rpmdb_query: bin(NAMES[3]),
         }
     })
 }

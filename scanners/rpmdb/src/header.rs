@@ -259,35 +259,32 @@ impl Header {
         }
     }
 
-    /// Any integer array, widened to u64 (INT8/CHAR, INT16, INT32, INT64).
-    pub fn ints(&self, tag: u32) -> Result<Option<Vec<u64>>, HeaderError> {
+    /// An integer array (INT8/CHAR, INT16, INT32, INT64) borrowed from the data store,
+    /// bounds-checked once; its elements are read on demand.
+    pub fn int_array(&self, tag: u32) -> Result<Option<IntArray<'_>>, HeaderError> {
         let e = match self.entry(tag) {
             None => return Ok(None),
             Some(e) => e,
         };
-        let (b, ty) = self.fixed(e, tag)?;
-        let v = match ty {
-            TagType::Char | TagType::Int8 => b.iter().map(|&x| x as u64).collect(),
-            TagType::Int16 => b
-                .chunks_exact(2)
-                .map(|c| u16::from_be_bytes([c[0], c[1]]) as u64)
-                .collect(),
-            TagType::Int32 => b
-                .chunks_exact(4)
-                .map(|c| u32::from_be_bytes([c[0], c[1], c[2], c[3]]) as u64)
-                .collect(),
-            TagType::Int64 => b
-                .chunks_exact(8)
-                .map(|c| u64::from_be_bytes([c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7]]))
-                .collect(),
+        let (bytes, ty) = self.fixed(e, tag)?;
+        let width = match ty {
+            TagType::Char | TagType::Int8 => 1,
+            TagType::Int16 => 2,
+            TagType::Int32 => 4,
+            TagType::Int64 => 8,
             other => return err(format!("tag {tag} has type {other:?}, expected an integer")),
         };
-        Ok(Some(v))
+        Ok(Some(IntArray { bytes, width }))
+    }
+
+    /// Any integer array, widened to u64 (INT8/CHAR, INT16, INT32, INT64).
+    pub fn ints(&self, tag: u32) -> Result<Option<Vec<u64>>, HeaderError> {
+        Ok(self.int_array(tag)?.map(|a| a.iter().collect()))
     }
 
     /// The first integer of a tag.
     pub fn int(&self, tag: u32) -> Result<Option<u64>, HeaderError> {
-        Ok(self.ints(tag)?.and_then(|v| v.first().copied()))
+        Ok(self.int_array(tag)?.and_then(|a| (a.len() > 0).then(|| a.get(0))))
     }
 
     /// Strings of a STRING, STRING_ARRAY or I18NSTRING entry, as raw bytes (paths need not
@@ -313,7 +310,7 @@ impl Header {
         let mut out = Vec::with_capacity(count);
         for i in 0..count {
             let rest = &data[at..];
-            let end = rest.iter().position(|&b| b == 0).ok_or_else(|| {
+            let end = memchr::memchr(0, rest).ok_or_else(|| {
                 HeaderError(format!(
                     "tag {tag}: string {i} of {count} is not terminated inside the data store"
                 ))
@@ -339,9 +336,7 @@ impl Header {
         if e.count == 0 {
             return err(format!("tag {tag} has count 0"));
         }
-        let end = rest
-            .iter()
-            .position(|&b| b == 0)
+        let end = memchr::memchr(0, rest)
             .ok_or_else(|| HeaderError(format!("tag {tag}: string is not terminated inside the data store")))?;
         Ok(Some(&rest[..end]))
     }
@@ -349,6 +344,39 @@ impl Header {
     /// The first string of a tag, lossily decoded as UTF-8.
     pub fn string(&self, tag: u32) -> Result<Option<String>, HeaderError> {
         Ok(self.string_bytes(tag)?.map(|b| String::from_utf8_lossy(b).into_owned()))
+    }
+}
+
+/// An integer array in a header's data store (big-endian elements of 1, 2, 4 or 8 bytes).
+#[derive(Debug, Clone, Copy)]
+pub struct IntArray<'a> {
+    bytes: &'a [u8],
+    width: usize,
+}
+
+impl<'a> IntArray<'a> {
+    pub fn len(&self) -> usize {
+        self.bytes.len() / self.width
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Element `i`, widened to u64. Panics when `i` is out of range, like slice indexing.
+    pub fn get(&self, i: usize) -> u64 {
+        let b = &self.bytes[i * self.width..(i + 1) * self.width];
+        match self.width {
+            1 => b[0] as u64,
+            2 => u16::from_be_bytes([b[0], b[1]]) as u64,
+            4 => u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as u64,
+            _ => u64::from_be_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]),
+        }
+    }
+
+    pub fn iter(&self) -> impl Iterator<Item = u64> + 'a {
+        let a = *self;
+        (0..a.len()).map(move |i| a.get(i))
     }
 }
 

@@ -1,6 +1,6 @@
 //! Installed packages and their files, as `rpm -q` and `rpm -V` see them, read from a header.
 
-use crate::header::{Header, HeaderError};
+use crate::header::{Header, HeaderError, IntArray};
 use crate::signature::{self, SignatureInfo};
 use crate::tag;
 use crate::version::Evr;
@@ -360,90 +360,234 @@ impl Package {
         }
     }
 
-    /// Every file of the package, in header order. Fails when the parallel arrays disagree
-    /// or point out of range (e.g. DIRINDEXES past DIRNAMES).
+    /// The package's file arrays, checked once and read in place: the way to walk many
+    /// files without an allocation per file. Fails when the parallel arrays disagree or
+    /// point out of range (e.g. DIRINDEXES past DIRNAMES).
+    pub fn file_table(&self) -> Result<FileTable<'_>, HeaderError> {
+        FileTable::from_header(&self.header)
+    }
+
+    /// Every file of the package, in header order, as owned values. Fails as
+    /// [`Package::file_table`] does.
     pub fn files(&self) -> Result<Vec<FileEntry>, HeaderError> {
-        let h = &self.header;
-        let paths = file_paths(h)?;
-        let n = paths.len();
-        let ints = |t: u32, name: &str| -> Result<Option<Vec<u64>>, HeaderError> {
-            match h.ints(t)? {
+        let table = self.file_table()?;
+        // Most files of a package share one user and one group: decode each distinct name once.
+        let mut names: Vec<(&[u8], String)> = Vec::new();
+        let mut out = Vec::with_capacity(table.len());
+        let mut path = Vec::new();
+        for i in 0..table.len() {
+            path.clear();
+            table.write_path(i, &mut path);
+            let digest = table.digest(i);
+            let cap = table.caps(i);
+            out.push(FileEntry {
+                path: PathBuf::from(OsStr::from_bytes(&path)),
+                size: table.size(i),
+                mode: table.mode(i),
+                rdev: table.rdev(i),
+                mtime: table.mtime(i),
+                digest: (!digest.is_empty()).then(|| String::from_utf8_lossy(digest).to_ascii_lowercase()),
+                link_target: PathBuf::from(OsStr::from_bytes(table.link_target(i))),
+                flags: table.flags(i),
+                verify_flags: table.verify_flags(i),
+                user: decode_once(&mut names, table.user(i)),
+                group: decode_once(&mut names, table.group(i)),
+                state: table.state(i),
+                caps: (!cap.is_empty()).then(|| String::from_utf8_lossy(cap).into_owned()),
+                color: table.color(i),
+                inode: table.inode(i),
+                device: table.device(i),
+                lang: String::from_utf8_lossy(table.lang(i)).into_owned(),
+            });
+        }
+        Ok(out)
+    }
+}
+
+/// A package's per-file arrays borrowed from its header. Every array present has one entry per
+/// file and every DIRINDEXES entry points inside DIRNAMES (checked when the table is made), so
+/// reading a field of file `i < len()` cannot fail and allocates nothing. Absent tags read as
+/// rpm's query defaults: 0, empty, verify flags all set.
+pub struct FileTable<'h> {
+    /// DIRNAMES, BASENAMES and DIRINDEXES; or, in a legacy header, OLDFILENAMES as basenames
+    /// with no directories.
+    dirnames: Vec<&'h [u8]>,
+    basenames: Vec<&'h [u8]>,
+    dirindexes: Option<IntArray<'h>>,
+    sizes: Option<IntArray<'h>>,
+    modes: Option<IntArray<'h>>,
+    rdevs: Option<IntArray<'h>>,
+    mtimes: Option<IntArray<'h>>,
+    flags: Option<IntArray<'h>>,
+    verify_flags: Option<IntArray<'h>>,
+    states: Option<IntArray<'h>>,
+    colors: Option<IntArray<'h>>,
+    inodes: Option<IntArray<'h>>,
+    devices: Option<IntArray<'h>>,
+    digests: Option<Vec<&'h [u8]>>,
+    links: Option<Vec<&'h [u8]>>,
+    users: Option<Vec<&'h [u8]>>,
+    groups: Option<Vec<&'h [u8]>>,
+    caps: Option<Vec<&'h [u8]>>,
+    langs: Option<Vec<&'h [u8]>>,
+}
+
+impl<'h> FileTable<'h> {
+    fn from_header(h: &'h Header) -> Result<FileTable<'h>, HeaderError> {
+        let (dirnames, basenames, dirindexes) = match h.strings(tag::BASENAMES)? {
+            Some(basenames) => {
+                let dirnames = h
+                    .strings(tag::DIRNAMES)?
+                    .ok_or_else(|| HeaderError("BASENAMES without DIRNAMES".into()))?;
+                let dirindexes = h
+                    .int_array(tag::DIRINDEXES)?
+                    .ok_or_else(|| HeaderError("BASENAMES without DIRINDEXES".into()))?;
+                if dirindexes.len() != basenames.len() {
+                    return Err(HeaderError(format!(
+                        "DIRINDEXES has {} entries for {} BASENAMES",
+                        dirindexes.len(),
+                        basenames.len()
+                    )));
+                }
+                if let Some((i, di)) = dirindexes
+                    .iter()
+                    .enumerate()
+                    .find(|&(_, di)| di >= dirnames.len() as u64)
+                {
+                    return Err(HeaderError(format!(
+                        "DIRINDEXES[{i}] = {di} points past the {} DIRNAMES",
+                        dirnames.len()
+                    )));
+                }
+                (dirnames, basenames, Some(dirindexes))
+            }
+            None => (Vec::new(), h.strings(tag::OLDFILENAMES)?.unwrap_or_default(), None),
+        };
+        let n = basenames.len();
+        let ints = |t: u32, name: &str| -> Result<Option<IntArray<'h>>, HeaderError> {
+            match h.int_array(t)? {
                 Some(v) if v.len() != n => Err(HeaderError(format!("{name} has {} entries for {n} files", v.len()))),
                 other => Ok(other),
             }
         };
-        let strs = |t: u32, name: &str| -> Result<Option<Vec<&[u8]>>, HeaderError> {
+        let strs = |t: u32, name: &str| -> Result<Option<Vec<&'h [u8]>>, HeaderError> {
             match h.strings(t)? {
                 Some(v) if v.len() != n => Err(HeaderError(format!("{name} has {} entries for {n} files", v.len()))),
                 other => Ok(other),
             }
         };
-        let sizes = match ints(tag::LONGFILESIZES, "LONGFILESIZES")? {
-            Some(v) => Some(v),
-            None => ints(tag::FILESIZES, "FILESIZES")?,
-        };
-        let modes = ints(tag::FILEMODES, "FILEMODES")?;
-        let rdevs = ints(tag::FILERDEVS, "FILERDEVS")?;
-        let mtimes = ints(tag::FILEMTIMES, "FILEMTIMES")?;
-        let digests = strs(tag::FILEDIGESTS, "FILEDIGESTS")?;
-        let links = strs(tag::FILELINKTOS, "FILELINKTOS")?;
-        let flags = ints(tag::FILEFLAGS, "FILEFLAGS")?;
-        let vflags = ints(tag::FILEVERIFYFLAGS, "FILEVERIFYFLAGS")?;
-        let users = strs(tag::FILEUSERNAME, "FILEUSERNAME")?;
-        let groups = strs(tag::FILEGROUPNAME, "FILEGROUPNAME")?;
-        let states = ints(tag::FILESTATES, "FILESTATES")?;
-        let caps = strs(tag::FILECAPS, "FILECAPS")?;
-        let colors = ints(tag::FILECOLORS, "FILECOLORS")?;
-        let inodes = ints(tag::FILEINODES, "FILEINODES")?;
-        let devices = ints(tag::FILEDEVICES, "FILEDEVICES")?;
-        let langs = strs(tag::FILELANGS, "FILELANGS")?;
-
-        let num = |v: &Option<Vec<u64>>, i: usize, default: u64| v.as_ref().map_or(default, |v| v[i]);
-        let text = |v: &Option<Vec<&[u8]>>, i: usize| {
-            v.as_ref()
-                .map_or_else(String::new, |v| String::from_utf8_lossy(v[i]).into_owned())
-        };
-        // Most files of a package share one user and one group: decode each distinct name once.
-        let mut names: Vec<(&[u8], String)> = Vec::new();
-        let mut out = Vec::with_capacity(n);
-        for (i, path) in paths.into_iter().enumerate() {
-            let mut digest = text(&digests, i);
-            digest.make_ascii_lowercase();
-            let cap = text(&caps, i);
-            let user = users
-                .as_ref()
-                .map_or_else(String::new, |v| decode_once(&mut names, v[i]));
-            let group = groups
-                .as_ref()
-                .map_or_else(String::new, |v| decode_once(&mut names, v[i]));
-            out.push(FileEntry {
-                path,
-                size: num(&sizes, i, 0),
-                mode: num(&modes, i, 0) as u16,
-                rdev: num(&rdevs, i, 0) as u16,
-                mtime: num(&mtimes, i, 0) as u32,
-                digest: if digest.is_empty() {
-                    None
-                } else {
-                    Some(digest.to_ascii_lowercase())
-                },
-                link_target: links
-                    .as_ref()
-                    .map_or_else(PathBuf::new, |v| PathBuf::from(OsStr::from_bytes(v[i]))),
-                flags: FileFlags(num(&flags, i, 0) as u32),
-                verify_flags: num(&vflags, i, verify_flags::ALL as u64) as u32,
-                user,
-                group,
-                state: FileState::from_code(num(&states, i, 0) as u8),
-                caps: if cap.is_empty() { None } else { Some(cap) },
-                color: num(&colors, i, 0) as u32,
-                inode: num(&inodes, i, 0) as u32,
-                device: num(&devices, i, 0) as u32,
-                lang: text(&langs, i),
-            });
-        }
-        Ok(out)
+        Ok(FileTable {
+            sizes: match ints(tag::LONGFILESIZES, "LONGFILESIZES")? {
+                Some(v) => Some(v),
+                None => ints(tag::FILESIZES, "FILESIZES")?,
+            },
+            modes: ints(tag::FILEMODES, "FILEMODES")?,
+            rdevs: ints(tag::FILERDEVS, "FILERDEVS")?,
+            mtimes: ints(tag::FILEMTIMES, "FILEMTIMES")?,
+            flags: ints(tag::FILEFLAGS, "FILEFLAGS")?,
+            verify_flags: ints(tag::FILEVERIFYFLAGS, "FILEVERIFYFLAGS")?,
+            states: ints(tag::FILESTATES, "FILESTATES")?,
+            colors: ints(tag::FILECOLORS, "FILECOLORS")?,
+            inodes: ints(tag::FILEINODES, "FILEINODES")?,
+            devices: ints(tag::FILEDEVICES, "FILEDEVICES")?,
+            digests: strs(tag::FILEDIGESTS, "FILEDIGESTS")?,
+            links: strs(tag::FILELINKTOS, "FILELINKTOS")?,
+            users: strs(tag::FILEUSERNAME, "FILEUSERNAME")?,
+            groups: strs(tag::FILEGROUPNAME, "FILEGROUPNAME")?,
+            caps: strs(tag::FILECAPS, "FILECAPS")?,
+            langs: strs(tag::FILELANGS, "FILELANGS")?,
+            dirnames,
+            basenames,
+            dirindexes,
+        })
     }
+
+    /// Number of files.
+    pub fn len(&self) -> usize {
+        self.basenames.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.basenames.is_empty()
+    }
+
+    /// The directory (with its trailing `/`) and the base name of file `i`; the directory is
+    /// empty in a legacy header, whose base name is the whole path.
+    pub fn path_parts(&self, i: usize) -> (&'h [u8], &'h [u8]) {
+        let dir = match &self.dirindexes {
+            Some(ix) => self.dirnames[ix.get(i) as usize],
+            None => &[],
+        };
+        (dir, self.basenames[i])
+    }
+
+    /// Append the absolute path of file `i` (bytes; need not be UTF-8) to `out`.
+    pub fn write_path(&self, i: usize, out: &mut Vec<u8>) {
+        let (dir, base) = self.path_parts(i);
+        out.extend_from_slice(dir);
+        out.extend_from_slice(base);
+    }
+
+    pub fn size(&self, i: usize) -> u64 {
+        num(&self.sizes, i, 0)
+    }
+    /// `st_mode`, file type bits included.
+    pub fn mode(&self, i: usize) -> u16 {
+        num(&self.modes, i, 0) as u16
+    }
+    pub fn rdev(&self, i: usize) -> u16 {
+        num(&self.rdevs, i, 0) as u16
+    }
+    pub fn mtime(&self, i: usize) -> u32 {
+        num(&self.mtimes, i, 0) as u32
+    }
+    pub fn flags(&self, i: usize) -> FileFlags {
+        FileFlags(num(&self.flags, i, 0) as u32)
+    }
+    pub fn verify_flags(&self, i: usize) -> u32 {
+        num(&self.verify_flags, i, verify_flags::ALL as u64) as u32
+    }
+    pub fn state(&self, i: usize) -> FileState {
+        FileState::from_code(num(&self.states, i, 0) as u8)
+    }
+    pub fn color(&self, i: usize) -> u32 {
+        num(&self.colors, i, 0) as u32
+    }
+    pub fn inode(&self, i: usize) -> u32 {
+        num(&self.inodes, i, 0) as u32
+    }
+    pub fn device(&self, i: usize) -> u32 {
+        num(&self.devices, i, 0) as u32
+    }
+    /// The hex digest as stored (rpm writes lowercase); empty for non-regular files.
+    pub fn digest(&self, i: usize) -> &'h [u8] {
+        text(&self.digests, i)
+    }
+    /// The symlink target; empty for anything but a symlink.
+    pub fn link_target(&self, i: usize) -> &'h [u8] {
+        text(&self.links, i)
+    }
+    pub fn user(&self, i: usize) -> &'h [u8] {
+        text(&self.users, i)
+    }
+    pub fn group(&self, i: usize) -> &'h [u8] {
+        text(&self.groups, i)
+    }
+    /// Capabilities in `cap_to_text` form; empty when none.
+    pub fn caps(&self, i: usize) -> &'h [u8] {
+        text(&self.caps, i)
+    }
+    pub fn lang(&self, i: usize) -> &'h [u8] {
+        text(&self.langs, i)
+    }
+}
+
+fn num(v: &Option<IntArray<'_>>, i: usize, default: u64) -> u64 {
+    v.as_ref().map_or(default, |v| v.get(i))
+}
+
+fn text<'h>(v: &Option<Vec<&'h [u8]>>, i: usize) -> &'h [u8] {
+    v.as_ref().map_or(&[], |v| v[i])
 }
 
 /// `bytes` as a lossy UTF-8 string, decoded once per distinct value (up to 16 kept).
@@ -456,44 +600,4 @@ fn decode_once<'a>(cache: &mut Vec<(&'a [u8], String)>, bytes: &'a [u8]) -> Stri
         cache.push((bytes, s.clone()));
     }
     s
-}
-
-/// File paths: DIRNAMES[DIRINDEXES[i]] + BASENAMES[i], or OLDFILENAMES in legacy headers.
-fn file_paths(h: &Header) -> Result<Vec<PathBuf>, HeaderError> {
-    let join = |a: &[u8], b: &[u8]| {
-        let mut v = Vec::with_capacity(a.len() + b.len());
-        v.extend_from_slice(a);
-        v.extend_from_slice(b);
-        PathBuf::from(OsStr::from_bytes(&v))
-    };
-    if let Some(basenames) = h.strings(tag::BASENAMES)? {
-        let dirnames = h
-            .strings(tag::DIRNAMES)?
-            .ok_or_else(|| HeaderError("BASENAMES without DIRNAMES".into()))?;
-        let dirindexes = h
-            .ints(tag::DIRINDEXES)?
-            .ok_or_else(|| HeaderError("BASENAMES without DIRINDEXES".into()))?;
-        if dirindexes.len() != basenames.len() {
-            return Err(HeaderError(format!(
-                "DIRINDEXES has {} entries for {} BASENAMES",
-                dirindexes.len(),
-                basenames.len()
-            )));
-        }
-        let mut out = Vec::with_capacity(basenames.len());
-        for (i, (base, &di)) in basenames.iter().zip(&dirindexes).enumerate() {
-            let dir = dirnames.get(di as usize).ok_or_else(|| {
-                HeaderError(format!(
-                    "DIRINDEXES[{i}] = {di} points past the {} DIRNAMES",
-                    dirnames.len()
-                ))
-            })?;
-            out.push(join(dir, base));
-        }
-        return Ok(out);
-    }
-    if let Some(old) = h.strings(tag::OLDFILENAMES)? {
-        return Ok(old.iter().map(|p| PathBuf::from(OsStr::from_bytes(p))).collect());
-    }
-    Ok(Vec::new())
 }

@@ -3,10 +3,10 @@
 
 use clap::Parser;
 use rpmdb::db::Database;
+use rpmdb::package::FileTable;
 use rpmdb::root::Root;
 use rpmdb::InstalledPackages;
 use std::io::Write;
-use std::os::unix::ffi::OsStrExt;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -49,6 +49,7 @@ fn main() -> ExitCode {
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let mut installed = InstalledPackages::from_database(database);
+    let mut line = Vec::with_capacity(512);
     for pkg in installed.iter() {
         let p = match pkg {
             Ok(p) => p,
@@ -69,21 +70,12 @@ fn main() -> ExitCode {
             p.arch_or_none()
         );
         if args.files {
-            match p.files() {
+            match p.file_table() {
                 Ok(files) => {
-                    for f in files {
-                        let _ = out.write_all(b"  ");
-                        let _ = out.write_all(f.path.as_os_str().as_bytes());
-                        let _ = writeln!(
-                            out,
-                            " {:o} {} {} {} {} {}",
-                            f.mode,
-                            f.digest.as_deref().unwrap_or("-"),
-                            f.size,
-                            f.user,
-                            f.group,
-                            f.flags.0
-                        );
+                    for i in 0..files.len() {
+                        line.clear();
+                        write_file_line(&mut line, &files, i);
+                        let _ = out.write_all(&line);
                     }
                 }
                 Err(e) => {
@@ -98,4 +90,42 @@ fn main() -> ExitCode {
     } else {
         ExitCode::SUCCESS
     }
+}
+
+/// `  path mode(octal) digest|- size user group flags`, built without the formatting machinery:
+/// this line is written once per file of the image.
+fn write_file_line(line: &mut Vec<u8>, files: &FileTable<'_>, i: usize) {
+    let mut numbers = itoa::Buffer::new();
+    line.extend_from_slice(b"  ");
+    files.write_path(i, line);
+    line.push(b' ');
+    push_octal(line, files.mode(i) as u32);
+    line.push(b' ');
+    match files.digest(i) {
+        [] => line.push(b'-'),
+        digest => line.extend(digest.iter().map(u8::to_ascii_lowercase)),
+    }
+    line.push(b' ');
+    line.extend_from_slice(numbers.format(files.size(i)).as_bytes());
+    line.push(b' ');
+    line.extend_from_slice(files.user(i));
+    line.push(b' ');
+    line.extend_from_slice(files.group(i));
+    line.push(b' ');
+    line.extend_from_slice(numbers.format(files.flags(i).0).as_bytes());
+    line.push(b'\n');
+}
+
+fn push_octal(line: &mut Vec<u8>, mut value: u32) {
+    let mut digits = [0u8; 11];
+    let mut at = digits.len();
+    loop {
+        at -= 1;
+        digits[at] = b'0' + (value & 7) as u8;
+        value >>= 3;
+        if value == 0 {
+            break;
+        }
+    }
+    line.extend_from_slice(&digits[at..]);
 }
