@@ -284,7 +284,7 @@ impl Header {
 
     /// The first integer of a tag.
     pub fn int(&self, tag: u32) -> Result<Option<u64>, HeaderError> {
-        Ok(self.int_array(tag)?.and_then(|a| (a.len() > 0).then(|| a.get(0))))
+        Ok(self.int_array(tag)?.and_then(|a| (!a.is_empty()).then(|| a.get(0))))
     }
 
     /// Strings of a STRING, STRING_ARRAY or I18NSTRING entry, as raw bytes (paths need not
