@@ -88,7 +88,7 @@ fn packet_body(p: &[u8]) -> Result<&[u8], SignatureError> {
     if tag != 2 {
         return Err(SignatureError(format!("packet tag {tag} is not a signature")));
     }
-    p.get(hdr..hdr.saturating_add(len))
+    p.get(hdr..usize::saturating_add(hdr, len))
         .ok_or_else(|| SignatureError(format!("packet body of {len} bytes is truncated")))
 }
 
@@ -187,7 +187,7 @@ fn subpackets(mut area: &[u8]) -> Result<Vec<(u8, &[u8])>, SignatureError> {
             return bad("empty subpacket");
         }
         let body = area
-            .get(hdr..hdr.saturating_add(len))
+            .get(hdr..usize::saturating_add(hdr, len))
             .ok_or_else(|| SignatureError("subpacket truncated".into()))?;
         out.push((body[0] & 0x7f, &body[1..]));
         area = &area[hdr + len..];
