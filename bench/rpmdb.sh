@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Listing every installed package with its file metadata: our `rpmdb-query --root R --files`
-# (release build) against Debian's rpm on the same root, in the same run.
+# (static release build) against Debian's rpm on the same root, in the same run.
 #
 #   bench/rpmdb.sh [CACHE_DIR]        # default /tmp/rpmdb-bench
 #   PACKAGES=500 FILES=20 bench/rpmdb.sh
@@ -63,9 +63,11 @@ PY
   touch "$base/.complete"
 fi
 
+# The binary as shipped: static, like `make build` (glibc crt-static; no dynamic loader at start).
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
-cargo build --release -q -p rpmdb --bin rpmdb-query
-q="$CARGO_TARGET_DIR/release/rpmdb-query"
+RUSTFLAGS='-C target-feature=+crt-static' cargo build --release -q --target x86_64-unknown-linux-gnu \
+  -p rpmdb --bin rpmdb-query
+q="$CARGO_TARGET_DIR/x86_64-unknown-linux-gnu/release/rpmdb-query"
 
 files_qf='[%{FILENAMES} %{FILEMODES} %{FILEDIGESTS} %{FILESIZES}\n]'
 nevra='%{NAME} %|EPOCH?{%{EPOCH}}:{(none)}| %{VERSION} %{RELEASE} %{ARCH}\n'

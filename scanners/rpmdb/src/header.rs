@@ -93,19 +93,20 @@ impl Header {
             ));
         }
         let data_len = dl as usize;
-        let mut raw = Vec::with_capacity(il as usize);
-        for i in 0..il as usize {
+        // Index entry i: (tag, type, offset, count), all big-endian; the index is in bounds.
+        let index_entry = |i: usize| {
             let at = 8 + 16 * i;
-            let tag = be32(&blob, at);
-            let type_code = be32(&blob, at + 4);
-            let offset = be32(&blob, at + 8) as i32;
-            let count = be32(&blob, at + 12);
-            raw.push((tag, type_code, offset, count));
-        }
+            (
+                be32(&blob, at),
+                be32(&blob, at + 4),
+                be32(&blob, at + 8) as i32,
+                be32(&blob, at + 12),
+            )
+        };
 
         // The region: entry 0 with a region tag, BIN, count 16, whose trailer (16 bytes in the
         // data store) holds a negative offset -(ril * 16).
-        let (first_tag, first_type, first_offset, first_count) = raw[0];
+        let (first_tag, first_type, first_offset, first_count) = index_entry(0);
         let mut region_entries = 0u32;
         let is_region = matches!(
             first_tag,
@@ -147,7 +148,8 @@ impl Header {
 
         let mut entries: Vec<Entry> = Vec::with_capacity(il as usize);
         let skip = if is_region { 1 } else { 0 };
-        for (i, &(tag, type_code, offset, count)) in raw.iter().enumerate().skip(skip) {
+        for i in skip..il as usize {
+            let (tag, type_code, offset, count) = index_entry(i);
             if offset < 0 || offset as usize > data_len {
                 // A bad entry is kept out rather than failing the whole header; reading
                 // that tag then reports it absent. Region-internal entries must be sane.
@@ -166,20 +168,24 @@ impl Header {
             });
         }
         // Stable sort keeps index order among equal tags, so the last one (a dribble, which
-        // comes after the region) wins when duplicates are collapsed below.
+        // comes after the region) wins when duplicates are collapsed below. The region is
+        // already sorted, so this is mostly a linear check.
         entries.sort_by_key(|e| e.tag);
-        let mut dedup: Vec<Entry> = Vec::with_capacity(entries.len());
-        for e in entries {
-            match dedup.last_mut() {
-                Some(last) if last.tag == e.tag => *last = e,
-                _ => dedup.push(e),
+        let mut kept = 0;
+        for i in 0..entries.len() {
+            if kept > 0 && entries[kept - 1].tag == entries[i].tag {
+                entries[kept - 1] = entries[i];
+            } else {
+                entries[kept] = entries[i];
+                kept += 1;
             }
         }
+        entries.truncate(kept);
         Ok(Header {
             blob,
             data_start,
             data_len,
-            entries: dedup,
+            entries,
             region_entries,
             index_entries: il,
         })
@@ -302,21 +308,24 @@ impl Header {
             other => return err(format!("tag {tag} has type {other:?}, expected a string")),
         };
         let data = self.data();
-        let mut at = e.offset;
+        let at = e.offset;
         // Each string needs at least one byte: a count beyond the remaining data is a lie.
         if count > data.len().saturating_sub(at) {
             return err(format!("tag {tag} claims {count} strings in {} bytes", data.len() - at));
         }
         let mut out = Vec::with_capacity(count);
-        for i in 0..count {
-            let rest = &data[at..];
-            let end = memchr::memchr(0, rest).ok_or_else(|| {
-                HeaderError(format!(
-                    "tag {tag}: string {i} of {count} is not terminated inside the data store"
-                ))
-            })?;
-            out.push(&rest[..end]);
-            at += end + 1;
+        // One scan for successive NULs: cheaper than a search per (typically short) string.
+        let area = &data[at..];
+        let mut start = 0;
+        for end in memchr::memchr_iter(0, area).take(count) {
+            out.push(&area[start..end]);
+            start = end + 1;
+        }
+        if out.len() < count {
+            return err(format!(
+                "tag {tag}: string {} of {count} is not terminated inside the data store",
+                out.len()
+            ));
         }
         Ok(Some(out))
     }
