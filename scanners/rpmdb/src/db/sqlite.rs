@@ -18,13 +18,15 @@
 //!   image being scanned has no other writer. Checkpoint on close is switched off, so the
 //!   `-wal` file is left as it was.
 //!
-//! Rows are read one at a time by rowid (`hnum` is the rowid), so memory follows one header.
+//! Rows are read in rowid order (`hnum` is the rowid), a few at a time and at most 1 MiB of
+//! blobs at once, so memory follows one header (rpm's limit is 256 MiB).
 
 use super::{DbError, HeaderSource, RawHeader};
 use crate::header::{MAX_DATA_LENGTH, MAX_INDEX_ENTRIES};
 use rusqlite::config::DbConfig;
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
+use std::collections::VecDeque;
 use std::ffi::OsString;
 use std::io;
 use std::os::unix::ffi::OsStrExt;
@@ -34,10 +36,16 @@ use std::path::{Path, PathBuf};
 /// The largest header blob rpm can store: its index and data limits.
 const MAX_BLOB: i64 = 8 + 16 * MAX_INDEX_ENTRIES as i64 + MAX_DATA_LENGTH as i64;
 
-/// The next row after a rowid; the blob is only loaded when its length is acceptable.
-const NEXT_ROW: &str = "SELECT rowid, hnum, typeof(blob), length(blob), \
+/// The next rows after a rowid (at most ?3); a blob is only loaded when its length is
+/// acceptable.
+const NEXT_ROWS: &str = "SELECT rowid, hnum, typeof(blob), length(blob), \
      CASE WHEN typeof(blob) = 'blob' AND length(blob) <= ?2 THEN blob END \
-     FROM Packages WHERE rowid > ?1 ORDER BY rowid LIMIT 1";
+     FROM Packages WHERE rowid > ?1 ORDER BY rowid LIMIT ?3";
+
+/// Rows are fetched a few at a time (one query per row cost a tenth of a listing), but no
+/// more than `BATCH_BYTES` of blobs are held at once (always at least one row).
+const ROWS_PER_QUERY: i64 = 16;
+const BATCH_BYTES: usize = 1 << 20;
 
 /// How the database file was opened.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -52,8 +60,10 @@ pub struct SqliteReader {
     path: PathBuf,
     conn: Connection,
     mode: OpenMode,
-    /// The rowid of the last row handed out; `None` once the walk is over.
+    /// The rowid of the last row read; `None` once the walk is over.
     last_rowid: Option<i64>,
+    /// Rows read but not handed out yet, in rowid order.
+    pending: VecDeque<Row>,
 }
 
 /// The page cache in KiB, as `PRAGMA cache_size` takes it (negative means KiB).
@@ -108,6 +118,7 @@ impl SqliteReader {
             conn,
             mode,
             last_rowid: Some(i64::MIN),
+            pending: VecDeque::new(),
         })
     }
 
@@ -181,44 +192,77 @@ struct Row {
 }
 
 impl SqliteReader {
-    fn next_row(&self, after: i64) -> rusqlite::Result<Option<Row>> {
-        let mut stmt = self.conn.prepare_cached(NEXT_ROW)?;
-        stmt.query_row((after, MAX_BLOB), |r| {
-            Ok(Row {
-                rowid: r.get(0)?,
-                hnum: match r.get_ref(1)? {
-                    ValueRef::Integer(n) => Ok(n),
-                    other => Err(format!("hnum is {:?}, not an integer", other.data_type())),
-                },
-                kind: r.get(2)?,
-                len: r.get::<_, Option<i64>>(3)?.unwrap_or(0),
-                blob: match r.get_ref(4)? {
-                    ValueRef::Blob(b) => Some(b.to_vec()),
-                    _ => None,
-                },
-            })
-        })
-        .optional()
+    /// Read the next rows after `after` into `pending`. An error after some rows were read
+    /// ends the batch quietly: the next batch starts at the bad row and reports it.
+    fn read_batch(&mut self, after: i64) -> rusqlite::Result<()> {
+        let mut stmt = self.conn.prepare_cached(NEXT_ROWS)?;
+        let mut rows = stmt.query((after, MAX_BLOB, ROWS_PER_QUERY))?;
+        let mut bytes = 0;
+        loop {
+            let r = match rows.next() {
+                Ok(Some(r)) => r,
+                Ok(None) => return Ok(()),
+                Err(_) if !self.pending.is_empty() => return Ok(()),
+                Err(e) => return Err(e),
+            };
+            let row = (|| {
+                Ok(Row {
+                    rowid: r.get(0)?,
+                    hnum: match r.get_ref(1)? {
+                        ValueRef::Integer(n) => Ok(n),
+                        other => Err(format!("hnum is {:?}, not an integer", other.data_type())),
+                    },
+                    kind: r.get(2)?,
+                    len: r.get::<_, Option<i64>>(3)?.unwrap_or(0),
+                    blob: match r.get_ref(4)? {
+                        ValueRef::Blob(b) => Some(b.to_vec()),
+                        _ => None,
+                    },
+                })
+            })();
+            match row {
+                Ok(row) => {
+                    bytes += row.blob.as_ref().map_or(0, Vec::len);
+                    self.pending.push_back(row);
+                    if bytes >= BATCH_BYTES {
+                        return Ok(());
+                    }
+                }
+                Err(_) if !self.pending.is_empty() => return Ok(()),
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    /// The next row in rowid order, `None` at the end.
+    fn next_row(&mut self) -> Option<rusqlite::Result<Row>> {
+        if self.pending.is_empty() {
+            let after = self.last_rowid?;
+            if let Err(e) = self.read_batch(after) {
+                return Some(Err(e));
+            }
+        }
+        let row = self.pending.pop_front()?;
+        self.last_rowid = Some(row.rowid);
+        Some(Ok(row))
     }
 }
 
 impl HeaderSource for SqliteReader {
     fn next_header(&mut self) -> Option<Result<RawHeader, DbError>> {
         loop {
-            let after = self.last_rowid?;
-            let row = match self.next_row(after) {
-                Ok(Some(row)) => row,
-                Ok(None) => {
+            let row = match self.next_row() {
+                Some(Ok(row)) => row,
+                None => {
                     self.last_rowid = None;
                     return None;
                 }
-                Err(e) => {
+                Some(Err(e)) => {
                     // Without a rowid the walk cannot step past the bad row.
-                    self.last_rowid = None;
+                    let after = self.last_rowid.take().unwrap_or(i64::MIN);
                     return Some(Err(self.error(format!("reading the row after rowid {after}: {e}"))));
                 }
             };
-            self.last_rowid = Some(row.rowid);
             let number = match row
                 .hnum
                 .and_then(|n| u32::try_from(n).map_err(|_| format!("hnum {n} is not a header number")))
