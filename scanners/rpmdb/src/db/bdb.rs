@@ -18,7 +18,8 @@
 //! header number, four bytes in the file's byte order; key 0 is rpm's record counter, not a
 //! package. The header blob itself is always big-endian.
 //!
-//! Nothing here trusts the file: pages are read one at a time with `pread`, every page number
+//! Nothing here trusts the file: pages are read with `pread` (an overflow chain's consecutive
+//! pages in one read, bounded by the item's length), every page number
 //! and length is checked against the file size, chains are followed at most once per page,
 //! and no buffer is sized by a field larger than the file can hold.
 
@@ -42,6 +43,8 @@ const ITEM_KEYDATA: u8 = 1;
 const ITEM_OFFPAGE: u8 = 3;
 /// Size of an off-page item: `{type, pad[3], pgno, tlen}`.
 const OFFPAGE_SIZE: usize = 12;
+/// The most bytes of overflow pages read at once.
+const MAX_RUN_BYTES: usize = 1 << 20;
 /// The largest header blob rpm can store: its index and data limits.
 const MAX_BLOB: u64 = 8 + 16 * MAX_INDEX_ENTRIES as u64 + MAX_DATA_LENGTH as u64;
 
@@ -90,8 +93,8 @@ pub struct BdbReader {
     next_item: usize,
     /// Hash pages already walked: a bucket chain that comes back to one of them loops.
     walked: Vec<u64>,
-    /// Buffer for overflow pages.
-    overflow_page: Vec<u8>,
+    /// Buffer for a run of consecutive overflow pages.
+    overflow_run: Vec<u8>,
 }
 
 impl BdbReader {
@@ -157,7 +160,7 @@ impl BdbReader {
             items: 0,
             next_item: 0,
             walked: vec![0; (page_count as usize).div_ceil(64)],
-            overflow_page: vec![0; page_size as usize],
+            overflow_run: Vec::new(),
         })
     }
 
@@ -178,7 +181,19 @@ impl BdbReader {
 
     /// Read page `pgno` into `buf`, checking that it exists and says it is that page.
     fn read_page(&self, pgno: u32, buf: &mut [u8]) -> Result<(), String> {
-        if pgno == 0 || pgno >= self.page_count {
+        self.read_pages(pgno, buf)?;
+        let stored = self.order.u32(buf, 8);
+        if stored != pgno {
+            return Err(format!("page {pgno} says it is page {stored}"));
+        }
+        Ok(())
+    }
+
+    /// Read the pages from `pgno` on into `buf` (a whole number of pages), all of which must
+    /// exist. Their page numbers are the caller's to check.
+    fn read_pages(&self, pgno: u32, buf: &mut [u8]) -> Result<(), String> {
+        let pages = (buf.len() / self.page_size) as u64;
+        if pgno == 0 || pgno as u64 + pages > self.page_count as u64 {
             return Err(format!(
                 "page {pgno} is outside the file's pages 1 to {}",
                 self.page_count.saturating_sub(1)
@@ -186,12 +201,7 @@ impl BdbReader {
         }
         self.file
             .read_exact_at(buf, pgno as u64 * self.page_size as u64)
-            .map_err(|e| format!("page {pgno}: read failed: {e}"))?;
-        let stored = self.order.u32(buf, 8);
-        if stored != pgno {
-            return Err(format!("page {pgno} says it is page {stored}"));
-        }
-        Ok(())
+            .map_err(|e| format!("page {pgno}: read failed: {e}"))
     }
 
     /// Load a hash page to walk; each page is walked at most once.
@@ -278,46 +288,80 @@ impl BdbReader {
                 self.file_size
             ));
         }
+        let mut run = std::mem::take(&mut self.overflow_run);
+        let result = self.gather_overflow(first, total, &mut run);
+        self.overflow_run = run;
+        result
+    }
+
+    /// Follow the chain from page `first`, reading its pages in runs of consecutive pages:
+    /// Berkeley DB usually writes a chain that way, so most items take one pread instead of
+    /// one per page. The first run covers the whole item; after a jump elsewhere in the file
+    /// runs start at one page and double while the chain stays consecutive. A run is at most
+    /// `MAX_RUN_BYTES`, so memory still follows one header.
+    fn gather_overflow(&self, first: u32, total: u64, run: &mut Vec<u8>) -> Result<Vec<u8>, String> {
+        let per_page = self.page_size - PAGE_HEADER;
+        let max_run_pages = (MAX_RUN_BYTES / self.page_size).max(1);
         let mut data = Vec::with_capacity(total as usize);
         let mut seen = HashSet::new();
         let mut pgno = first;
-        let mut page = std::mem::take(&mut self.overflow_page);
-        let result = loop {
+        // The pages held in `run`: `run_first..run_first + run_pages`.
+        let (mut run_first, mut run_pages) = (0u32, 0usize);
+        let mut next_run_pages = max_run_pages;
+        loop {
             if data.len() as u64 == total {
-                break Ok(());
+                return Ok(data);
             }
             if pgno == 0 {
-                break Err(format!(
+                return Err(format!(
                     "overflow chain from page {first} ends after {} of {total} bytes",
                     data.len()
                 ));
             }
             if !seen.insert(pgno) {
-                break Err(format!("overflow chain from page {first} loops back to page {pgno}"));
+                return Err(format!("overflow chain from page {first} loops back to page {pgno}"));
             }
-            if let Err(e) = self.read_page(pgno, &mut page) {
-                break Err(format!("overflow chain from page {first}: {e}"));
+            let left = (total - data.len() as u64) as usize;
+            let in_run = pgno >= run_first && ((pgno - run_first) as usize) < run_pages;
+            if !in_run {
+                if pgno != run_first.wrapping_add(run_pages as u32) && pgno != first {
+                    next_run_pages = 1; // a jump: start small again
+                }
+                let pages = left
+                    .div_ceil(per_page)
+                    .min(next_run_pages)
+                    .min(self.page_count.saturating_sub(pgno).max(1) as usize);
+                run.resize(pages * self.page_size, 0);
+                self.read_pages(pgno, run)
+                    .map_err(|e| format!("overflow chain from page {first}: {e}"))?;
+                (run_first, run_pages) = (pgno, pages);
+                next_run_pages = (next_run_pages * 2).min(max_run_pages);
+            }
+            let at = (pgno - run_first) as usize * self.page_size;
+            let page = &run[at..at + self.page_size];
+            let stored = self.order.u32(page, 8);
+            if stored != pgno {
+                return Err(format!(
+                    "overflow chain from page {first}: page {pgno} says it is page {stored}"
+                ));
             }
             if page[25] != PAGE_OVERFLOW {
-                break Err(format!(
+                return Err(format!(
                     "overflow chain from page {first}: page {pgno} has type {}, expected 7",
                     page[25]
                 ));
             }
-            let len = self.order.u16(&page, 22) as usize;
-            let left = (total - data.len() as u64) as usize;
+            let len = self.order.u16(page, 22) as usize;
             if len == 0 || PAGE_HEADER + len > self.page_size || len > left {
-                break Err(format!(
+                return Err(format!(
                     "overflow chain from page {first}: page {pgno} holds {len} bytes, \
                      {left} expected at most, page size {}",
                     self.page_size
                 ));
             }
             data.extend_from_slice(&page[PAGE_HEADER..PAGE_HEADER + len]);
-            pgno = self.order.u32(&page, 16);
-        };
-        self.overflow_page = page;
-        result.map(|()| data)
+            pgno = self.order.u32(page, 16);
+        }
     }
 
     /// The record at key item `k` (value at `k + 1`); `None` for key 0, rpm's counter.
