@@ -36,15 +36,14 @@ use std::path::{Path, PathBuf};
 /// The largest header blob rpm can store: its index and data limits.
 const MAX_BLOB: i64 = 8 + 16 * MAX_INDEX_ENTRIES as i64 + MAX_DATA_LENGTH as i64;
 
-/// The next rows after a rowid (at most ?3); a blob is only loaded when its length is
-/// acceptable.
+/// The next rows after a rowid, a few at a time (one query per row cost a tenth of a
+/// listing); a blob is only loaded when its length is acceptable. The row limit is a literal:
+/// a bound LIMIT makes SQLite re-prepare the statement on every run.
 const NEXT_ROWS: &str = "SELECT rowid, hnum, typeof(blob), length(blob), \
      CASE WHEN typeof(blob) = 'blob' AND length(blob) <= ?2 THEN blob END \
-     FROM Packages WHERE rowid > ?1 ORDER BY rowid LIMIT ?3";
+     FROM Packages WHERE rowid > ?1 ORDER BY rowid LIMIT 16";
 
-/// Rows are fetched a few at a time (one query per row cost a tenth of a listing), but no
-/// more than `BATCH_BYTES` of blobs are held at once (always at least one row).
-const ROWS_PER_QUERY: i64 = 16;
+/// No more than this many bytes of blobs are held at once (always at least one row).
 const BATCH_BYTES: usize = 1 << 20;
 
 /// How the database file was opened.
@@ -196,7 +195,7 @@ impl SqliteReader {
     /// ends the batch quietly: the next batch starts at the bad row and reports it.
     fn read_batch(&mut self, after: i64) -> rusqlite::Result<()> {
         let mut stmt = self.conn.prepare_cached(NEXT_ROWS)?;
-        let mut rows = stmt.query((after, MAX_BLOB, ROWS_PER_QUERY))?;
+        let mut rows = stmt.query((after, MAX_BLOB))?;
         let mut bytes = 0;
         loop {
             let r = match rows.next() {
