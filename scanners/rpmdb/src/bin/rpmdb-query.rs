@@ -103,7 +103,11 @@ fn write_file_line(line: &mut Vec<u8>, files: &FileTable<'_>, i: usize) {
     line.push(b' ');
     match files.digest(i) {
         [] => line.push(b'-'),
-        digest => line.extend(digest.iter().map(u8::to_ascii_lowercase)),
+        digest => {
+            let at = line.len();
+            line.extend_from_slice(digest);
+            line[at..].make_ascii_lowercase();
+        }
     }
     line.push(b' ');
     line.extend_from_slice(numbers.format(files.size(i)).as_bytes());
