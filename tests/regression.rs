@@ -105,3 +105,19 @@ fn a_million_junk_records_became_a_million_messages() {
         )
     );
 }
+
+/// Defects: `Evr` text that did not read back as the same EVR. Found by `fuzz/vercmp`
+/// (printing then parsing must give the same EVR):
+/// - a version holding `-` printed without a trailing `-`: "1-2-" (version "1-2") came back
+///   as version "1", release "2";
+/// - an epoch of more digits than a u32 holds was dropped and the rest read as the version:
+///   "220101220101:220101::_" printed as "220101::_", which reads back with epoch 220101.
+#[test]
+fn evr_text_reads_back_as_the_same_evr() {
+    use rpmdb::version::Evr;
+    for text in ["1-2-", "220101220101:220101::_", "99999999999:1-2"] {
+        let evr = Evr::parse(text);
+        assert_eq!(Evr::parse(&evr.to_string()), evr, "{text:?} printed as {evr}");
+    }
+    assert_eq!(Evr::parse("99999999999:1-2").epoch, Some(u32::MAX));
+}

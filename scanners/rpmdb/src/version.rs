@@ -124,7 +124,11 @@ impl Evr {
     /// Parse `[E:]V[-R]` as dnf and rpm write it.
     pub fn parse(s: &str) -> Evr {
         let (epoch, rest) = match s.split_once(':') {
-            Some((e, rest)) if !e.is_empty() && e.bytes().all(|c| c.is_ascii_digit()) => (e.parse().ok(), rest),
+            // Digits too many for a u32 still make an epoch, as in rpm's parseEVR; it is
+            // clamped to the largest one (dropping it turned "9…9:1" into version "1").
+            Some((e, rest)) if !e.is_empty() && e.bytes().all(|c| c.is_ascii_digit()) => {
+                (Some(e.parse().unwrap_or(u32::MAX)), rest)
+            }
             _ => (None, s),
         };
         let (version, release) = match rest.rsplit_once('-') {
@@ -192,12 +196,27 @@ mod tests {
     #[test]
     fn evr_display_parses_back_when_the_version_holds_a_dash() {
         // Found by fuzz/fuzz_targets/vercmp.rs: "1-2-" printed as "1-2" and read back as 1-2.
-        for text in ["1-2-", "1-2-3", "a-b-c-", "-", "--", "1:2-", "1:-2-"] {
+        for text in [
+            "1-2-",
+            "1-2-3",
+            "a-b-c-",
+            "-",
+            "--",
+            "1:2-",
+            "1:-2-",
+            "220101220101:220101::_",
+        ] {
             let evr = Evr::parse(text);
             assert_eq!(Evr::parse(&evr.to_string()), evr, "{text:?} printed as {evr}");
         }
         assert_eq!(Evr::parse("1-2-").to_string(), "1-2-");
         assert_eq!(Evr::new(None, "1.0", "").to_string(), "1.0");
+        // Found by fuzz/vercmp: an epoch past u32 was dropped, and the rest read as a
+        // version that printed as "220101::_" and read back with epoch 220101.
+        assert_eq!(
+            Evr::parse("220101220101:220101::_"),
+            Evr::new(Some(u32::MAX), "220101::_", "")
+        );
     }
 
     #[test]
