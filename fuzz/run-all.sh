@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Run every fuzz target for SECONDS each (default 60) from a corpus seeded with the real
-# fixtures (seed-corpus.py), and print per target its run time, executions and corpus size
-# from libFuzzer's final statistics. Exits non-zero when any target crashed, leaked memory
+# fixtures (seed-corpus.py), and print per target its fuzzing time, executions and corpus
+# size from libFuzzer's final statistics. Exits non-zero when any target crashed, leaked memory
 # past the limits, or timed out; the reproducer is left in fuzz/artifacts/<target>/.
 #
 #   fuzz/run-all.sh [SECONDS] [TARGET...]
@@ -45,13 +45,16 @@ for t in "${targets[@]}"; do
     -max_total_time="$SECONDS_EACH" -artifact_prefix="artifacts/$t/" >"$log" 2>&1
   rc=$?
   took=$(( $(date +%s) - start ))
-  # Single process: the final stats line; -fork: the last status line of the parent.
-  execs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -n 1)
-  rate=$(sed -n 's/^stat::average_exec_per_sec: *//p' "$log" | tail -n 1)
-  if [ -z "$execs" ]; then
+  # Fuzzing time and executions from libFuzzer's "Done N runs in S second(s)" (the wall time
+  # above also counts building the target); -fork: the last status line of the parent.
+  done_line=$(grep -E '^Done [0-9]+ runs in [0-9]+ second' "$log" | tail -n 1)
+  if [ -n "$done_line" ]; then
+    execs=$(echo "$done_line" | awk '{print $2}')
+    took=$(echo "$done_line" | awk '{print $5}')
+  else
     execs=$(grep -Eo '#[0-9]+' "$log" | tail -n 1 | tr -d '#')
-    rate=$(( ${execs:-0} / (took > 0 ? took : 1) ))
   fi
+  rate=$(( ${execs:-0} / (took > 0 ? took : 1) ))
   units=$(find "corpus/$t" -type f | wc -l)
   if [ $rc -eq 0 ]; then result=ok; else result="FAILED (rc $rc, see fuzz/$log)"; failed=1; fi
   printf '%-12s %8s %14s %10s %8s  %s\n' "$t" "$took" "${execs:-?}" "${rate:-?}" "$units" "$result"
