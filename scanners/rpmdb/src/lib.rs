@@ -4,7 +4,8 @@
 //! The data flows through the modules in this order:
 //! [`root`] (a safe view of the scanned tree) → [`db`] (find the database, one reader per
 //! format) → [`header`] (the tagged blob) → [`package`] (packages and files, as `rpm -q` and
-//! `rpm -V` see them). [`version`] compares EVRs as rpm does; [`signature`] reads the OpenPGP
+//! `rpm -V` see them: `Package::files()` as owned values, `Package::file_table()` read in place
+//! for walks over every file of an image). [`version`] compares EVRs as rpm does; [`signature`] reads the OpenPGP
 //! packet rpm shows as `SIGNATURE`; [`osrelease`] names the OS.
 //!
 //! ```no_run
