@@ -5,8 +5,8 @@
 //! [`root`] (a safe view of the scanned tree) → [`db`] (find the database, one reader per
 //! format) → [`header`] (the tagged blob) → [`package`] (packages and files, as `rpm -q` and
 //! `rpm -V` see them: `Package::files()` as owned values, `Package::file_table()` read in place
-//! for walks over every file of an image). [`version`] compares EVRs as rpm does; [`signature`] reads the OpenPGP
-//! packet rpm shows as `SIGNATURE`; [`osrelease`] names the OS.
+//! for walks over every file of an image). [`version`] compares EVRs as rpm does;
+//! [`signature`] reads the OpenPGP packet rpm shows as `SIGNATURE`; [`osrelease`] names the OS.
 //!
 //! ```no_run
 //! use rpmdb::{root::Root, InstalledPackages};
