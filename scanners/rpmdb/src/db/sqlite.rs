@@ -190,6 +190,25 @@ struct Row {
     blob: Option<Vec<u8>>,
 }
 
+impl Row {
+    /// The columns of `NEXT_ROWS`.
+    fn read(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
+        Ok(Row {
+            rowid: r.get(0)?,
+            hnum: match r.get_ref(1)? {
+                ValueRef::Integer(n) => Ok(n),
+                other => Err(format!("hnum is {:?}, not an integer", other.data_type())),
+            },
+            kind: r.get(2)?,
+            len: r.get::<_, Option<i64>>(3)?.unwrap_or(0),
+            blob: match r.get_ref(4)? {
+                ValueRef::Blob(b) => Some(b.to_vec()),
+                _ => None,
+            },
+        })
+    }
+}
+
 impl SqliteReader {
     /// Read the next rows after `after` into `pending`. An error after some rows were read
     /// ends the batch quietly: the next batch starts at the bad row and reports it.
@@ -204,21 +223,7 @@ impl SqliteReader {
                 Err(_) if !self.pending.is_empty() => return Ok(()),
                 Err(e) => return Err(e),
             };
-            let row = (|| {
-                Ok(Row {
-                    rowid: r.get(0)?,
-                    hnum: match r.get_ref(1)? {
-                        ValueRef::Integer(n) => Ok(n),
-                        other => Err(format!("hnum is {:?}, not an integer", other.data_type())),
-                    },
-                    kind: r.get(2)?,
-                    len: r.get::<_, Option<i64>>(3)?.unwrap_or(0),
-                    blob: match r.get_ref(4)? {
-                        ValueRef::Blob(b) => Some(b.to_vec()),
-                        _ => None,
-                    },
-                })
-            })();
+            let row = Row::read(r);
             match row {
                 Ok(row) => {
                     bytes += row.blob.as_ref().map_or(0, Vec::len);
