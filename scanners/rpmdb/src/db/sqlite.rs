@@ -212,20 +212,34 @@ impl Row {
 impl SqliteReader {
     /// Read the next rows after `after` into `pending`. An error after some rows were read
     /// ends the batch quietly: the next batch starts at the bad row and reports it.
-    fn read_batch(&mut self, after: i64) -> rusqlite::Result<()> {
-        let mut stmt = self.conn.prepare_cached(NEXT_ROWS)?;
-        let mut rows = stmt.query((after, MAX_BLOB))?;
+    fn read_batch(&mut self, after: i64) -> Result<(), String> {
+        let mut stmt = self.conn.prepare_cached(NEXT_ROWS).map_err(|e| e.to_string())?;
+        let mut rows = stmt.query((after, MAX_BLOB)).map_err(|e| e.to_string())?;
         let mut bytes = 0;
+        let mut previous = after;
         loop {
             let r = match rows.next() {
                 Ok(Some(r)) => r,
                 Ok(None) => return Ok(()),
                 Err(_) if !self.pending.is_empty() => return Ok(()),
-                Err(e) => return Err(e),
+                Err(e) => return Err(e.to_string()),
             };
             let row = Row::read(r);
             match row {
+                // A corrupt b-tree can step back to lower rowids within a scan; a batch ends
+                // there and the next one seeks past the last good row. Without this the walk
+                // went round a cycle of rows for ever (found by fuzz/db_sqlite).
+                Ok(row) if row.rowid <= previous => {
+                    if self.pending.is_empty() {
+                        return Err(format!(
+                            "rows out of order: rowid {} after {previous} (the table's b-tree is corrupt)",
+                            row.rowid
+                        ));
+                    }
+                    return Ok(());
+                }
                 Ok(row) => {
+                    previous = row.rowid;
                     bytes += row.blob.as_ref().map_or(0, Vec::len);
                     self.pending.push_back(row);
                     if bytes >= BATCH_BYTES {
@@ -233,13 +247,13 @@ impl SqliteReader {
                     }
                 }
                 Err(_) if !self.pending.is_empty() => return Ok(()),
-                Err(e) => return Err(e),
+                Err(e) => return Err(e.to_string()),
             }
         }
     }
 
     /// The next row in rowid order, `None` at the end.
-    fn next_row(&mut self) -> Option<rusqlite::Result<Row>> {
+    fn next_row(&mut self) -> Option<Result<Row, String>> {
         if self.pending.is_empty() {
             let after = self.last_rowid?;
             if let Err(e) = self.read_batch(after) {
