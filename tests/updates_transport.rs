@@ -36,7 +36,7 @@ fn fixture() -> Fixture {
         PackageSpec::new("beta", "1.0", "1").arch("noarch"),
         PackageSpec::new("gamma", "1.0", "1"),
     ];
-    let updates = vec![
+    let updates = [
         PackageSpec::new("alpha", "1.1", "1"),
         PackageSpec::new("beta", "2.0", "1").arch("noarch").epoch(1),
         PackageSpec::new("gamma", "0.9", "1"),
