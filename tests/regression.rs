@@ -129,7 +129,7 @@ fn evr_text_reads_back_as_the_same_evr() {
 #[test]
 fn sqlite_rowids_out_of_order_made_the_walk_cycle() {
     let path =
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/rpmdb/fuzz-found/sqlite-rowids-out-of-order.sqlite");
+        Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/fuzz-found/sqlite-rowids-out-of-order.sqlite");
     let db = Database::open_file(&path).unwrap();
     let items: Vec<_> = InstalledPackages::from_database(db).iter().take(1000).collect();
     assert!(items.len() < 10, "the walk went on for {} items", items.len());
