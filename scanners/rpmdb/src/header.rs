@@ -364,6 +364,7 @@ pub struct IntArray<'a> {
 }
 
 impl<'a> IntArray<'a> {
+    #[inline]
     pub fn len(&self) -> usize {
         self.bytes.len() / self.width
     }
@@ -373,6 +374,7 @@ impl<'a> IntArray<'a> {
     }
 
     /// Element `i`, widened to u64. Panics when `i` is out of range, like slice indexing.
+    #[inline]
     pub fn get(&self, i: usize) -> u64 {
         let b = &self.bytes[i * self.width..(i + 1) * self.width];
         match self.width {

@@ -503,16 +503,19 @@ impl<'h> FileTable<'h> {
     }
 
     /// Number of files.
+    #[inline]
     pub fn len(&self) -> usize {
         self.basenames.len()
     }
 
+    #[inline]
     pub fn is_empty(&self) -> bool {
         self.basenames.is_empty()
     }
 
     /// The directory (with its trailing `/`) and the base name of file `i`; the directory is
     /// empty in a legacy header, whose base name is the whole path.
+    #[inline]
     pub fn path_parts(&self, i: usize) -> (&'h [u8], &'h [u8]) {
         let dir = match &self.dirindexes {
             Some(ix) => self.dirnames[ix.get(i) as usize],
@@ -522,70 +525,89 @@ impl<'h> FileTable<'h> {
     }
 
     /// Append the absolute path of file `i` (bytes; need not be UTF-8) to `out`.
+    #[inline]
     pub fn write_path(&self, i: usize, out: &mut Vec<u8>) {
         let (dir, base) = self.path_parts(i);
         out.extend_from_slice(dir);
         out.extend_from_slice(base);
     }
 
+    #[inline]
     pub fn size(&self, i: usize) -> u64 {
         num(&self.sizes, i, 0)
     }
     /// `st_mode`, file type bits included.
+    #[inline]
     pub fn mode(&self, i: usize) -> u16 {
         num(&self.modes, i, 0) as u16
     }
+    #[inline]
     pub fn rdev(&self, i: usize) -> u16 {
         num(&self.rdevs, i, 0) as u16
     }
+    #[inline]
     pub fn mtime(&self, i: usize) -> u32 {
         num(&self.mtimes, i, 0) as u32
     }
+    #[inline]
     pub fn flags(&self, i: usize) -> FileFlags {
         FileFlags(num(&self.flags, i, 0) as u32)
     }
+    #[inline]
     pub fn verify_flags(&self, i: usize) -> u32 {
         num(&self.verify_flags, i, verify_flags::ALL as u64) as u32
     }
+    #[inline]
     pub fn state(&self, i: usize) -> FileState {
         FileState::from_code(num(&self.states, i, 0) as u8)
     }
+    #[inline]
     pub fn color(&self, i: usize) -> u32 {
         num(&self.colors, i, 0) as u32
     }
+    #[inline]
     pub fn inode(&self, i: usize) -> u32 {
         num(&self.inodes, i, 0) as u32
     }
+    #[inline]
     pub fn device(&self, i: usize) -> u32 {
         num(&self.devices, i, 0) as u32
     }
     /// The hex digest as stored (rpm writes lowercase); empty for non-regular files.
+    #[inline]
     pub fn digest(&self, i: usize) -> &'h [u8] {
         text(&self.digests, i)
     }
     /// The symlink target; empty for anything but a symlink.
+    #[inline]
     pub fn link_target(&self, i: usize) -> &'h [u8] {
         text(&self.links, i)
     }
+    #[inline]
     pub fn user(&self, i: usize) -> &'h [u8] {
         text(&self.users, i)
     }
+    #[inline]
     pub fn group(&self, i: usize) -> &'h [u8] {
         text(&self.groups, i)
     }
     /// Capabilities in `cap_to_text` form; empty when none.
+    #[inline]
     pub fn caps(&self, i: usize) -> &'h [u8] {
         text(&self.caps, i)
     }
+    #[inline]
     pub fn lang(&self, i: usize) -> &'h [u8] {
         text(&self.langs, i)
     }
 }
 
+#[inline]
 fn num(v: &Option<IntArray<'_>>, i: usize, default: u64) -> u64 {
     v.as_ref().map_or(default, |v| v.get(i))
 }
 
+#[inline]
 fn text<'h>(v: &Option<Vec<&'h [u8]>>, i: usize) -> &'h [u8] {
     v.as_ref().map_or(&[], |v| v[i])
 }
