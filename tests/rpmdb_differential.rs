@@ -16,7 +16,7 @@ mod harness;
 
 use harness::sign::{SignOptions, SigningKey};
 use harness::{bdb_copy, build_rpms, BdbLayout, FileSpec, PackageSpec, TestRoot};
-use rpmdb::package::{DigestAlgo, Package};
+use rpmdb::package::Package;
 use rpmdb::root::Root;
 use rpmdb::InstalledPackages;
 use std::collections::BTreeMap;
@@ -366,18 +366,6 @@ fn none_or<T: ToString>(v: Option<T>) -> String {
     v.map_or_else(|| "(none)".to_string(), |v| v.to_string())
 }
 
-fn digest_algo_code(a: DigestAlgo) -> u32 {
-    match a {
-        DigestAlgo::Md5 => 1,
-        DigestAlgo::Sha1 => 2,
-        DigestAlgo::Sha256 => 8,
-        DigestAlgo::Sha384 => 9,
-        DigestAlgo::Sha512 => 10,
-        DigestAlgo::Sha224 => 11,
-        DigestAlgo::Unknown(c) => c,
-    }
-}
-
 fn our_package_line(p: &Package) -> Vec<u8> {
     let fields = [
         p.header_number.to_string(),
@@ -396,7 +384,7 @@ fn our_package_line(p: &Package) -> Vec<u8> {
         none_or(p.build_time()),
         none_or(p.install_time()),
         none_or(p.size()),
-        digest_algo_code(p.digest_algo()).to_string(),
+        p.digest_algo().code().to_string(),
         none_or(p.sha256_header()),
         none_or(p.sha1_header()),
         p.signature().to_rpm_string(),
@@ -436,15 +424,6 @@ fn our_file_lines(p: &Package) -> Vec<u8> {
     for f in files {
         out.extend_from_slice(format!("{}\t", p.header_number).as_bytes());
         out.extend_from_slice(f.path.as_os_str().as_bytes());
-        let state = match f.state {
-            rpmdb::package::FileState::Normal => 0,
-            rpmdb::package::FileState::Replaced => 1,
-            rpmdb::package::FileState::NotInstalled => 2,
-            rpmdb::package::FileState::NetShared => 3,
-            rpmdb::package::FileState::WrongColor => 4,
-            rpmdb::package::FileState::Missing => 5,
-            rpmdb::package::FileState::Unknown(c) => c,
-        };
         let rest = format!("\t{}\t{}\t{}\t", f.mode, f.size, f.digest.as_deref().unwrap_or(""));
         out.extend_from_slice(rest.as_bytes());
         out.extend_from_slice(f.link_target.as_os_str().as_bytes());
@@ -456,7 +435,7 @@ fn our_file_lines(p: &Package) -> Vec<u8> {
             f.rdev,
             f.flags.0,
             f.verify_flags,
-            state,
+            f.state.code(),
             f.caps.as_deref().unwrap_or(""),
             f.color,
             f.inode,

@@ -83,18 +83,6 @@ pub fn digest_reader(algo: DigestAlgo, mut reader: impl Read, len: u64, buffer: 
     Ok(h.finish())
 }
 
-fn algo_code(algo: DigestAlgo) -> u32 {
-    match algo {
-        DigestAlgo::Md5 => 1,
-        DigestAlgo::Sha1 => 2,
-        DigestAlgo::Sha256 => 8,
-        DigestAlgo::Sha384 => 9,
-        DigestAlgo::Sha512 => 10,
-        DigestAlgo::Sha224 => 11,
-        DigestAlgo::Unknown(c) => c,
-    }
-}
-
 /// Digests of inodes that have several links, by `(st_dev, st_ino, algorithm)`, shared by the
 /// workers of one verification.
 #[derive(Debug, Default)]
@@ -131,7 +119,7 @@ impl<'a> FileDigester<'a> {
         if id.nlink < 2 {
             return digest_reader(algo, file, id.size, &mut self.buffer);
         }
-        let key = (id.dev, id.ino, algo_code(algo));
+        let key = (id.dev, id.ino, algo.code());
         let lock = || {
             self.inodes
                 .known

@@ -34,6 +34,19 @@ impl DigestAlgo {
         }
     }
 
+    /// The FILEDIGESTALGO code (`pgpHashAlgo`), the inverse of [`DigestAlgo::from_code`].
+    pub fn code(self) -> u32 {
+        match self {
+            DigestAlgo::Md5 => 1,
+            DigestAlgo::Sha1 => 2,
+            DigestAlgo::Sha256 => 8,
+            DigestAlgo::Sha384 => 9,
+            DigestAlgo::Sha512 => 10,
+            DigestAlgo::Sha224 => 11,
+            DigestAlgo::Unknown(c) => c,
+        }
+    }
+
     pub fn name(self) -> &'static str {
         match self {
             DigestAlgo::Md5 => "MD5",
@@ -123,6 +136,19 @@ impl FileState {
             4 => FileState::WrongColor,
             5 => FileState::Missing,
             other => FileState::Unknown(other),
+        }
+    }
+
+    /// The FILESTATES value, the inverse of [`FileState::from_code`].
+    pub fn code(self) -> u8 {
+        match self {
+            FileState::Normal => 0,
+            FileState::Replaced => 1,
+            FileState::NotInstalled => 2,
+            FileState::NetShared => 3,
+            FileState::WrongColor => 4,
+            FileState::Missing => 5,
+            FileState::Unknown(c) => c,
         }
     }
 }
