@@ -43,14 +43,18 @@ pub struct Entry {
     pub count: u32,
 }
 
-/// A parsed header: the blob and its effective entries sorted by tag.
+/// A parsed header: the blob and its index entries, in two runs each sorted by tag.
 #[derive(Clone)]
 pub struct Header {
     blob: Vec<u8>,
     /// Byte offset of the data store in `blob`.
     data_start: usize,
     data_len: usize,
+    /// `entries[..split]` come from the immutable region, `entries[split..]` were added at
+    /// install time and replace a region entry of the same tag. Each run is sorted by tag
+    /// without duplicates (a header not written that way is sorted into the second run).
     entries: Vec<Entry>,
+    split: usize,
     /// Number of entries in the immutable region (0 for a legacy header).
     region_entries: u32,
     /// Total entry count in the blob's index.
@@ -93,20 +97,16 @@ impl Header {
             ));
         }
         let data_len = dl as usize;
-        // Index entry i: (tag, type, offset, count), all big-endian; the index is in bounds.
-        let index_entry = |i: usize| {
-            let at = 8 + 16 * i;
-            (
-                be32(&blob, at),
-                be32(&blob, at + 4),
-                be32(&blob, at + 8) as i32,
-                be32(&blob, at + 12),
-            )
+        // The index is in bounds; its entries are (tag, type, offset, count), all big-endian.
+        let index = &blob[8..data_start];
+        let index_entry = |raw: &[u8]| {
+            let word = |k: usize| u32::from_be_bytes([raw[k], raw[k + 1], raw[k + 2], raw[k + 3]]);
+            (word(0), word(4), word(8) as i32, word(12))
         };
 
         // The region: entry 0 with a region tag, BIN, count 16, whose trailer (16 bytes in the
         // data store) holds a negative offset -(ril * 16).
-        let (first_tag, first_type, first_offset, first_count) = index_entry(0);
+        let (first_tag, first_type, first_offset, first_count) = index_entry(&index[..16]);
         let mut region_entries = 0u32;
         let is_region = matches!(
             first_tag,
@@ -146,14 +146,17 @@ impl Header {
             ));
         }
 
+        // Entries in index order: the region's, then the ones added at install time.
         let mut entries: Vec<Entry> = Vec::with_capacity(il as usize);
+        let mut region_kept = 0;
         let skip = if is_region { 1 } else { 0 };
-        for i in skip..il as usize {
-            let (tag, type_code, offset, count) = index_entry(i);
+        for (i, raw) in index.chunks_exact(16).enumerate().skip(skip) {
+            let (tag, type_code, offset, count) = index_entry(raw);
+            let in_region = (i as u32) < region_entries;
             if offset < 0 || offset as usize > data_len {
                 // A bad entry is kept out rather than failing the whole header; reading
                 // that tag then reports it absent. Region-internal entries must be sane.
-                if (i as u32) < region_entries {
+                if in_region {
                     return err(format!(
                         "tag {tag} offset {offset} is outside the {data_len}-byte data store"
                     ));
@@ -166,26 +169,36 @@ impl Header {
                 offset: offset as usize,
                 count,
             });
-        }
-        // Stable sort keeps index order among equal tags, so the last one (a dribble, which
-        // comes after the region) wins when duplicates are collapsed below. The region is
-        // already sorted, so this is mostly a linear check.
-        entries.sort_by_key(|e| e.tag);
-        let mut kept = 0;
-        for i in 0..entries.len() {
-            if kept > 0 && entries[kept - 1].tag == entries[i].tag {
-                entries[kept - 1] = entries[i];
-            } else {
-                entries[kept] = entries[i];
-                kept += 1;
+            if in_region {
+                region_kept = entries.len();
             }
         }
-        entries.truncate(kept);
+        // rpm writes each part sorted by tag, so lookups binary-search the two runs as they
+        // are, install-time entries first. Any other shape (a legacy or hostile header) is
+        // sorted into one run: stably, so that among equal tags the last in index order
+        // (a dribble comes after the region) is the one kept.
+        let strictly_sorted = |run: &[Entry]| run.windows(2).all(|w| w[0].tag < w[1].tag);
+        let mut split = region_kept;
+        if !(strictly_sorted(&entries[..split]) && strictly_sorted(&entries[split..])) {
+            entries.sort_by_key(|e| e.tag);
+            let mut kept = 0;
+            for i in 0..entries.len() {
+                if kept > 0 && entries[kept - 1].tag == entries[i].tag {
+                    entries[kept - 1] = entries[i];
+                } else {
+                    entries[kept] = entries[i];
+                    kept += 1;
+                }
+            }
+            entries.truncate(kept);
+            split = 0;
+        }
         Ok(Header {
             blob,
             data_start,
             data_len,
             entries,
+            split,
             region_entries,
             index_entries: il,
         })
@@ -212,18 +225,24 @@ impl Header {
     }
 
     pub fn entry(&self, tag: u32) -> Option<&Entry> {
-        self.entries
-            .binary_search_by_key(&tag, |e| e.tag)
-            .ok()
-            .map(|i| &self.entries[i])
+        let (region, installed) = self.entries.split_at(self.split);
+        let find = |run: &'_ [Entry]| run.binary_search_by_key(&tag, |e| e.tag).ok();
+        match find(installed) {
+            Some(i) => Some(&installed[i]),
+            None => find(region).map(|i| &region[i]),
+        }
     }
 
     pub fn has(&self, tag: u32) -> bool {
         self.entry(tag).is_some()
     }
 
-    pub fn tags(&self) -> impl Iterator<Item = u32> + '_ {
-        self.entries.iter().map(|e| e.tag)
+    /// The tags present, in ascending order.
+    pub fn tags(&self) -> impl Iterator<Item = u32> {
+        let mut tags: Vec<u32> = self.entries.iter().map(|e| e.tag).collect();
+        tags.sort_unstable();
+        tags.dedup();
+        tags.into_iter()
     }
 
     fn data(&self) -> &[u8] {
@@ -395,29 +414,43 @@ impl<'a> IntArray<'a> {
 mod tests {
     use super::*;
 
+    type TestEntry = (u32, TagType, u32, Vec<u8>);
+
     /// Build a header blob from entries; used to check parsing rules.
-    pub(crate) fn build(entries: &[(u32, TagType, u32, Vec<u8>)], region: bool) -> Vec<u8> {
+    pub(crate) fn build(entries: &[TestEntry], region: bool) -> Vec<u8> {
+        build_installed(entries, region, &[])
+    }
+
+    /// A header blob as rpm stores an installed package: the region's entries (in the order
+    /// given), then `dribbles`, entries added at install time outside the region.
+    fn build_installed(entries: &[TestEntry], region: bool, dribbles: &[TestEntry]) -> Vec<u8> {
         let mut data = Vec::new();
         let mut index = Vec::new();
-        let n = entries.len() as u32 + if region { 1 } else { 0 };
-        for (tag, ty, count, bytes) in entries {
+        let n_region = entries.len() as u32 + if region { 1 } else { 0 };
+        let add = |data: &mut Vec<u8>, index: &mut Vec<(u32, u32, i32, u32)>, (tag, ty, count, bytes): &TestEntry| {
             let align = ty.element_size().unwrap_or(1).max(1);
             while data.len() % align != 0 {
                 data.push(0);
             }
             index.push((*tag, *ty as u32, data.len() as i32, *count));
             data.extend_from_slice(bytes);
+        };
+        for e in entries {
+            add(&mut data, &mut index, e);
         }
-        let mut blob = Vec::new();
         if region {
             let trailer_at = data.len() as i32;
             data.extend_from_slice(&tag::HEADER_IMMUTABLE.to_be_bytes());
             data.extend_from_slice(&(TagType::Bin as u32).to_be_bytes());
-            data.extend_from_slice(&(-(n as i32) * 16).to_be_bytes());
+            data.extend_from_slice(&(-(n_region as i32) * 16).to_be_bytes());
             data.extend_from_slice(&16u32.to_be_bytes());
             index.insert(0, (tag::HEADER_IMMUTABLE, TagType::Bin as u32, trailer_at, 16));
         }
-        blob.extend_from_slice(&n.to_be_bytes());
+        for e in dribbles {
+            add(&mut data, &mut index, e);
+        }
+        let mut blob = Vec::new();
+        blob.extend_from_slice(&(index.len() as u32).to_be_bytes());
         blob.extend_from_slice(&(data.len() as u32).to_be_bytes());
         for (t, ty, off, c) in index {
             blob.extend_from_slice(&t.to_be_bytes());
@@ -427,6 +460,87 @@ mod tests {
         }
         blob.extend_from_slice(&data);
         blob
+    }
+
+    fn string(tag: u32, s: &str) -> TestEntry {
+        (tag, TagType::String, 1, format!("{s}\0").into_bytes())
+    }
+
+    fn int32(tag: u32, v: u32) -> TestEntry {
+        (tag, TagType::Int32, 1, v.to_be_bytes().to_vec())
+    }
+
+    #[test]
+    fn an_entry_added_at_install_time_replaces_the_regions() {
+        let blob = build_installed(
+            &[
+                string(tag::NAME, "foo"),
+                string(tag::VERSION, "1"),
+                string(tag::RELEASE, "1"),
+            ],
+            true,
+            &[
+                string(tag::VERSION, "2"),
+                int32(tag::EPOCH, 3),
+                int32(tag::INSTALLTIME, 5),
+            ],
+        );
+        let h = Header::parse(blob).unwrap();
+        assert_eq!(h.region_entries(), 4);
+        assert_eq!(h.string(tag::VERSION).unwrap().as_deref(), Some("2"));
+        assert_eq!(h.string(tag::NAME).unwrap().as_deref(), Some("foo"));
+        assert_eq!(h.int(tag::INSTALLTIME).unwrap(), Some(5));
+        assert_eq!(h.int(tag::EPOCH).unwrap(), Some(3));
+        assert_eq!(h.int(tag::BUILDTIME).unwrap(), None);
+        let tags: Vec<u32> = h.tags().collect();
+        assert_eq!(
+            tags,
+            [tag::NAME, tag::VERSION, tag::RELEASE, tag::EPOCH, tag::INSTALLTIME]
+        );
+    }
+
+    #[test]
+    fn among_repeated_tags_the_last_in_index_order_wins() {
+        // Region entries out of tag order and repeated, as no rpm writes them: the header is
+        // sorted as a whole and the last of each tag kept, dribbles last of all.
+        let blob = build_installed(
+            &[
+                string(tag::RELEASE, "r1"),
+                string(tag::NAME, "a"),
+                string(tag::NAME, "b"),
+            ],
+            true,
+            &[string(tag::RELEASE, "r2"), string(tag::RELEASE, "r3")],
+        );
+        let h = Header::parse(blob).unwrap();
+        assert_eq!(h.string(tag::NAME).unwrap().as_deref(), Some("b"));
+        assert_eq!(h.string(tag::RELEASE).unwrap().as_deref(), Some("r3"));
+        // Dribbles out of tag order.
+        let h = Header::parse(build_installed(
+            &[string(tag::NAME, "a"), string(tag::VERSION, "1")],
+            true,
+            &[
+                int32(tag::INSTALLTIME, 5),
+                string(tag::VERSION, "2"),
+                int32(tag::EPOCH, 3),
+            ],
+        ))
+        .unwrap();
+        assert_eq!(h.string(tag::VERSION).unwrap().as_deref(), Some("2"));
+        assert_eq!(h.int(tag::EPOCH).unwrap(), Some(3));
+        assert_eq!(h.int(tag::INSTALLTIME).unwrap(), Some(5));
+        // A legacy header (no region) in any order.
+        let h = Header::parse(build(
+            &[
+                string(tag::VERSION, "9"),
+                string(tag::NAME, "x"),
+                string(tag::VERSION, "10"),
+            ],
+            false,
+        ))
+        .unwrap();
+        assert_eq!(h.string(tag::NAME).unwrap().as_deref(), Some("x"));
+        assert_eq!(h.string(tag::VERSION).unwrap().as_deref(), Some("10"));
     }
 
     #[test]
