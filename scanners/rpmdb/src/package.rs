@@ -435,10 +435,12 @@ impl Package {
 /// reading a field of file `i < len()` cannot fail and allocates nothing. Absent tags read as
 /// rpm's query defaults: 0, empty, verify flags all set.
 pub struct FileTable<'h> {
-    /// DIRNAMES, BASENAMES and DIRINDEXES; or, in a legacy header, OLDFILENAMES as basenames
-    /// with no directories.
-    dirnames: Vec<&'h [u8]>,
-    basenames: Vec<&'h [u8]>,
+    /// Every string array the header has, one after the other in one allocation: the base
+    /// names (or, in a legacy header, OLDFILENAMES as base names with no directories), the
+    /// directory names, then the per-file arrays that are present.
+    strings: Vec<&'h [u8]>,
+    files: usize,
+    dirnames_at: usize,
     dirindexes: Option<IntArray<'h>>,
     sizes: Option<IntArray<'h>>,
     modes: Option<IntArray<'h>>,
@@ -450,56 +452,55 @@ pub struct FileTable<'h> {
     colors: Option<IntArray<'h>>,
     inodes: Option<IntArray<'h>>,
     devices: Option<IntArray<'h>>,
-    digests: Option<Vec<&'h [u8]>>,
-    links: Option<Vec<&'h [u8]>>,
-    users: Option<Vec<&'h [u8]>>,
-    groups: Option<Vec<&'h [u8]>>,
-    caps: Option<Vec<&'h [u8]>>,
-    langs: Option<Vec<&'h [u8]>>,
+    /// Where each per-file string array starts in `strings`, when the header has it.
+    digests: Option<usize>,
+    links: Option<usize>,
+    users: Option<usize>,
+    groups: Option<usize>,
+    caps: Option<usize>,
+    langs: Option<usize>,
 }
 
 impl<'h> FileTable<'h> {
     fn from_header(h: &'h Header) -> Result<FileTable<'h>, HeaderError> {
-        let (dirnames, basenames, dirindexes) = match h.strings(tag::BASENAMES)? {
-            Some(basenames) => {
+        let mut strings = Vec::new();
+        let (files, dirindexes) = match h.push_strings(tag::BASENAMES, &mut strings)? {
+            Some(files) => {
                 let dirnames = h
-                    .strings(tag::DIRNAMES)?
+                    .push_strings(tag::DIRNAMES, &mut strings)?
                     .ok_or_else(|| HeaderError("BASENAMES without DIRNAMES".into()))?;
                 let dirindexes = h
                     .int_array(tag::DIRINDEXES)?
                     .ok_or_else(|| HeaderError("BASENAMES without DIRINDEXES".into()))?;
-                if dirindexes.len() != basenames.len() {
+                if dirindexes.len() != files {
                     return Err(HeaderError(format!(
-                        "DIRINDEXES has {} entries for {} BASENAMES",
+                        "DIRINDEXES has {} entries for {files} BASENAMES",
                         dirindexes.len(),
-                        basenames.len()
                     )));
                 }
-                if let Some((i, di)) = dirindexes
-                    .iter()
-                    .enumerate()
-                    .find(|&(_, di)| di >= dirnames.len() as u64)
-                {
+                if let Some((i, di)) = dirindexes.iter().enumerate().find(|&(_, di)| di >= dirnames as u64) {
                     return Err(HeaderError(format!(
-                        "DIRINDEXES[{i}] = {di} points past the {} DIRNAMES",
-                        dirnames.len()
+                        "DIRINDEXES[{i}] = {di} points past the {dirnames} DIRNAMES"
                     )));
                 }
-                (dirnames, basenames, Some(dirindexes))
+                (files, Some(dirindexes))
             }
-            None => (Vec::new(), h.strings(tag::OLDFILENAMES)?.unwrap_or_default(), None),
+            None => (h.push_strings(tag::OLDFILENAMES, &mut strings)?.unwrap_or(0), None),
         };
-        let n = basenames.len();
+        let dirnames_at = files;
+        let n = files;
         let ints = |t: u32, name: &str| -> Result<Option<IntArray<'h>>, HeaderError> {
             match h.int_array(t)? {
                 Some(v) if v.len() != n => Err(HeaderError(format!("{name} has {} entries for {n} files", v.len()))),
                 other => Ok(other),
             }
         };
-        let strs = |t: u32, name: &str| -> Result<Option<Vec<&'h [u8]>>, HeaderError> {
-            match h.strings(t)? {
-                Some(v) if v.len() != n => Err(HeaderError(format!("{name} has {} entries for {n} files", v.len()))),
-                other => Ok(other),
+        let mut strs = |t: u32, name: &str| -> Result<Option<usize>, HeaderError> {
+            let at = strings.len();
+            match h.push_strings(t, &mut strings)? {
+                Some(len) if len != n => Err(HeaderError(format!("{name} has {len} entries for {n} files"))),
+                Some(_) => Ok(Some(at)),
+                None => Ok(None),
             }
         };
         Ok(FileTable {
@@ -522,8 +523,9 @@ impl<'h> FileTable<'h> {
             groups: strs(tag::FILEGROUPNAME, "FILEGROUPNAME")?,
             caps: strs(tag::FILECAPS, "FILECAPS")?,
             langs: strs(tag::FILELANGS, "FILELANGS")?,
-            dirnames,
-            basenames,
+            strings,
+            files,
+            dirnames_at,
             dirindexes,
         })
     }
@@ -531,12 +533,12 @@ impl<'h> FileTable<'h> {
     /// Number of files.
     #[inline]
     pub fn len(&self) -> usize {
-        self.basenames.len()
+        self.files
     }
 
     #[inline]
     pub fn is_empty(&self) -> bool {
-        self.basenames.is_empty()
+        self.files == 0
     }
 
     /// The directory (with its trailing `/`) and the base name of file `i`; the directory is
@@ -544,10 +546,10 @@ impl<'h> FileTable<'h> {
     #[inline]
     pub fn path_parts(&self, i: usize) -> (&'h [u8], &'h [u8]) {
         let dir = match &self.dirindexes {
-            Some(ix) => self.dirnames[ix.get(i) as usize],
+            Some(ix) => self.strings[self.dirnames_at + ix.get(i) as usize],
             None => &[],
         };
-        (dir, self.basenames[i])
+        (dir, self.strings[i])
     }
 
     /// Append the absolute path of file `i` (bytes; need not be UTF-8) to `out`.
@@ -602,40 +604,41 @@ impl<'h> FileTable<'h> {
     /// The hex digest as stored (rpm writes lowercase); empty for non-regular files.
     #[inline]
     pub fn digest(&self, i: usize) -> &'h [u8] {
-        text(&self.digests, i)
+        self.text(self.digests, i)
     }
     /// The symlink target; empty for anything but a symlink.
     #[inline]
     pub fn link_target(&self, i: usize) -> &'h [u8] {
-        text(&self.links, i)
+        self.text(self.links, i)
     }
     #[inline]
     pub fn user(&self, i: usize) -> &'h [u8] {
-        text(&self.users, i)
+        self.text(self.users, i)
     }
     #[inline]
     pub fn group(&self, i: usize) -> &'h [u8] {
-        text(&self.groups, i)
+        self.text(self.groups, i)
     }
     /// Capabilities in `cap_to_text` form; empty when none.
     #[inline]
     pub fn caps(&self, i: usize) -> &'h [u8] {
-        text(&self.caps, i)
+        self.text(self.caps, i)
     }
     #[inline]
     pub fn lang(&self, i: usize) -> &'h [u8] {
-        text(&self.langs, i)
+        self.text(self.langs, i)
+    }
+
+    /// String `i` of the per-file array starting at `at`; empty when the header has none.
+    #[inline]
+    fn text(&self, at: Option<usize>, i: usize) -> &'h [u8] {
+        at.map_or(&[], |at| self.strings[at + i])
     }
 }
 
 #[inline]
 fn num(v: &Option<IntArray<'_>>, i: usize, default: u64) -> u64 {
     v.as_ref().map_or(default, |v| v.get(i))
-}
-
-#[inline]
-fn text<'h>(v: &Option<Vec<&'h [u8]>>, i: usize) -> &'h [u8] {
-    v.as_ref().map_or(&[], |v| v[i])
 }
 
 /// `bytes` as a lossy UTF-8 string, decoded once per distinct value (up to 16 kept).
