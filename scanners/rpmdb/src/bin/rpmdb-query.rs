@@ -46,10 +46,8 @@ fn main() -> ExitCode {
         }
     };
     let mut failed = false;
-    let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut out = Output::new(std::io::stdout().lock());
     let mut installed = InstalledPackages::from_database(database);
-    let mut line = Vec::with_capacity(512);
     for pkg in installed.iter() {
         let p = match pkg {
             Ok(p) => p,
@@ -59,23 +57,30 @@ fn main() -> ExitCode {
                 continue;
             }
         };
-        let epoch = p.epoch.map_or("(none)".to_string(), |e| e.to_string());
-        let _ = writeln!(
-            out,
-            "{} {} {} {} {}",
-            p.name,
-            epoch,
-            p.version,
-            p.release,
-            p.arch_or_none()
-        );
+        let line = out.line();
+        for field in [p.name.as_bytes(), b" "] {
+            line.extend_from_slice(field);
+        }
+        match p.epoch {
+            Some(epoch) => line.extend_from_slice(itoa::Buffer::new().format(epoch).as_bytes()),
+            None => line.extend_from_slice(b"(none)"),
+        }
+        for field in [
+            b" ",
+            p.version.as_bytes(),
+            b" ",
+            p.release.as_bytes(),
+            b" ",
+            p.arch_or_none().as_bytes(),
+            b"\n",
+        ] {
+            line.extend_from_slice(field);
+        }
         if args.files {
             match p.file_table() {
                 Ok(files) => {
                     for i in 0..files.len() {
-                        line.clear();
-                        write_file_line(&mut line, &files, i);
-                        let _ = out.write_all(&line);
+                        write_file_line(out.line(), &files, i);
                     }
                 }
                 Err(e) => {
@@ -85,10 +90,65 @@ fn main() -> ExitCode {
             }
         }
     }
+    match out.finish() {
+        // The reader went away (`rpmdb-query | head`): nothing more to say to anyone.
+        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => {}
+        Err(e) => {
+            eprintln!("rpmdb-query: cannot write the listing: {e}");
+            return ExitCode::from(2);
+        }
+        Ok(()) => {}
+    }
     if failed {
         ExitCode::from(1)
     } else {
         ExitCode::SUCCESS
+    }
+}
+
+/// Standard output, written in blocks: lines are built straight into the block (a listing
+/// with files writes a line per file of the image). The first write error is kept and
+/// reported at the end; nothing more is written after it.
+struct Output<W: Write> {
+    sink: W,
+    block: Vec<u8>,
+    error: Option<std::io::Error>,
+}
+
+impl<W: Write> Output<W> {
+    const BLOCK: usize = 64 * 1024;
+
+    fn new(sink: W) -> Self {
+        Output {
+            sink,
+            block: Vec::with_capacity(Self::BLOCK + 4096),
+            error: None,
+        }
+    }
+
+    /// The block to append one line to; written out first when it is nearly full.
+    fn line(&mut self) -> &mut Vec<u8> {
+        if self.block.len() >= Self::BLOCK {
+            self.flush();
+        }
+        &mut self.block
+    }
+
+    fn flush(&mut self) {
+        if self.error.is_none() {
+            if let Err(e) = self.sink.write_all(&self.block) {
+                self.error = Some(e);
+            }
+        }
+        self.block.clear();
+    }
+
+    fn finish(mut self) -> std::io::Result<()> {
+        self.flush();
+        match self.error.take() {
+            Some(e) => Err(e),
+            None => self.sink.flush(),
+        }
     }
 }
 
@@ -103,11 +163,7 @@ fn write_file_line(line: &mut Vec<u8>, files: &FileTable<'_>, i: usize) {
     line.push(b' ');
     match files.digest(i) {
         [] => line.push(b'-'),
-        digest => {
-            let at = line.len();
-            line.extend_from_slice(digest);
-            line[at..].make_ascii_lowercase();
-        }
+        digest => line.extend_from_slice(digest),
     }
     line.push(b' ');
     line.extend_from_slice(numbers.format(files.size(i)).as_bytes());
