@@ -35,7 +35,7 @@ fn err<T>(msg: impl Into<String>) -> Result<T, HeaderError> {
 }
 
 /// One index entry, with its offset already checked to fall inside the data store.
-#[derive(Debug, Clone, Copy)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Entry {
     pub tag: u32,
     pub type_code: u32,
@@ -43,28 +43,37 @@ pub struct Entry {
     pub count: u32,
 }
 
-/// A parsed header: the blob and its index entries, in two runs each sorted by tag.
+/// A parsed header: the blob, with its index checked and searchable.
 #[derive(Clone)]
 pub struct Header {
     blob: Vec<u8>,
     /// Byte offset of the data store in `blob`.
     data_start: usize,
     data_len: usize,
-    /// `entries[..split]` come from the immutable region, `entries[split..]` were added at
-    /// install time and replace a region entry of the same tag. Each run is sorted by tag
-    /// without duplicates (a header not written that way is sorted into the second run).
-    entries: Vec<Entry>,
-    split: usize,
+    lookup: Lookup,
     /// Number of entries in the immutable region (0 for a legacy header).
     region_entries: u32,
     /// Total entry count in the blob's index.
     index_entries: u32,
 }
 
+/// How tags are found in a header's index.
+#[derive(Clone)]
+enum Lookup {
+    /// The index as rpm writes it, searched in place: entries `first..split` are the immutable
+    /// region's, `split..` were added at install time and replace a region entry of the same
+    /// tag; each run is sorted by tag without duplicates. Region entries are checked; an
+    /// install-time entry whose offset is out of range is skipped when found.
+    Runs { first: usize, split: usize },
+    /// Any other index (a legacy or hostile header): its usable entries sorted by tag, the
+    /// last in index order kept among repeated tags.
+    Sorted(Vec<Entry>),
+}
+
 impl fmt::Debug for Header {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Header")
-            .field("entries", &self.entries.len())
+            .field("entries", &self.index_entries)
             .field("data_len", &self.data_len)
             .finish()
     }
@@ -72,6 +81,54 @@ impl fmt::Debug for Header {
 
 fn be32(b: &[u8], at: usize) -> u32 {
     u32::from_be_bytes([b[at], b[at + 1], b[at + 2], b[at + 3]])
+}
+
+#[inline]
+fn raw_tag(raw: &[u8; 16]) -> u32 {
+    u32::from_be_bytes([raw[0], raw[1], raw[2], raw[3]])
+}
+
+/// An index entry as stored, its offset not checked yet (negative offsets become huge).
+#[inline]
+fn raw_entry(raw: &[u8; 16]) -> Entry {
+    let word = |k: usize| u32::from_be_bytes([raw[k], raw[k + 1], raw[k + 2], raw[k + 3]]);
+    Entry {
+        tag: word(0),
+        type_code: word(4),
+        offset: word(8) as i32 as isize as usize,
+        count: word(12),
+    }
+}
+
+/// The entry, when its offset falls inside a data store of `data_len` bytes.
+#[inline]
+fn usable(e: Entry, data_len: usize) -> Option<Entry> {
+    (e.offset <= data_len).then_some(e)
+}
+
+/// The usable entries of `index` from entry `first` on, sorted by tag; among repeated tags
+/// the last in index order (a dribble comes after the region) is kept. An entry whose offset
+/// is out of range is left out, so that reading its tag reports it absent.
+fn sorted_entries(index: &[u8], first: usize, data_len: usize) -> Vec<Entry> {
+    let mut entries: Vec<Entry> = index
+        .as_chunks::<16>()
+        .0
+        .iter()
+        .skip(first)
+        .filter_map(|raw| usable(raw_entry(raw), data_len))
+        .collect();
+    entries.sort_by_key(|e| e.tag); // stable: equal tags stay in index order
+    let mut kept = 0;
+    for i in 0..entries.len() {
+        if kept > 0 && entries[kept - 1].tag == entries[i].tag {
+            entries[kept - 1] = entries[i];
+        } else {
+            entries[kept] = entries[i];
+            kept += 1;
+        }
+    }
+    entries.truncate(kept);
+    entries
 }
 
 impl Header {
@@ -146,59 +203,36 @@ impl Header {
             ));
         }
 
-        // Entries in index order: the region's, then the ones added at install time.
-        let mut entries: Vec<Entry> = Vec::with_capacity(il as usize);
-        let mut region_kept = 0;
-        let skip = if is_region { 1 } else { 0 };
-        for (i, raw) in index.chunks_exact(16).enumerate().skip(skip) {
-            let (tag, type_code, offset, count) = index_entry(raw);
-            let in_region = (i as u32) < region_entries;
-            if offset < 0 || offset as usize > data_len {
-                // A bad entry is kept out rather than failing the whole header; reading
-                // that tag then reports it absent. Region-internal entries must be sane.
-                if in_region {
-                    return err(format!(
-                        "tag {tag} offset {offset} is outside the {data_len}-byte data store"
-                    ));
-                }
-                continue;
+        // rpm writes the region's entries sorted by tag, then the ones added at install time,
+        // sorted too: such an index is searched in place. One pass checks the region's offsets
+        // and whether both runs are in order.
+        let first = if is_region { 1 } else { 0 };
+        let split = (region_entries as usize).max(first);
+        let mut in_order = true;
+        let mut previous: Option<u32> = None;
+        for (i, raw) in index.chunks_exact(16).enumerate().skip(first) {
+            let (tag, _, offset, _) = index_entry(raw);
+            if i < split && (offset < 0 || offset as usize > data_len) {
+                return err(format!(
+                    "tag {tag} offset {offset} is outside the {data_len}-byte data store"
+                ));
             }
-            entries.push(Entry {
-                tag,
-                type_code,
-                offset: offset as usize,
-                count,
-            });
-            if in_region {
-                region_kept = entries.len();
+            if i == split {
+                previous = None;
             }
+            in_order &= previous.is_none_or(|p| p < tag);
+            previous = Some(tag);
         }
-        // rpm writes each part sorted by tag, so lookups binary-search the two runs as they
-        // are, install-time entries first. Any other shape (a legacy or hostile header) is
-        // sorted into one run: stably, so that among equal tags the last in index order
-        // (a dribble comes after the region) is the one kept.
-        let strictly_sorted = |run: &[Entry]| run.windows(2).all(|w| w[0].tag < w[1].tag);
-        let mut split = region_kept;
-        if !(strictly_sorted(&entries[..split]) && strictly_sorted(&entries[split..])) {
-            entries.sort_by_key(|e| e.tag);
-            let mut kept = 0;
-            for i in 0..entries.len() {
-                if kept > 0 && entries[kept - 1].tag == entries[i].tag {
-                    entries[kept - 1] = entries[i];
-                } else {
-                    entries[kept] = entries[i];
-                    kept += 1;
-                }
-            }
-            entries.truncate(kept);
-            split = 0;
-        }
+        let lookup = if in_order {
+            Lookup::Runs { first, split }
+        } else {
+            Lookup::Sorted(sorted_entries(index, first, data_len))
+        };
         Ok(Header {
             blob,
             data_start,
             data_len,
-            entries,
-            split,
+            lookup,
             region_entries,
             index_entries: il,
         })
@@ -224,13 +258,52 @@ impl Header {
         self.data_start
     }
 
-    pub fn entry(&self, tag: u32) -> Option<&Entry> {
-        let (region, installed) = self.entries.split_at(self.split);
-        let find = |run: &'_ [Entry]| run.binary_search_by_key(&tag, |e| e.tag).ok();
-        match find(installed) {
-            Some(i) => Some(&installed[i]),
-            None => find(region).map(|i| &region[i]),
+    /// The entry of `tag`, when the header has a usable one.
+    pub fn entry(&self, tag: u32) -> Option<Entry> {
+        match &self.lookup {
+            Lookup::Runs { first, split } => {
+                let (index, _) = self.blob[8..self.data_start].as_chunks::<16>();
+                let find = |run: &[[u8; 16]]| {
+                    run.binary_search_by(|raw| raw_tag(raw).cmp(&tag))
+                        .ok()
+                        .and_then(|i| usable(raw_entry(&run[i]), self.data_len))
+                };
+                let (region, installed) = index.split_at(*split);
+                find(installed).or_else(|| find(&region[*first..]))
+            }
+            Lookup::Sorted(entries) => entries.binary_search_by_key(&tag, |e| e.tag).ok().map(|i| entries[i]),
         }
+    }
+
+    /// The entries of several tags, found in one walk over the index rather than a search
+    /// per tag (a package's file table reads twenty). `tags` must be in ascending order.
+    pub fn entries<const N: usize>(&self, tags: [u32; N]) -> [Option<Entry>; N] {
+        debug_assert!(tags.is_sorted(), "Header::entries takes tags in ascending order");
+        let mut found = [None; N];
+        match &self.lookup {
+            Lookup::Runs { first, split } => {
+                let (index, _) = self.blob[8..self.data_start].as_chunks::<16>();
+                let (region, installed) = index.split_at(*split);
+                // Install-time entries first; the region's fill in what they do not have.
+                for run in [installed, &region[*first..]] {
+                    let mut at = 0;
+                    for (slot, &tag) in found.iter_mut().zip(&tags) {
+                        while run.get(at).is_some_and(|raw| raw_tag(raw) < tag) {
+                            at += 1;
+                        }
+                        if slot.is_none() && run.get(at).is_some_and(|raw| raw_tag(raw) == tag) {
+                            *slot = usable(raw_entry(&run[at]), self.data_len);
+                        }
+                    }
+                }
+            }
+            Lookup::Sorted(_) => {
+                for (slot, &tag) in found.iter_mut().zip(&tags) {
+                    *slot = self.entry(tag);
+                }
+            }
+        }
+        found
     }
 
     pub fn has(&self, tag: u32) -> bool {
@@ -239,7 +312,17 @@ impl Header {
 
     /// The tags present, in ascending order.
     pub fn tags(&self) -> impl Iterator<Item = u32> {
-        let mut tags: Vec<u32> = self.entries.iter().map(|e| e.tag).collect();
+        let mut tags: Vec<u32> = match &self.lookup {
+            Lookup::Runs { first, .. } => self.blob[8..self.data_start]
+                .as_chunks::<16>()
+                .0
+                .iter()
+                .skip(*first)
+                .filter_map(|raw| usable(raw_entry(raw), self.data_len))
+                .map(|e| e.tag)
+                .collect(),
+            Lookup::Sorted(entries) => entries.iter().map(|e| e.tag).collect(),
+        };
         tags.sort_unstable();
         tags.dedup();
         tags.into_iter()
@@ -249,7 +332,7 @@ impl Header {
         &self.blob[self.data_start..self.data_start + self.data_len]
     }
 
-    fn fixed(&self, e: &Entry, tag: u32) -> Result<(&[u8], TagType), HeaderError> {
+    fn fixed(&self, e: Entry, tag: u32) -> Result<(&[u8], TagType), HeaderError> {
         let ty = TagType::from_u32(e.type_code)
             .ok_or_else(|| HeaderError(format!("tag {tag} has unknown type {}", e.type_code)))?;
         let size = ty
@@ -287,10 +370,12 @@ impl Header {
     /// An integer array (INT8/CHAR, INT16, INT32, INT64) borrowed from the data store,
     /// bounds-checked once; its elements are read on demand.
     pub fn int_array(&self, tag: u32) -> Result<Option<IntArray<'_>>, HeaderError> {
-        let e = match self.entry(tag) {
-            None => return Ok(None),
-            Some(e) => e,
-        };
+        self.entry(tag).map(|e| self.int_array_of(e)).transpose()
+    }
+
+    /// [`Header::int_array`] of an entry found with [`Header::entries`].
+    pub fn int_array_of(&self, e: Entry) -> Result<IntArray<'_>, HeaderError> {
+        let tag = e.tag;
         let (bytes, ty) = self.fixed(e, tag)?;
         let width = match ty {
             TagType::Char | TagType::Int8 => 1,
@@ -299,7 +384,7 @@ impl Header {
             TagType::Int64 => 8,
             other => return err(format!("tag {tag} has type {other:?}, expected an integer")),
         };
-        Ok(Some(IntArray { bytes, width }))
+        Ok(IntArray { bytes, width })
     }
 
     /// Any integer array, widened to u64 (INT8/CHAR, INT16, INT32, INT64).
@@ -323,10 +408,12 @@ impl Header {
     /// how many there were (`None`, nothing appended, when the tag is absent). Lets a caller
     /// keep several arrays in one vector.
     pub fn push_strings<'a>(&'a self, tag: u32, out: &mut Vec<&'a [u8]>) -> Result<Option<usize>, HeaderError> {
-        let e = match self.entry(tag) {
-            None => return Ok(None),
-            Some(e) => e,
-        };
+        self.entry(tag).map(|e| self.push_strings_of(e, out)).transpose()
+    }
+
+    /// [`Header::push_strings`] of an entry found with [`Header::entries`].
+    pub fn push_strings_of<'a>(&'a self, e: Entry, out: &mut Vec<&'a [u8]>) -> Result<usize, HeaderError> {
+        let tag = e.tag;
         let ty = TagType::from_u32(e.type_code)
             .ok_or_else(|| HeaderError(format!("tag {tag} has unknown type {}", e.type_code)))?;
         let count = match ty {
@@ -348,17 +435,18 @@ impl Header {
                 "tag {tag}: string {found} of {count} is not terminated inside the data store"
             ));
         }
-        Ok(Some(count))
+        Ok(count)
     }
 
     /// The first string of a tag (the C-locale one for I18NSTRING), as raw bytes.
     pub fn string_bytes(&self, tag: u32) -> Result<Option<&[u8]>, HeaderError> {
-        let e = match self.entry(tag) {
-            None => return Ok(None),
-            Some(e) => e,
-        };
-        let data = self.data();
-        let rest = &data[e.offset..];
+        self.entry(tag).map(|e| self.string_bytes_of(e)).transpose()
+    }
+
+    /// [`Header::string_bytes`] of an entry found with [`Header::entries`].
+    pub fn string_bytes_of(&self, e: Entry) -> Result<&[u8], HeaderError> {
+        let tag = e.tag;
+        let rest = &self.data()[e.offset..];
         match TagType::from_u32(e.type_code) {
             Some(TagType::String | TagType::StringArray | TagType::I18nString) => {}
             _ => return err(format!("tag {tag} has type {}, expected a string", e.type_code)),
@@ -368,7 +456,7 @@ impl Header {
         }
         let end = memchr::memchr(0, rest)
             .ok_or_else(|| HeaderError(format!("tag {tag}: string is not terminated inside the data store")))?;
-        Ok(Some(&rest[..end]))
+        Ok(&rest[..end])
     }
 
     /// The first string of a tag, lossily decoded as UTF-8.
@@ -380,33 +468,42 @@ impl Header {
 /// Append to `out` the first `count` NUL-terminated strings at the start of `area` (without
 /// their NULs) and return how many were found: fewer than `count` when `area` ends first.
 ///
-/// File arrays are mostly short strings ("root", "", a base name), for which a search call
-/// costs more than the string: each string's first eight bytes are tested as one word, and
-/// only a longer string (a digest, a path) is searched for its end.
+/// File arrays are mostly short strings ("root", "", a base name, a 64-digit digest), for
+/// which a search call costs more than the string: each string's first [`WORD_SCAN`] bytes
+/// are tested eight at a time, and only a longer string is handed to memchr.
 fn split_nul_terminated<'a>(area: &'a [u8], count: usize, out: &mut Vec<&'a [u8]>) -> usize {
-    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
     let mut found = 0;
     let mut rest = area;
     while found < count {
-        let len = match rest.first_chunk::<8>() {
-            Some(word) => {
-                let v = u64::from_le_bytes(*word);
-                // 0x80 in each byte of `v` that is zero, nothing elsewhere (no carries).
-                let zeros = !(((v & LOW7).wrapping_add(LOW7)) | v | LOW7);
-                if zeros != 0 {
-                    Some((zeros.trailing_zeros() / 8) as usize)
-                } else {
-                    memchr::memchr(0, &rest[8..]).map(|n| n + 8)
-                }
-            }
-            None => memchr::memchr(0, rest),
-        };
-        let Some(len) = len else { break };
+        let Some(len) = nul_position(rest) else { break };
         out.push(&rest[..len]);
         rest = &rest[len + 1..];
         found += 1;
     }
     found
+}
+
+/// How far [`nul_position`] looks a word at a time before calling memchr.
+const WORD_SCAN: usize = 72;
+
+/// The position of the first NUL in `bytes`.
+#[inline(always)]
+fn nul_position(bytes: &[u8]) -> Option<usize> {
+    const LOW7: u64 = 0x7f7f_7f7f_7f7f_7f7f;
+    let mut at = 0;
+    while let Some(word) = bytes.get(at..).and_then(|b| b.first_chunk::<8>()) {
+        let v = u64::from_le_bytes(*word);
+        // 0x80 in each byte of `v` that is zero, nothing elsewhere (no carries between bytes).
+        let zeros = !(((v & LOW7).wrapping_add(LOW7)) | v | LOW7);
+        if zeros != 0 {
+            return Some(at + (zeros.trailing_zeros() / 8) as usize);
+        }
+        at += 8;
+        if at >= WORD_SCAN {
+            break;
+        }
+    }
+    memchr::memchr(0, &bytes[at..]).map(|n| at + n)
 }
 
 /// An integer array in a header's data store (big-endian elements of 1, 2, 4 or 8 bytes).
@@ -473,7 +570,7 @@ mod tests {
         let n_region = entries.len() as u32 + if region { 1 } else { 0 };
         let add = |data: &mut Vec<u8>, index: &mut Vec<(u32, u32, i32, u32)>, (tag, ty, count, bytes): &TestEntry| {
             let align = ty.element_size().unwrap_or(1).max(1);
-            while data.len() % align != 0 {
+            while !data.len().is_multiple_of(align) {
                 data.push(0);
             }
             index.push((*tag, *ty as u32, data.len() as i32, *count));
@@ -592,7 +689,7 @@ mod tests {
         /// count and alignment.
         #[test]
         fn splitting_finds_the_same_strings_as_a_plain_split(
-            area in proptest::collection::vec(proptest::prop_oneof![Just(0u8), Just(b'a'), any::<u8>()], 0..80),
+            area in proptest::collection::vec(proptest::prop_oneof![1 => Just(0u8), 8 => Just(b'a'), 8 => any::<u8>()], 0..300),
             skip in 0usize..8,
             count in 0usize..40,
         ) {
@@ -603,6 +700,63 @@ mod tests {
             proptest::prop_assert_eq!(found, expected.len());
             proptest::prop_assert_eq!(&out[0], &&b"kept"[..]);
             proptest::prop_assert_eq!(&out[1..], &expected[..]);
+        }
+    }
+
+    /// `entries` (one walk) finds what `entry` (a search per tag) finds, in every index shape.
+    #[test]
+    fn entries_at_once_agree_with_entry_by_entry() {
+        let all = [
+            tag::NAME,
+            tag::VERSION,
+            tag::RELEASE,
+            tag::EPOCH,
+            tag::BUILDTIME,
+            tag::INSTALLTIME,
+            tag::FILESIZES,
+        ];
+        let headers = [
+            // Two sorted runs, a dribble replacing a region entry.
+            build_installed(
+                &[
+                    string(tag::NAME, "foo"),
+                    string(tag::VERSION, "1"),
+                    int32(tag::FILESIZES, 1),
+                ],
+                true,
+                &[
+                    string(tag::VERSION, "2"),
+                    int32(tag::EPOCH, 3),
+                    int32(tag::INSTALLTIME, 5),
+                ],
+            ),
+            // Dribbles out of order: the sorted copy.
+            build_installed(
+                &[string(tag::NAME, "foo"), string(tag::RELEASE, "1")],
+                true,
+                &[int32(tag::INSTALLTIME, 5), string(tag::RELEASE, "2")],
+            ),
+            // A legacy header.
+            build(
+                &[
+                    string(tag::NAME, "x"),
+                    string(tag::VERSION, "9"),
+                    int32(tag::BUILDTIME, 4),
+                ],
+                false,
+            ),
+        ];
+        // An install-time entry whose offset is out of range is skipped: the region's counts.
+        let mut bad_dribble = headers[0].clone();
+        let at = 8 + 16 * 4 + 8; // index entry 4 (region tag, 3 region entries, then VERSION)
+        bad_dribble[at..at + 4].copy_from_slice(&0x7fff_0000u32.to_be_bytes());
+        let h = Header::parse(bad_dribble.clone()).unwrap();
+        assert_eq!(h.string(tag::VERSION).unwrap().as_deref(), Some("1"));
+        for blob in headers.into_iter().chain([bad_dribble]) {
+            let h = Header::parse(blob).unwrap();
+            let one_by_one: Vec<Option<Entry>> = all.iter().map(|&t| h.entry(t)).collect();
+            assert_eq!(h.entries(all).to_vec(), one_by_one);
+            assert!(one_by_one.iter().filter(|e| e.is_some()).count() >= 3);
         }
     }
 

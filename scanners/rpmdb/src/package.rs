@@ -1,6 +1,6 @@
 //! Installed packages and their files, as `rpm -q` and `rpm -V` see them, read from a header.
 
-use crate::header::{Header, HeaderError, IntArray};
+use crate::header::{Entry, Header, HeaderError, IntArray};
 use crate::signature::{self, SignatureInfo};
 use crate::tag;
 use crate::version::Evr;
@@ -241,16 +241,25 @@ impl Package {
     /// Read a package's identity from its header. Fails only when NAME, VERSION or RELEASE
     /// cannot be read.
     pub fn from_header(header_number: u32, header: Header) -> Result<Package, HeaderError> {
-        let need = |t: u32, what: &str| -> Result<String, HeaderError> {
-            header
-                .string(t)?
-                .ok_or_else(|| HeaderError(format!("header has no {what} tag ({t})")))
+        let [name, version, release, epoch, arch] =
+            header.entries([tag::NAME, tag::VERSION, tag::RELEASE, tag::EPOCH, tag::ARCH]);
+        let text = |e: Entry| -> Result<String, HeaderError> {
+            Ok(String::from_utf8_lossy(header.string_bytes_of(e)?).into_owned())
         };
-        let name = need(tag::NAME, "NAME")?;
-        let version = need(tag::VERSION, "VERSION")?;
-        let release = need(tag::RELEASE, "RELEASE")?;
-        let epoch = header.int(tag::EPOCH)?.map(|e| e as u32);
-        let arch = header.string(tag::ARCH)?;
+        let need = |e: Option<Entry>, t: u32, what: &str| -> Result<String, HeaderError> {
+            text(e.ok_or_else(|| HeaderError(format!("header has no {what} tag ({t})")))?)
+        };
+        let name = need(name, tag::NAME, "NAME")?;
+        let version = need(version, tag::VERSION, "VERSION")?;
+        let release = need(release, tag::RELEASE, "RELEASE")?;
+        let epoch = match epoch {
+            Some(e) => {
+                let ints = header.int_array_of(e)?;
+                (!ints.is_empty()).then(|| ints.get(0) as u32)
+            }
+            None => None,
+        };
+        let arch = arch.map(text).transpose()?;
         Ok(Package {
             header_number,
             name,
@@ -463,15 +472,41 @@ pub struct FileTable<'h> {
 
 impl<'h> FileTable<'h> {
     fn from_header(h: &'h Header) -> Result<FileTable<'h>, HeaderError> {
+        // Every tag the table reads, found in one walk over the header's index.
+        let [old_filenames, sizes, states, modes, rdevs, mtimes, digests, links, flags, users, groups, verify_flags, devices, inodes, langs, dirindexes, basenames, dirnames, colors, long_sizes, caps] =
+            h.entries([
+                tag::OLDFILENAMES,
+                tag::FILESIZES,
+                tag::FILESTATES,
+                tag::FILEMODES,
+                tag::FILERDEVS,
+                tag::FILEMTIMES,
+                tag::FILEDIGESTS,
+                tag::FILELINKTOS,
+                tag::FILEFLAGS,
+                tag::FILEUSERNAME,
+                tag::FILEGROUPNAME,
+                tag::FILEVERIFYFLAGS,
+                tag::FILEDEVICES,
+                tag::FILEINODES,
+                tag::FILELANGS,
+                tag::DIRINDEXES,
+                tag::BASENAMES,
+                tag::DIRNAMES,
+                tag::FILECOLORS,
+                tag::LONGFILESIZES,
+                tag::FILECAPS,
+            ]);
         let mut strings = Vec::new();
-        let (files, dirindexes) = match h.push_strings(tag::BASENAMES, &mut strings)? {
-            Some(files) => {
-                let dirnames = h
-                    .push_strings(tag::DIRNAMES, &mut strings)?
-                    .ok_or_else(|| HeaderError("BASENAMES without DIRNAMES".into()))?;
-                let dirindexes = h
-                    .int_array(tag::DIRINDEXES)?
-                    .ok_or_else(|| HeaderError("BASENAMES without DIRINDEXES".into()))?;
+        let (files, dirindexes) = match basenames {
+            Some(basenames) => {
+                let files = h.push_strings_of(basenames, &mut strings)?;
+                let dirnames = h.push_strings_of(
+                    dirnames.ok_or_else(|| HeaderError("BASENAMES without DIRNAMES".into()))?,
+                    &mut strings,
+                )?;
+                let dirindexes =
+                    h.int_array_of(dirindexes.ok_or_else(|| HeaderError("BASENAMES without DIRINDEXES".into()))?)?;
                 if dirindexes.len() != files {
                     return Err(HeaderError(format!(
                         "DIRINDEXES has {} entries for {files} BASENAMES",
@@ -485,44 +520,49 @@ impl<'h> FileTable<'h> {
                 }
                 (files, Some(dirindexes))
             }
-            None => (h.push_strings(tag::OLDFILENAMES, &mut strings)?.unwrap_or(0), None),
+            None => match old_filenames {
+                Some(e) => (h.push_strings_of(e, &mut strings)?, None),
+                None => (0, None),
+            },
         };
         let dirnames_at = files;
         let n = files;
-        let ints = |t: u32, name: &str| -> Result<Option<IntArray<'h>>, HeaderError> {
-            match h.int_array(t)? {
-                Some(v) if v.len() != n => Err(HeaderError(format!("{name} has {} entries for {n} files", v.len()))),
-                other => Ok(other),
+        let ints = |e: Option<Entry>, name: &str| -> Result<Option<IntArray<'h>>, HeaderError> {
+            let Some(e) = e else { return Ok(None) };
+            match h.int_array_of(e)? {
+                v if v.len() != n => Err(HeaderError(format!("{name} has {} entries for {n} files", v.len()))),
+                v => Ok(Some(v)),
             }
         };
-        let mut strs = |t: u32, name: &str| -> Result<Option<usize>, HeaderError> {
+        strings.reserve(6 * n);
+        let mut strs = |e: Option<Entry>, name: &str| -> Result<Option<usize>, HeaderError> {
+            let Some(e) = e else { return Ok(None) };
             let at = strings.len();
-            match h.push_strings(t, &mut strings)? {
-                Some(len) if len != n => Err(HeaderError(format!("{name} has {len} entries for {n} files"))),
-                Some(_) => Ok(Some(at)),
-                None => Ok(None),
+            match h.push_strings_of(e, &mut strings)? {
+                len if len != n => Err(HeaderError(format!("{name} has {len} entries for {n} files"))),
+                _ => Ok(Some(at)),
             }
         };
         Ok(FileTable {
-            sizes: match ints(tag::LONGFILESIZES, "LONGFILESIZES")? {
+            sizes: match ints(long_sizes, "LONGFILESIZES")? {
                 Some(v) => Some(v),
-                None => ints(tag::FILESIZES, "FILESIZES")?,
+                None => ints(sizes, "FILESIZES")?,
             },
-            modes: ints(tag::FILEMODES, "FILEMODES")?,
-            rdevs: ints(tag::FILERDEVS, "FILERDEVS")?,
-            mtimes: ints(tag::FILEMTIMES, "FILEMTIMES")?,
-            flags: ints(tag::FILEFLAGS, "FILEFLAGS")?,
-            verify_flags: ints(tag::FILEVERIFYFLAGS, "FILEVERIFYFLAGS")?,
-            states: ints(tag::FILESTATES, "FILESTATES")?,
-            colors: ints(tag::FILECOLORS, "FILECOLORS")?,
-            inodes: ints(tag::FILEINODES, "FILEINODES")?,
-            devices: ints(tag::FILEDEVICES, "FILEDEVICES")?,
-            digests: strs(tag::FILEDIGESTS, "FILEDIGESTS")?,
-            links: strs(tag::FILELINKTOS, "FILELINKTOS")?,
-            users: strs(tag::FILEUSERNAME, "FILEUSERNAME")?,
-            groups: strs(tag::FILEGROUPNAME, "FILEGROUPNAME")?,
-            caps: strs(tag::FILECAPS, "FILECAPS")?,
-            langs: strs(tag::FILELANGS, "FILELANGS")?,
+            modes: ints(modes, "FILEMODES")?,
+            rdevs: ints(rdevs, "FILERDEVS")?,
+            mtimes: ints(mtimes, "FILEMTIMES")?,
+            flags: ints(flags, "FILEFLAGS")?,
+            verify_flags: ints(verify_flags, "FILEVERIFYFLAGS")?,
+            states: ints(states, "FILESTATES")?,
+            colors: ints(colors, "FILECOLORS")?,
+            inodes: ints(inodes, "FILEINODES")?,
+            devices: ints(devices, "FILEDEVICES")?,
+            digests: strs(digests, "FILEDIGESTS")?,
+            links: strs(links, "FILELINKTOS")?,
+            users: strs(users, "FILEUSERNAME")?,
+            groups: strs(groups, "FILEGROUPNAME")?,
+            caps: strs(caps, "FILECAPS")?,
+            langs: strs(langs, "FILELANGS")?,
             strings,
             files,
             dirnames_at,
