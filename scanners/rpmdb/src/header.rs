@@ -258,6 +258,11 @@ impl Header {
         self.data_start
     }
 
+    /// Length of the data store in bytes.
+    pub fn data_len(&self) -> usize {
+        self.data_len
+    }
+
     /// The entry of `tag`, when the header has a usable one.
     pub fn entry(&self, tag: u32) -> Option<Entry> {
         match &self.lookup {

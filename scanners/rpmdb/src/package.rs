@@ -497,7 +497,24 @@ impl<'h> FileTable<'h> {
                 tag::LONGFILESIZES,
                 tag::FILECAPS,
             ]);
-        let mut strings = Vec::new();
+        // Room for every string array at once: their counts, but no more than the data store
+        // has bytes (each string takes one at least), so a lying count allocates nothing.
+        let claimed: usize = [
+            old_filenames,
+            basenames,
+            dirnames,
+            digests,
+            links,
+            users,
+            groups,
+            caps,
+            langs,
+        ]
+        .iter()
+        .flatten()
+        .map(|e| e.count as usize)
+        .sum();
+        let mut strings = Vec::with_capacity(claimed.min(h.data_len()));
         let (files, dirindexes) = match basenames {
             Some(basenames) => {
                 let files = h.push_strings_of(basenames, &mut strings)?;
@@ -534,7 +551,6 @@ impl<'h> FileTable<'h> {
                 v => Ok(Some(v)),
             }
         };
-        strings.reserve(6 * n);
         let mut strs = |e: Option<Entry>, name: &str| -> Result<Option<usize>, HeaderError> {
             let Some(e) = e else { return Ok(None) };
             let at = strings.len();

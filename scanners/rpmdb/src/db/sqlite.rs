@@ -185,7 +185,8 @@ fn file_uri(path: &Path, query: &str) -> String {
 struct Row {
     rowid: i64,
     hnum: Result<i64, String>,
-    kind: String,
+    /// `typeof(blob)`, kept only when it is not `blob` (for the error).
+    not_blob: Option<String>,
     len: i64,
     blob: Option<Vec<u8>>,
 }
@@ -199,7 +200,13 @@ impl Row {
                 ValueRef::Integer(n) => Ok(n),
                 other => Err(format!("hnum is {:?}, not an integer", other.data_type())),
             },
-            kind: r.get(2)?,
+            not_blob: match r.get_ref(2)? {
+                ValueRef::Text(b"blob") => None,
+                other => Some(match other {
+                    ValueRef::Text(t) => String::from_utf8_lossy(t).into_owned(),
+                    v => format!("{:?}", v.data_type()),
+                }),
+            },
             len: r.get::<_, Option<i64>>(3)?.unwrap_or(0),
             blob: match r.get_ref(4)? {
                 ValueRef::Blob(b) => Some(b.to_vec()),
@@ -292,9 +299,10 @@ impl HeaderSource for SqliteReader {
             };
             return Some(match row.blob {
                 Some(blob) => Ok(RawHeader { number, blob }),
-                None if row.kind != "blob" => {
-                    Err(self.error(format!("header #{number}: blob is {}, not a blob", row.kind)))
-                }
+                None if row.not_blob.is_some() => Err(self.error(format!(
+                    "header #{number}: blob is {}, not a blob",
+                    row.not_blob.as_deref().unwrap_or_default()
+                ))),
                 None => Err(self.error(format!(
                     "header #{number}: blob of {} bytes is larger than rpm's header limit",
                     row.len
