@@ -25,7 +25,6 @@
 
 use super::{DbError, HeaderSource, RawHeader};
 use crate::header::{MAX_DATA_LENGTH, MAX_INDEX_ENTRIES};
-use std::collections::HashSet;
 use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
@@ -95,6 +94,10 @@ pub struct BdbReader {
     walked: Vec<u64>,
     /// Buffer for a run of consecutive overflow pages.
     overflow_run: Vec<u8>,
+    /// The pages of the overflow chain being followed, as a bitmap over the file's pages
+    /// (a chain that comes back to one of them loops), and the list of them, to clear it.
+    chain_pages: Vec<u64>,
+    chain: Vec<u32>,
 }
 
 impl BdbReader {
@@ -161,6 +164,8 @@ impl BdbReader {
             next_item: 0,
             walked: vec![0; (page_count as usize).div_ceil(64)],
             overflow_run: Vec::new(),
+            chain_pages: vec![0; (page_count as usize).div_ceil(64)],
+            chain: Vec::new(),
         })
     }
 
@@ -289,7 +294,13 @@ impl BdbReader {
             ));
         }
         let mut run = std::mem::take(&mut self.overflow_run);
-        let result = self.gather_overflow(first, total, &mut run);
+        let mut seen = ChainPages {
+            bitmap: std::mem::take(&mut self.chain_pages),
+            list: std::mem::take(&mut self.chain),
+        };
+        let result = self.gather_overflow(first, total, &mut run, &mut seen);
+        seen.clear();
+        (self.chain_pages, self.chain) = (seen.bitmap, seen.list);
         self.overflow_run = run;
         result
     }
@@ -299,11 +310,16 @@ impl BdbReader {
     /// one per page. The first run covers the whole item; after a jump elsewhere in the file
     /// runs start at one page and double while the chain stays consecutive. A run is at most
     /// `MAX_RUN_BYTES`, so memory still follows one header.
-    fn gather_overflow(&self, first: u32, total: u64, run: &mut Vec<u8>) -> Result<Vec<u8>, String> {
+    fn gather_overflow(
+        &self,
+        first: u32,
+        total: u64,
+        run: &mut Vec<u8>,
+        seen: &mut ChainPages,
+    ) -> Result<Vec<u8>, String> {
         let per_page = self.page_size - PAGE_HEADER;
         let max_run_pages = (MAX_RUN_BYTES / self.page_size).max(1);
         let mut data = Vec::with_capacity(total as usize);
-        let mut seen = HashSet::new();
         let mut pgno = first;
         // The pages held in `run`: `run_first..run_first + run_pages`.
         let (mut run_first, mut run_pages) = (0u32, 0usize);
@@ -382,6 +398,38 @@ impl BdbReader {
         }
         let blob = self.item(k + 1).map_err(|e| format!("header #{number}: {e}"))?;
         Ok(Some(RawHeader { number, blob }))
+    }
+}
+
+/// The pages one overflow chain has visited: a bitmap over the file's pages, cleared after
+/// each chain through the list of what was set (no allocation per chain).
+struct ChainPages {
+    bitmap: Vec<u64>,
+    list: Vec<u32>,
+}
+
+impl ChainPages {
+    /// Record `page`; false when the chain was there already. Pages past the bitmap are
+    /// refused before they are read, so they are never recorded.
+    fn insert(&mut self, page: u32) -> bool {
+        let (word, bit) = (page as usize / 64, page % 64);
+        match self.bitmap.get_mut(word) {
+            Some(w) if *w & (1 << bit) != 0 => false,
+            Some(w) => {
+                *w |= 1 << bit;
+                self.list.push(page);
+                true
+            }
+            None => true,
+        }
+    }
+
+    fn clear(&mut self) {
+        for page in self.list.drain(..) {
+            if let Some(w) = self.bitmap.get_mut(page as usize / 64) {
+                *w = 0;
+            }
+        }
     }
 }
 
