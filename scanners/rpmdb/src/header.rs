@@ -443,6 +443,20 @@ impl Header {
         Ok(count)
     }
 
+    /// Whether an entry is a string array all of whose strings are empty (its first `count`
+    /// data bytes are NULs): such an array reads the same as an absent one and need not be
+    /// split. False for anything else, which [`Header::push_strings_of`] then reads or refuses.
+    pub fn empty_strings_of(&self, e: Entry) -> bool {
+        let count = match TagType::from_u32(e.type_code) {
+            Some(TagType::String) => 1,
+            Some(TagType::StringArray | TagType::I18nString) => e.count as usize,
+            _ => return false,
+        };
+        self.data()[e.offset..]
+            .get(..count)
+            .is_some_and(|b| b.iter().all(|&x| x == 0))
+    }
+
     /// The first string of a tag (the C-locale one for I18NSTRING), as raw bytes.
     pub fn string_bytes(&self, tag: u32) -> Result<Option<&[u8]>, HeaderError> {
         self.entry(tag).map(|e| self.string_bytes_of(e)).transpose()

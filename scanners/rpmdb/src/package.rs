@@ -461,7 +461,8 @@ pub struct FileTable<'h> {
     colors: Option<IntArray<'h>>,
     inodes: Option<IntArray<'h>>,
     devices: Option<IntArray<'h>>,
-    /// Where each per-file string array starts in `strings`, when the header has it.
+    /// Where each per-file string array starts in `strings`; `None` when the header has none
+    /// or has only empty strings.
     digests: Option<usize>,
     links: Option<usize>,
     users: Option<usize>,
@@ -551,8 +552,12 @@ impl<'h> FileTable<'h> {
                 v => Ok(Some(v)),
             }
         };
+        // A per-file string array of empty strings (FILELINKTOS and FILELANGS usually are)
+        // reads as an absent one: `text` gives "" for both.
         let mut strs = |e: Option<Entry>, name: &str| -> Result<Option<usize>, HeaderError> {
-            let Some(e) = e else { return Ok(None) };
+            let Some(e) = e.filter(|&e| !(e.count as usize == n && h.empty_strings_of(e))) else {
+                return Ok(None);
+            };
             let at = strings.len();
             match h.push_strings_of(e, &mut strings)? {
                 len if len != n => Err(HeaderError(format!("{name} has {len} entries for {n} files"))),
