@@ -5,7 +5,7 @@
 #   bench/rpmdb.sh [CACHE_DIR]        # default /tmp/rpmdb-bench
 #   PACKAGES=500 FILES=20 bench/rpmdb.sh
 #
-# Needs: cargo, rpm + rpmbuild (rpm), db5.3_load (db5.3-util), python3, hyperfine, GNU time.
+# Needs: cargo, rpm + rpmbuild (rpm), db5.3_load (db5.3-util), python3, GNU time.
 #
 # The root is built once and cached in CACHE_DIR: one rpmbuild of PACKAGES subpackages with
 # FILES files each (bench/rpmdb-root.py writes the spec: realistic headers with provides,
@@ -13,15 +13,16 @@
 # `rpm --root R --dbpath /var/lib/rpm -i` (SQLite), plus a copy of the same headers as a
 # little-endian Berkeley DB `Packages` written by db5.3_load (read by rpm with bdb_ro).
 #
-# Timed with hyperfine (-N, output to /dev/null), per database:
+# Timed with bench/interleave.py (ROUNDS=40 interleaved rounds, output to /dev/null), per
+# database:
 #   ours  rpmdb-query --root R               rpm -qa
 #   ours  rpmdb-query --root R --files       rpm -qa    and    rpm -qa --qf '[files]'
 # then peak RSS of each command (GNU time -f %M). The lists are checked equal first.
-# The summary gives wall-time and CPU-time (user+sys) ratios: on a shared machine the CPU
-# ratio is the steadier figure.
+# Reported: median CPU (user+sys) and wall times, and the median of the per-round ratios
+# rpm / ours; on a shared machine the CPU ratio is the steadier figure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-for tool in rpm rpmbuild db5.3_load python3 hyperfine; do
+for tool in rpm rpmbuild db5.3_load python3; do
   command -v "$tool" >/dev/null || { echo "bench: $tool is missing (see the header of $0)" >&2; exit 2; }
 done
 [ -x /usr/bin/time ] || { echo "bench: /usr/bin/time is missing (Debian package: time)" >&2; exit 2; }
@@ -82,34 +83,19 @@ rpm_files=$("${rpm_s[@]}" -qa --qf "$files_qf" | wc -l)
 [ "$ours_files" = "$rpm_files" ] || { echo "bench: $ours_files files listed by us, $rpm_files by rpm" >&2; exit 1; }
 echo "root: $n packages, $rpm_files files; SQLite $(du -h "$sqlite_root/var/lib/rpm/rpmdb.sqlite" | cut -f1), BDB $(du -h "$bdb_root/var/lib/rpm/Packages" | cut -f1)"
 
-json="$base/hyperfine"
-mkdir -p "$json"
+# Interleaved rounds (bench/interleave.py): every command once per round, so that a slow
+# spell of the machine falls on all of them; ratios are taken within each round.
+rounds=${ROUNDS:-40}
 for db in sqlite bdb; do
   if [ "$db" = sqlite ]; then r=$sqlite_root; rpm_cmd="rpm --root $r --dbpath /var/lib/rpm"; else
     r=$bdb_root; rpm_cmd="rpm --root $r --dbpath /var/lib/rpm --define '_db_backend bdb_ro'"; fi
-  hyperfine -N -w 2 -r 15 --export-json "$json/$db-list.json" \
-    -n "ours $db" "$q --root $r" \
-    -n "rpm -qa $db" "$rpm_cmd -qa"
-  hyperfine -N -w 2 -r 15 --export-json "$json/$db-files.json" \
-    -n "ours --files $db" "$q --root $r --files" \
-    -n "rpm -qa $db" "$rpm_cmd -qa" \
-    -n "rpm -qa --qf files $db" "$rpm_cmd -qa --qf '$files_qf'"
+  echo
+  echo "== $db: listing packages only"
+  python3 bench/interleave.py --rounds "$rounds" "ours=$q --root $r" "rpm -qa=$rpm_cmd -qa"
+  echo "== $db: listing every file's metadata too"
+  python3 bench/interleave.py --rounds "$rounds" "ours --files=$q --root $r --files" \
+    "rpm -qa=$rpm_cmd -qa" "rpm -qa --qf [files]=$rpm_cmd -qa --qf '$files_qf'"
 done
-
-echo
-echo "== summary: mean wall time and CPU time (user+sys); ratio = rpm / ours"
-python3 - "$json" <<'PY'
-import json, os, sys
-d = sys.argv[1]
-for name in ["sqlite-list", "sqlite-files", "bdb-list", "bdb-files"]:
-    res = json.load(open(os.path.join(d, name + ".json")))["results"]
-    cpu = lambda r: r["user"] + r["system"]
-    ours = res[0]
-    print(f"{name}: ours {ours['mean'] * 1000:.1f} ms wall, {cpu(ours) * 1000:.1f} ms CPU")
-    for r in res[1:]:
-        print(f"    {r['command']:24} {r['mean'] * 1000:7.1f} ms wall = {r['mean'] / ours['mean']:4.1f}x"
-              f"   {cpu(r) * 1000:7.1f} ms CPU = {cpu(r) / cpu(ours):4.1f}x")
-PY
 
 echo
 echo "== peak RSS (KiB)"
