@@ -244,7 +244,11 @@ impl Package {
         let [name, version, release, epoch, arch] =
             header.entries([tag::NAME, tag::VERSION, tag::RELEASE, tag::EPOCH, tag::ARCH]);
         let text = |e: Entry| -> Result<String, HeaderError> {
-            Ok(String::from_utf8_lossy(header.string_bytes_of(e)?).into_owned())
+            let bytes = header.string_bytes_of(e)?;
+            Ok(match std::str::from_utf8(bytes) {
+                Ok(s) => s.to_owned(),
+                Err(_) => String::from_utf8_lossy(bytes).into_owned(),
+            })
         };
         let need = |e: Option<Entry>, t: u32, what: &str| -> Result<String, HeaderError> {
             text(e.ok_or_else(|| HeaderError(format!("header has no {what} tag ({t})")))?)
