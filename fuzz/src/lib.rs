@@ -5,6 +5,7 @@
 use rpmdb::db::{DbError, HeaderSource, RawHeader};
 use rpmdb::header::Header;
 use rpmdb::package::Package;
+use rpmdb::tag;
 use std::fs::File;
 use std::io::Write;
 use std::path::PathBuf;
@@ -18,9 +19,38 @@ pub fn read_package(number: u32, blob: Vec<u8>) {
         let _ = header.ints(t);
         let _ = header.bin(t);
     }
+    // One walk over the index finds what a search per tag finds (a package's file table and
+    // identity are read with the walk).
+    let wanted = [
+        tag::NAME,
+        tag::VERSION,
+        tag::RELEASE,
+        tag::EPOCH,
+        tag::ARCH,
+        tag::OLDFILENAMES,
+        tag::FILESIZES,
+        tag::FILESTATES,
+        tag::FILEMODES,
+        tag::FILEDIGESTS,
+        tag::FILELINKTOS,
+        tag::DIRINDEXES,
+        tag::BASENAMES,
+        tag::DIRNAMES,
+        tag::LONGFILESIZES,
+    ];
+    let one_by_one: Vec<_> = wanted.iter().map(|&t| header.entry(t)).collect();
+    assert_eq!(header.entries(wanted).to_vec(), one_by_one, "Header::entries disagrees with Header::entry");
     let Ok(pkg) = Package::from_header(number, header) else {
         return;
     };
+    if let Ok(table) = pkg.file_table() {
+        for i in 0..table.len() {
+            let _ = (table.path_parts(i), table.size(i), table.mode(i), table.rdev(i), table.mtime(i));
+            let _ = (table.flags(i), table.verify_flags(i), table.state(i), table.color(i));
+            let _ = (table.inode(i), table.device(i), table.digest(i), table.link_target(i));
+            let _ = (table.user(i), table.group(i), table.caps(i), table.lang(i));
+        }
+    }
     let _ = pkg.nvra();
     let _ = pkg.evr().to_string();
     let _ = (
