@@ -622,3 +622,47 @@ fn corrupted_copies_of_real_databases_never_panic_or_hang() {
         }
     }
 }
+
+/// `rpmdb-query` says when its listing could not be written (a full disk: exit 2), and ends
+/// quietly with success when its reader goes away (`rpmdb-query --files | head`).
+#[test]
+fn rpmdb_query_reports_write_errors_and_stops_quietly_on_a_closed_pipe() {
+    use std::io::{BufRead, BufReader};
+    use std::process::Stdio;
+    let bin = &harness::hostile::scanner_binaries().rpmdb_query;
+    let db = fixtures().join("amazonlinux2023-plain-sqlite/rpmdb.sqlite");
+    let args = [Path::new("--dbfile").as_os_str(), db.as_os_str(), "--files".as_ref()];
+
+    let full = Command::new(bin)
+        .args(args)
+        .stdout(fs::File::create("/dev/full").unwrap())
+        .output()
+        .unwrap();
+    assert_eq!(full.status.code(), Some(2), "exit status on a full disk");
+    let stderr = String::from_utf8_lossy(&full.stderr);
+    assert!(stderr.contains("cannot write the listing"), "stderr: {stderr}");
+
+    // The listing is far larger than a pipe holds, so writes go on after the reader left.
+    let mut child = Command::new(bin)
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = String::new();
+    BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut first)
+        .unwrap();
+    assert!(!first.is_empty());
+    let out = child.wait_with_output().unwrap();
+    assert!(
+        out.status.success(),
+        "exit status after the reader left: {:?}",
+        out.status
+    );
+    assert!(
+        out.stderr.is_empty(),
+        "stderr: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}

@@ -12,6 +12,9 @@ use std::process::ExitCode;
 
 /// List the installed RPM packages of a root filesystem, without rpm.
 ///
+/// Exit status: 0 listed; 1 listed, but some records could not be read (each is named on
+/// stderr); 2 no database could be opened, or the listing could not be written.
+///
 /// Examples:
 ///   rpmdb-query --root /mnt/image
 ///   rpmdb-query --dbfile tests/fixtures/rpmdb/libuuid/Packages --files
