@@ -9,7 +9,9 @@
 //!
 //! Parsing checks the index only; each value is bounds-checked when it is read, so a header
 //! with one bad entry still yields its other tags, and nothing is allocated by a length the
-//! blob claims.
+//! blob claims. rpm writes both parts of the index sorted by tag, so tags are looked up in the
+//! blob itself (a binary search per tag, or [`Header::entries`] for many tags in one walk);
+//! only an index of another shape is copied and sorted.
 
 use crate::tag::{self, TagType};
 use std::fmt;
