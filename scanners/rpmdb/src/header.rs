@@ -62,11 +62,10 @@ pub struct Header {
 /// How tags are found in a header's index.
 #[derive(Clone)]
 enum Lookup {
-    /// The index as rpm writes it, searched in place: entries `first..split` are the immutable
-    /// region's, `split..` were added at install time and replace a region entry of the same
-    /// tag; each run is sorted by tag without duplicates. Region entries are checked; an
-    /// install-time entry whose offset is out of range is skipped when found.
-    Runs { first: usize, split: usize },
+    /// The index as rpm writes it, searched in place (see [`Header::runs`]): each run is
+    /// sorted by tag without duplicates. Region entries are checked; an install-time entry
+    /// whose offset is out of range is skipped when found.
+    Runs,
     /// Any other index (a legacy or hostile header): its usable entries sorted by tag, the
     /// last in index order kept among repeated tags.
     Sorted(Vec<Entry>),
@@ -102,23 +101,41 @@ fn raw_entry(raw: &[u8; 16]) -> Entry {
     }
 }
 
+/// How many strings a string entry holds (one for STRING); an error for other types.
+fn string_count(e: Entry) -> Result<usize, HeaderError> {
+    match TagType::from_u32(e.type_code) {
+        Some(TagType::String) => Ok(1),
+        Some(TagType::StringArray | TagType::I18nString) => Ok(e.count as usize),
+        Some(other) => err(format!("tag {} has type {other:?}, expected a string", e.tag)),
+        None => err(format!("tag {} has unknown type {}", e.tag, e.type_code)),
+    }
+}
+
+/// Where the two runs of an index lie: the region's entries are `first..split` (after the
+/// region tag), the install-time entries `split..`. A legacy header has one run, `0..`.
+fn runs_bounds(region_entries: u32) -> (usize, usize) {
+    let first = usize::from(region_entries > 0);
+    (first, region_entries as usize)
+}
+
 /// The entry, when its offset falls inside a data store of `data_len` bytes.
 #[inline]
 fn usable(e: Entry, data_len: usize) -> Option<Entry> {
     (e.offset <= data_len).then_some(e)
 }
 
+/// The usable entries of `index` from entry `first` on, in index order.
+fn usable_entries(index: &[[u8; 16]], first: usize, data_len: usize) -> impl Iterator<Item = Entry> + '_ {
+    index[first.min(index.len())..]
+        .iter()
+        .filter_map(move |raw| usable(raw_entry(raw), data_len))
+}
+
 /// The usable entries of `index` from entry `first` on, sorted by tag; among repeated tags
 /// the last in index order (a dribble comes after the region) is kept. An entry whose offset
 /// is out of range is left out, so that reading its tag reports it absent.
-fn sorted_entries(index: &[u8], first: usize, data_len: usize) -> Vec<Entry> {
-    let mut entries: Vec<Entry> = index
-        .as_chunks::<16>()
-        .0
-        .iter()
-        .skip(first)
-        .filter_map(|raw| usable(raw_entry(raw), data_len))
-        .collect();
+fn sorted_entries(index: &[[u8; 16]], first: usize, data_len: usize) -> Vec<Entry> {
+    let mut entries: Vec<Entry> = usable_entries(index, first, data_len).collect();
     entries.sort_by_key(|e| e.tag); // stable: equal tags stay in index order
     let mut kept = 0;
     for i in 0..entries.len() {
@@ -156,16 +173,15 @@ impl Header {
             ));
         }
         let data_len = dl as usize;
-        // The index is in bounds; its entries are (tag, type, offset, count), all big-endian.
-        let index = &blob[8..data_start];
-        let index_entry = |raw: &[u8]| {
-            let word = |k: usize| u32::from_be_bytes([raw[k], raw[k + 1], raw[k + 2], raw[k + 3]]);
-            (word(0), word(4), word(8) as i32, word(12))
-        };
+        // The index is in bounds: `il` entries of 16 bytes.
+        let (index, _) = blob[8..data_start].as_chunks::<16>();
 
         // The region: entry 0 with a region tag, BIN, count 16, whose trailer (16 bytes in the
         // data store) holds a negative offset -(ril * 16).
-        let (first_tag, first_type, first_offset, first_count) = index_entry(&index[..16]);
+        let head = raw_entry(&index[0]);
+        let (first_tag, first_type, first_count) = (head.tag, head.type_code, head.count);
+        // Offsets are signed in the blob; a negative one is shown as such.
+        let first_offset = head.offset as isize;
         let mut region_entries = 0u32;
         let is_region = matches!(
             first_tag,
@@ -208,15 +224,16 @@ impl Header {
         // rpm writes the region's entries sorted by tag, then the ones added at install time,
         // sorted too: such an index is searched in place. One pass checks the region's offsets
         // and whether both runs are in order.
-        let first = if is_region { 1 } else { 0 };
-        let split = (region_entries as usize).max(first);
+        let (first, split) = runs_bounds(region_entries);
         let mut in_order = true;
         let mut previous: Option<u32> = None;
-        for (i, raw) in index.chunks_exact(16).enumerate().skip(first) {
-            let (tag, _, offset, _) = index_entry(raw);
-            if i < split && (offset < 0 || offset as usize > data_len) {
+        for (i, raw) in index.iter().enumerate().skip(first) {
+            let e = raw_entry(raw);
+            let tag = e.tag;
+            if i < split && usable(e, data_len).is_none() {
                 return err(format!(
-                    "tag {tag} offset {offset} is outside the {data_len}-byte data store"
+                    "tag {tag} offset {} is outside the {data_len}-byte data store",
+                    e.offset as isize
                 ));
             }
             if i == split {
@@ -226,7 +243,7 @@ impl Header {
             previous = Some(tag);
         }
         let lookup = if in_order {
-            Lookup::Runs { first, split }
+            Lookup::Runs
         } else {
             Lookup::Sorted(sorted_entries(index, first, data_len))
         };
@@ -268,15 +285,14 @@ impl Header {
     /// The entry of `tag`, when the header has a usable one.
     pub fn entry(&self, tag: u32) -> Option<Entry> {
         match &self.lookup {
-            Lookup::Runs { first, split } => {
-                let (index, _) = self.blob[8..self.data_start].as_chunks::<16>();
+            Lookup::Runs => {
                 let find = |run: &[[u8; 16]]| {
                     run.binary_search_by(|raw| raw_tag(raw).cmp(&tag))
                         .ok()
                         .and_then(|i| usable(raw_entry(&run[i]), self.data_len))
                 };
-                let (region, installed) = index.split_at(*split);
-                find(installed).or_else(|| find(&region[*first..]))
+                let (region, installed) = self.runs();
+                find(installed).or_else(|| find(region))
             }
             Lookup::Sorted(entries) => entries.binary_search_by_key(&tag, |e| e.tag).ok().map(|i| entries[i]),
         }
@@ -288,11 +304,10 @@ impl Header {
         debug_assert!(tags.is_sorted(), "Header::entries takes tags in ascending order");
         let mut found = [None; N];
         match &self.lookup {
-            Lookup::Runs { first, split } => {
-                let (index, _) = self.blob[8..self.data_start].as_chunks::<16>();
-                let (region, installed) = index.split_at(*split);
+            Lookup::Runs => {
+                let (region, installed) = self.runs();
                 // Install-time entries first; the region's fill in what they do not have.
-                for run in [installed, &region[*first..]] {
+                for run in [installed, region] {
                     let mut at = 0;
                     for (slot, &tag) in found.iter_mut().zip(&tags) {
                         while run.get(at).is_some_and(|raw| raw_tag(raw) < tag) {
@@ -320,14 +335,12 @@ impl Header {
     /// The tags present, in ascending order.
     pub fn tags(&self) -> impl Iterator<Item = u32> {
         let mut tags: Vec<u32> = match &self.lookup {
-            Lookup::Runs { first, .. } => self.blob[8..self.data_start]
-                .as_chunks::<16>()
-                .0
-                .iter()
-                .skip(*first)
-                .filter_map(|raw| usable(raw_entry(raw), self.data_len))
-                .map(|e| e.tag)
-                .collect(),
+            Lookup::Runs => {
+                let (first, _) = runs_bounds(self.region_entries);
+                usable_entries(self.index(), first, self.data_len)
+                    .map(|e| e.tag)
+                    .collect()
+            }
             Lookup::Sorted(entries) => entries.iter().map(|e| e.tag).collect(),
         };
         tags.sort_unstable();
@@ -335,11 +348,25 @@ impl Header {
         tags.into_iter()
     }
 
+    /// The index: `il` raw entries of 16 bytes.
+    fn index(&self) -> &[[u8; 16]] {
+        self.blob[8..self.data_start].as_chunks::<16>().0
+    }
+
+    /// The two runs of an index searched in place: the region's entries (after the region
+    /// tag) and the install-time entries, which replace a region entry of the same tag.
+    fn runs(&self) -> (&[[u8; 16]], &[[u8; 16]]) {
+        let (first, split) = runs_bounds(self.region_entries);
+        let (region, installed) = self.index().split_at(split);
+        (&region[first.min(region.len())..], installed)
+    }
+
     fn data(&self) -> &[u8] {
         &self.blob[self.data_start..self.data_start + self.data_len]
     }
 
-    fn fixed(&self, e: Entry, tag: u32) -> Result<(&[u8], TagType), HeaderError> {
+    fn fixed(&self, e: Entry) -> Result<(&[u8], TagType), HeaderError> {
+        let tag = e.tag;
         let ty = TagType::from_u32(e.type_code)
             .ok_or_else(|| HeaderError(format!("tag {tag} has unknown type {}", e.type_code)))?;
         let size = ty
@@ -365,7 +392,7 @@ impl Header {
         match self.entry(tag) {
             None => Ok(None),
             Some(e) => {
-                let (b, ty) = self.fixed(e, tag)?;
+                let (b, ty) = self.fixed(e)?;
                 match ty {
                     TagType::Bin | TagType::Char | TagType::Int8 => Ok(Some(b)),
                     other => err(format!("tag {tag} has type {other:?}, expected BIN")),
@@ -383,7 +410,7 @@ impl Header {
     /// [`Header::int_array`] of an entry found with [`Header::entries`].
     pub fn int_array_of(&self, e: Entry) -> Result<IntArray<'_>, HeaderError> {
         let tag = e.tag;
-        let (bytes, ty) = self.fixed(e, tag)?;
+        let (bytes, ty) = self.fixed(e)?;
         let width = match ty {
             TagType::Char | TagType::Int8 => 1,
             TagType::Int16 => 2,
@@ -401,7 +428,13 @@ impl Header {
 
     /// The first integer of a tag.
     pub fn int(&self, tag: u32) -> Result<Option<u64>, HeaderError> {
-        Ok(self.int_array(tag)?.and_then(|a| (!a.is_empty()).then(|| a.get(0))))
+        Ok(self.entry(tag).map(|e| self.int_of(e)).transpose()?.flatten())
+    }
+
+    /// [`Header::int`] of an entry found with [`Header::entries`]; `None` for an empty array.
+    pub fn int_of(&self, e: Entry) -> Result<Option<u64>, HeaderError> {
+        let a = self.int_array_of(e)?;
+        Ok((!a.is_empty()).then(|| a.get(0)))
     }
 
     /// Strings of a STRING, STRING_ARRAY or I18NSTRING entry, as raw bytes (paths need not
@@ -421,13 +454,7 @@ impl Header {
     /// [`Header::push_strings`] of an entry found with [`Header::entries`].
     pub fn push_strings_of<'a>(&'a self, e: Entry, out: &mut Vec<&'a [u8]>) -> Result<usize, HeaderError> {
         let tag = e.tag;
-        let ty = TagType::from_u32(e.type_code)
-            .ok_or_else(|| HeaderError(format!("tag {tag} has unknown type {}", e.type_code)))?;
-        let count = match ty {
-            TagType::String => 1,
-            TagType::StringArray | TagType::I18nString => e.count as usize,
-            other => return err(format!("tag {tag} has type {other:?}, expected a string")),
-        };
+        let count = string_count(e)?;
         let area = &self.data()[e.offset..];
         // Each string needs at least one byte: a count beyond the remaining data is a lie.
         if count > area.len() {
@@ -449,11 +476,7 @@ impl Header {
     /// data bytes are NULs): such an array reads the same as an absent one and need not be
     /// split. False for anything else, which [`Header::push_strings_of`] then reads or refuses.
     pub fn empty_strings_of(&self, e: Entry) -> bool {
-        let count = match TagType::from_u32(e.type_code) {
-            Some(TagType::String) => 1,
-            Some(TagType::StringArray | TagType::I18nString) => e.count as usize,
-            _ => return false,
-        };
+        let Ok(count) = string_count(e) else { return false };
         self.data()[e.offset..]
             .get(..count)
             .is_some_and(|b| b.iter().all(|&x| x == 0))
@@ -482,7 +505,16 @@ impl Header {
 
     /// The first string of a tag, lossily decoded as UTF-8.
     pub fn string(&self, tag: u32) -> Result<Option<String>, HeaderError> {
-        Ok(self.string_bytes(tag)?.map(|b| String::from_utf8_lossy(b).into_owned()))
+        self.entry(tag).map(|e| self.string_of(e)).transpose()
+    }
+
+    /// [`Header::string`] of an entry found with [`Header::entries`].
+    pub fn string_of(&self, e: Entry) -> Result<String, HeaderError> {
+        let bytes = self.string_bytes_of(e)?;
+        Ok(match std::str::from_utf8(bytes) {
+            Ok(s) => s.to_owned(),
+            Err(_) => String::from_utf8_lossy(bytes).into_owned(),
+        })
     }
 }
 

@@ -243,27 +243,14 @@ impl Package {
     pub fn from_header(header_number: u32, header: Header) -> Result<Package, HeaderError> {
         let [name, version, release, epoch, arch] =
             header.entries([tag::NAME, tag::VERSION, tag::RELEASE, tag::EPOCH, tag::ARCH]);
-        let text = |e: Entry| -> Result<String, HeaderError> {
-            let bytes = header.string_bytes_of(e)?;
-            Ok(match std::str::from_utf8(bytes) {
-                Ok(s) => s.to_owned(),
-                Err(_) => String::from_utf8_lossy(bytes).into_owned(),
-            })
-        };
         let need = |e: Option<Entry>, t: u32, what: &str| -> Result<String, HeaderError> {
-            text(e.ok_or_else(|| HeaderError(format!("header has no {what} tag ({t})")))?)
+            header.string_of(e.ok_or_else(|| HeaderError(format!("header has no {what} tag ({t})")))?)
         };
         let name = need(name, tag::NAME, "NAME")?;
         let version = need(version, tag::VERSION, "VERSION")?;
         let release = need(release, tag::RELEASE, "RELEASE")?;
-        let epoch = match epoch {
-            Some(e) => {
-                let ints = header.int_array_of(e)?;
-                (!ints.is_empty()).then(|| ints.get(0) as u32)
-            }
-            None => None,
-        };
-        let arch = arch.map(text).transpose()?;
+        let epoch = epoch.map(|e| header.int_of(e)).transpose()?.flatten().map(|e| e as u32);
+        let arch = arch.map(|e| header.string_of(e)).transpose()?;
         Ok(Package {
             header_number,
             name,
@@ -452,8 +439,8 @@ pub struct FileTable<'h> {
     /// names (or, in a legacy header, OLDFILENAMES as base names with no directories), the
     /// directory names, then the per-file arrays that are present.
     strings: Vec<&'h [u8]>,
+    /// The number of files, which is also where the directory names start in `strings`.
     files: usize,
-    dirnames_at: usize,
     dirindexes: Option<IntArray<'h>>,
     sizes: Option<IntArray<'h>>,
     modes: Option<IntArray<'h>>,
@@ -547,24 +534,22 @@ impl<'h> FileTable<'h> {
                 None => (0, None),
             },
         };
-        let dirnames_at = files;
-        let n = files;
         let ints = |e: Option<Entry>, name: &str| -> Result<Option<IntArray<'h>>, HeaderError> {
             let Some(e) = e else { return Ok(None) };
             match h.int_array_of(e)? {
-                v if v.len() != n => Err(HeaderError(format!("{name} has {} entries for {n} files", v.len()))),
+                v if v.len() != files => Err(HeaderError(format!("{name} has {} entries for {files} files", v.len()))),
                 v => Ok(Some(v)),
             }
         };
         // A per-file string array of empty strings (FILELINKTOS and FILELANGS usually are)
         // reads as an absent one: `text` gives "" for both.
         let mut strs = |e: Option<Entry>, name: &str| -> Result<Option<usize>, HeaderError> {
-            let Some(e) = e.filter(|&e| !(e.count as usize == n && h.empty_strings_of(e))) else {
+            let Some(e) = e.filter(|&e| !(e.count as usize == files && h.empty_strings_of(e))) else {
                 return Ok(None);
             };
             let at = strings.len();
             match h.push_strings_of(e, &mut strings)? {
-                len if len != n => Err(HeaderError(format!("{name} has {len} entries for {n} files"))),
+                len if len != files => Err(HeaderError(format!("{name} has {len} entries for {files} files"))),
                 _ => Ok(Some(at)),
             }
         };
@@ -590,7 +575,6 @@ impl<'h> FileTable<'h> {
             langs: strs(langs, "FILELANGS")?,
             strings,
             files,
-            dirnames_at,
             dirindexes,
         })
     }
@@ -611,7 +595,7 @@ impl<'h> FileTable<'h> {
     #[inline]
     pub fn path_parts(&self, i: usize) -> (&'h [u8], &'h [u8]) {
         let dir = match &self.dirindexes {
-            Some(ix) => self.strings[self.dirnames_at + ix.get(i) as usize],
+            Some(ix) => self.strings[self.files + ix.get(i) as usize],
             None => &[],
         };
         (dir, self.strings[i])

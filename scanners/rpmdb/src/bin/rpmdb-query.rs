@@ -61,24 +61,17 @@ fn main() -> ExitCode {
             }
         };
         let line = out.line();
-        for field in [p.name.as_bytes(), b" "] {
-            line.extend_from_slice(field);
-        }
+        line.extend_from_slice(p.name.as_bytes());
+        line.push(b' ');
         match p.epoch {
             Some(epoch) => line.extend_from_slice(itoa::Buffer::new().format(epoch).as_bytes()),
             None => line.extend_from_slice(b"(none)"),
         }
-        for field in [
-            b" ",
-            p.version.as_bytes(),
-            b" ",
-            p.release.as_bytes(),
-            b" ",
-            p.arch_or_none().as_bytes(),
-            b"\n",
-        ] {
-            line.extend_from_slice(field);
+        for field in [p.version.as_str(), p.release.as_str(), p.arch_or_none()] {
+            line.push(b' ');
+            line.extend_from_slice(field.as_bytes());
         }
+        line.push(b'\n');
         if args.files {
             match p.file_table() {
                 Ok(files) => {

@@ -91,13 +91,12 @@ pub struct BdbReader {
     items: usize,
     next_item: usize,
     /// Hash pages already walked: a bucket chain that comes back to one of them loops.
-    walked: Vec<u64>,
+    walked: PageSet,
     /// Buffer for a run of consecutive overflow pages.
     overflow_run: Vec<u8>,
-    /// The pages of the overflow chain being followed, as a bitmap over the file's pages
-    /// (a chain that comes back to one of them loops), and the list of them, to clear it.
-    chain_pages: Vec<u64>,
-    chain: Vec<u32>,
+    /// The pages of the overflow chain being followed (a chain that comes back to one of
+    /// them loops); emptied after each chain.
+    chain: PageSet,
 }
 
 impl BdbReader {
@@ -162,10 +161,9 @@ impl BdbReader {
             page_no: 0,
             items: 0,
             next_item: 0,
-            walked: vec![0; (page_count as usize).div_ceil(64)],
+            walked: PageSet::new(page_count),
             overflow_run: Vec::new(),
-            chain_pages: vec![0; (page_count as usize).div_ceil(64)],
-            chain: Vec::new(),
+            chain: PageSet::new(page_count),
         })
     }
 
@@ -211,19 +209,14 @@ impl BdbReader {
 
     /// Load a hash page to walk; each page is walked at most once.
     fn load_hash_page(&mut self, pgno: u32) -> Result<(), String> {
-        let (word, bit) = (pgno as usize / 64, pgno % 64);
-        if let Some(w) = self.walked.get(word) {
-            if w & (1 << bit) != 0 {
-                return Err(format!("hash page {pgno} is reached twice (a loop in a bucket chain)"));
-            }
+        if self.walked.contains(pgno) {
+            return Err(format!("hash page {pgno} is reached twice (a loop in a bucket chain)"));
         }
         let mut page = std::mem::take(&mut self.page);
         let read = self.read_page(pgno, &mut page);
         self.page = page;
         read?;
-        if let Some(w) = self.walked.get_mut(word) {
-            *w |= 1 << bit;
-        }
+        self.walked.insert(pgno);
         let kind = self.page[25];
         if kind != PAGE_HASH && kind != PAGE_HASH_UNSORTED {
             return Err(format!("page {pgno} has type {kind}, expected a hash page (2 or 13)"));
@@ -294,13 +287,10 @@ impl BdbReader {
             ));
         }
         let mut run = std::mem::take(&mut self.overflow_run);
-        let mut seen = ChainPages {
-            bitmap: std::mem::take(&mut self.chain_pages),
-            list: std::mem::take(&mut self.chain),
-        };
+        let mut seen = std::mem::take(&mut self.chain);
         let result = self.gather_overflow(first, total, &mut run, &mut seen);
         seen.clear();
-        (self.chain_pages, self.chain) = (seen.bitmap, seen.list);
+        self.chain = seen;
         self.overflow_run = run;
         result
     }
@@ -315,7 +305,7 @@ impl BdbReader {
         first: u32,
         total: u64,
         run: &mut Vec<u8>,
-        seen: &mut ChainPages,
+        seen: &mut PageSet,
     ) -> Result<Vec<u8>, String> {
         let per_page = self.page_size - PAGE_HEADER;
         let max_run_pages = (MAX_RUN_BYTES / self.page_size).max(1);
@@ -401,23 +391,36 @@ impl BdbReader {
     }
 }
 
-/// The pages one overflow chain has visited: a bitmap over the file's pages, cleared after
-/// each chain through the list of what was set (no allocation per chain).
-struct ChainPages {
+/// A set of page numbers of one file: a bitmap over its pages, and the list of what was
+/// added, so that emptying it costs what was added, not the file's size.
+#[derive(Default)]
+struct PageSet {
     bitmap: Vec<u64>,
-    list: Vec<u32>,
+    added: Vec<u32>,
 }
 
-impl ChainPages {
-    /// Record `page`; false when the chain was there already. Pages past the bitmap are
-    /// refused before they are read, so they are never recorded.
+impl PageSet {
+    fn new(page_count: u32) -> PageSet {
+        PageSet {
+            bitmap: vec![0; (page_count as usize).div_ceil(64)],
+            added: Vec::new(),
+        }
+    }
+
+    fn contains(&self, page: u32) -> bool {
+        self.bitmap
+            .get(page as usize / 64)
+            .is_some_and(|w| w & (1 << (page % 64)) != 0)
+    }
+
+    /// Add `page`; false when it was there already. Pages past the file are not recorded
+    /// (they are refused before they are read).
     fn insert(&mut self, page: u32) -> bool {
-        let (word, bit) = (page as usize / 64, page % 64);
-        match self.bitmap.get_mut(word) {
-            Some(w) if *w & (1 << bit) != 0 => false,
+        match self.bitmap.get_mut(page as usize / 64) {
+            Some(w) if *w & (1 << (page % 64)) != 0 => false,
             Some(w) => {
-                *w |= 1 << bit;
-                self.list.push(page);
+                *w |= 1 << (page % 64);
+                self.added.push(page);
                 true
             }
             None => true,
@@ -425,7 +428,7 @@ impl ChainPages {
     }
 
     fn clear(&mut self) {
-        for page in self.list.drain(..) {
+        for page in self.added.drain(..) {
             if let Some(w) = self.bitmap.get_mut(page as usize / 64) {
                 *w = 0;
             }
