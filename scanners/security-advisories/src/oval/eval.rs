@@ -87,7 +87,17 @@ pub struct Evaluator<'a> {
     results: HashMap<String, Outcome>,
     in_progress: HashSet<String>,
     regexes: HashMap<String, Option<Regex>>,
-    module_comment: Regex,
+}
+
+/// The module and stream of a test commented `Module NAME:STREAM is enabled` (NAME without
+/// `:` or white space, STREAM without white space).
+fn enabled_module_test(comment: &str) -> Option<(&str, &str)> {
+    let (name, stream) = comment
+        .strip_prefix("Module ")?
+        .strip_suffix(" is enabled")?
+        .split_once(':')?;
+    let word = |s: &str| !s.is_empty() && !s.contains(char::is_whitespace);
+    (word(name) && word(stream)).then_some((name, stream))
 }
 
 impl<'a> Evaluator<'a> {
@@ -114,7 +124,6 @@ impl<'a> Evaluator<'a> {
             results: HashMap::new(),
             in_progress: HashSet::new(),
             regexes: HashMap::new(),
-            module_comment: Regex::new(r"^Module ([^\s:]+):(\S+) is enabled$").expect("a valid constant regex"),
         }
     }
 
@@ -233,10 +242,9 @@ impl<'a> Evaluator<'a> {
     }
 
     fn evaluate_test(&mut self, t: &Test) -> Outcome {
-        if let Some(m) = self.module_comment.captures(&t.comment) {
+        if let Some((name, stream)) = enabled_module_test(&t.comment) {
             // Red Hat's "Module NAME:STREAM is enabled" (a textfilecontent54 test on
             // etc/dnf/modules.d), answered from the same files.
-            let (name, stream) = (&m[1], &m[2]);
             let enabled = matches!(self.modules.states.get(name), Some(ModuleState::Enabled(s)) if s == stream);
             return Outcome::of(Tri::from_bool(enabled));
         }
@@ -531,5 +539,32 @@ fn compare_evr(operation: &str, installed: &Evr, state: &Evr) -> Tri {
         "greater than" => Tri::from_bool(ord == Ordering::Greater),
         "greater than or equal" => Tri::from_bool(ord != Ordering::Less),
         _ => Tri::Unknown,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::enabled_module_test;
+
+    #[test]
+    fn module_test_comments_give_name_and_stream() {
+        assert_eq!(
+            enabled_module_test("Module nodejs:18 is enabled"),
+            Some(("nodejs", "18"))
+        );
+        // The stream may hold a colon, the name may not.
+        assert_eq!(enabled_module_test("Module a:b:c is enabled"), Some(("a", "b:c")));
+        for other in [
+            "Module nodejs is enabled",
+            "Module :18 is enabled",
+            "Module nodejs: is enabled",
+            "Module  nodejs:18 is enabled",
+            "Module nodejs:18 x is enabled",
+            "Module nodejs:18 is enabled.",
+            "module nodejs:18 is enabled",
+            "kernel earlier than 0:5.14",
+        ] {
+            assert_eq!(enabled_module_test(other), None, "{other:?}");
+        }
     }
 }
