@@ -196,6 +196,7 @@ pub trait Scanner: Sync {
 /// The whole program of a scanner binary: parse the command line, run, and give the exit
 /// status (see the crate documentation for the modes and exit codes).
 pub fn main<S: Scanner>(scanner: S) -> std::process::ExitCode {
+    rpmdb::memory::keep_freed_memory();
     let status = cli::run(
         &scanner,
         std::env::args_os(),

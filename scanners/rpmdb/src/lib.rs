@@ -6,7 +6,8 @@
 //! format) → [`header`] (the tagged blob) → [`package`] (packages and files, as `rpm -q` and
 //! `rpm -V` see them: `Package::files()` as owned values, `Package::file_table()` read in place
 //! for walks over every file of an image). [`version`] compares EVRs as rpm does;
-//! [`signature`] reads the OpenPGP packet rpm shows as `SIGNATURE`; [`osrelease`] names the OS.
+//! [`signature`] reads the OpenPGP packet rpm shows as `SIGNATURE`; [`osrelease`] names the OS;
+//! [`memory`] holds the allocator settings the binaries start with.
 //!
 //! ```no_run
 //! use rpmdb::{root::Root, InstalledPackages};
@@ -22,6 +23,7 @@
 
 pub mod db;
 pub mod header;
+pub mod memory;
 pub mod osrelease;
 pub mod package;
 pub mod root;

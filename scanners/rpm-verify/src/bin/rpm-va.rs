@@ -26,6 +26,7 @@ struct Args {
 }
 
 fn main() -> ExitCode {
+    rpmdb::memory::keep_freed_memory();
     let args = Args::parse();
     let root = match Root::new(&args.root) {
         Ok(r) => r,

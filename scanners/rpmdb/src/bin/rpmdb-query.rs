@@ -33,6 +33,7 @@ struct Args {
 }
 
 fn main() -> ExitCode {
+    rpmdb::memory::keep_freed_memory();
     let args = Args::parse();
     let database = match (&args.root, &args.dbfile) {
         (Some(r), None) => Root::new(r)
