@@ -472,14 +472,18 @@ impl Header {
         Ok(count)
     }
 
-    /// Whether an entry is a string array all of whose strings are empty (its first `count`
-    /// data bytes are NULs): such an array reads the same as an absent one and need not be
-    /// split. False for anything else, which [`Header::push_strings_of`] then reads or refuses.
-    pub fn empty_strings_of(&self, e: Entry) -> bool {
-        let Ok(count) = string_count(e) else { return false };
-        self.data()[e.offset..]
-            .get(..count)
-            .is_some_and(|b| b.iter().all(|&x| x == 0))
+    /// The one string every string of an entry is, when they are all the same: `count` copies
+    /// of it, each followed by its NUL. File arrays often are (every file's user and group
+    /// "root"; FILELINKTOS and FILELANGS all ""), and then need not be split. `None` for
+    /// anything else, which [`Header::push_strings_of`] then reads or refuses.
+    pub fn same_strings_of(&self, e: Entry) -> Option<&[u8]> {
+        let count = string_count(e).ok()?;
+        let area = &self.data()[e.offset..];
+        let period = memchr::memchr(0, area)? + 1;
+        let strings = area.get(..count.checked_mul(period)?)?;
+        // The array equals itself shifted by one string: so each string equals the one before
+        // it, and all equal the first.
+        (strings.get(period..)? == &strings[..strings.len() - period]).then(|| &area[..period - 1])
     }
 
     /// The first string of a tag (the C-locale one for I18NSTRING), as raw bytes.
@@ -893,6 +897,38 @@ mod tests {
         );
         let h = Header::parse(blob).unwrap();
         assert!(h.strings(tag::BASENAMES).is_err());
+    }
+
+    #[test]
+    fn same_strings_are_found_only_when_every_string_is_the_first() {
+        let same = |data: &[u8], count: u32, type_: TagType| {
+            // One more entry after the array, so the data store goes on past it.
+            let blob = build(
+                &[
+                    (tag::FILEUSERNAME, type_, count, data.to_vec()),
+                    (tag::FILEGROUPNAME, TagType::String, 1, b"wheel\0".to_vec()),
+                ],
+                false,
+            );
+            let h = Header::parse(blob).unwrap();
+            h.same_strings_of(h.entry(tag::FILEUSERNAME).unwrap())
+                .map(<[u8]>::to_vec)
+        };
+        let sa = TagType::StringArray;
+        assert_eq!(same(b"root\0root\0root\0", 3, sa).as_deref(), Some(&b"root"[..]));
+        assert_eq!(same(b"\0\0\0\0", 4, sa).as_deref(), Some(&b""[..]));
+        assert_eq!(same(b"bin\0", 1, sa).as_deref(), Some(&b"bin"[..]));
+        assert_eq!(same(b"root\0root\0", 1, sa).as_deref(), Some(&b"root"[..]));
+        // One string differs, first or last; a shorter or longer one; the count claims more
+        // strings than there are (the next entry's "wheel" is read as the third), or more
+        // than the data store holds.
+        assert_eq!(same(b"root\0root\0rooT\0", 3, sa), None);
+        assert_eq!(same(b"Root\0root\0root\0", 3, sa), None);
+        assert_eq!(same(b"root\0roo\0troot\0", 3, sa), None);
+        assert_eq!(same(b"root\0root\0", 3, sa), None);
+        assert_eq!(same(b"root\0root\0", u32::MAX, sa), None);
+        // Not a string array at all.
+        assert_eq!(same(&[0; 8], 2, TagType::Int32), None);
     }
 
     #[test]

@@ -435,9 +435,9 @@ impl Package {
 /// reading a field of file `i < len()` cannot fail and allocates nothing. Absent tags read as
 /// rpm's query defaults: 0, empty, verify flags all set.
 pub struct FileTable<'h> {
-    /// Every string array the header has, one after the other in one allocation: the base
-    /// names (or, in a legacy header, OLDFILENAMES as base names with no directories), the
-    /// directory names, then the per-file arrays that are present.
+    /// The string arrays that are split, one after the other in one allocation: the base names
+    /// (or, in a legacy header, OLDFILENAMES as base names with no directories), the directory
+    /// names, then the per-file arrays that are not one string repeated ([`Texts`]).
     strings: Vec<&'h [u8]>,
     /// The number of files, which is also where the directory names start in `strings`.
     files: usize,
@@ -452,14 +452,21 @@ pub struct FileTable<'h> {
     colors: Option<IntArray<'h>>,
     inodes: Option<IntArray<'h>>,
     devices: Option<IntArray<'h>>,
-    /// Where each per-file string array starts in `strings`; `None` when the header has none
-    /// or has only empty strings.
-    digests: Option<usize>,
-    links: Option<usize>,
-    users: Option<usize>,
-    groups: Option<usize>,
-    caps: Option<usize>,
-    langs: Option<usize>,
+    digests: Texts<'h>,
+    links: Texts<'h>,
+    users: Texts<'h>,
+    groups: Texts<'h>,
+    caps: Texts<'h>,
+    langs: Texts<'h>,
+}
+
+/// A per-file string array of a [`FileTable`].
+#[derive(Debug, Clone, Copy)]
+enum Texts<'h> {
+    /// The same string for every file ("" when the header has no such array): never split.
+    Same(&'h [u8]),
+    /// Split into `strings`, where this array starts.
+    At(usize),
 }
 
 impl<'h> FileTable<'h> {
@@ -489,23 +496,22 @@ impl<'h> FileTable<'h> {
                 tag::LONGFILESIZES,
                 tag::FILECAPS,
             ]);
-        // Room for every string array at once: their counts, but no more than the data store
+        // A per-file string array that is one string repeated (users and groups are mostly
+        // "root"; FILELINKTOS and FILELANGS mostly "") is kept as that string, not split.
+        let [digests, links, users, groups, caps, langs] =
+            [digests, links, users, groups, caps, langs].map(|e| e.map(|e| (e, h.same_strings_of(e))));
+        // Room for every array to split at once: their counts, but no more than the data store
         // has bytes (each string takes one at least), so a lying count allocates nothing.
-        let claimed: usize = [
-            old_filenames,
-            basenames,
-            dirnames,
-            digests,
-            links,
-            users,
-            groups,
-            caps,
-            langs,
-        ]
-        .iter()
-        .flatten()
-        .map(|e| e.count as usize)
-        .sum();
+        let split = [digests, links, users, groups, caps, langs]
+            .into_iter()
+            .flatten()
+            .filter_map(|(e, same)| same.is_none().then_some(e));
+        let claimed: usize = [old_filenames, basenames, dirnames]
+            .into_iter()
+            .flatten()
+            .chain(split)
+            .map(|e| e.count as usize)
+            .sum();
         let mut strings = Vec::with_capacity(claimed.min(h.data_len()));
         let (files, dirindexes) = match basenames {
             Some(basenames) => {
@@ -541,16 +547,16 @@ impl<'h> FileTable<'h> {
                 v => Ok(Some(v)),
             }
         };
-        // A per-file string array of empty strings (FILELINKTOS and FILELANGS usually are)
-        // reads as an absent one: `text` gives "" for both.
-        let mut strs = |e: Option<Entry>, name: &str| -> Result<Option<usize>, HeaderError> {
-            let Some(e) = e.filter(|&e| !(e.count as usize == files && h.empty_strings_of(e))) else {
-                return Ok(None);
+        let mut strs = |e: Option<(Entry, Option<&'h [u8]>)>, name: &str| -> Result<Texts<'h>, HeaderError> {
+            let e = match e {
+                None => return Ok(Texts::Same(&[])),
+                Some((e, Some(same))) if e.count as usize == files => return Ok(Texts::Same(same)),
+                Some((e, _)) => e,
             };
             let at = strings.len();
             match h.push_strings_of(e, &mut strings)? {
                 len if len != files => Err(HeaderError(format!("{name} has {len} entries for {files} files"))),
-                _ => Ok(Some(at)),
+                _ => Ok(Texts::At(at)),
             }
         };
         Ok(FileTable {
@@ -678,10 +684,13 @@ impl<'h> FileTable<'h> {
         self.text(self.langs, i)
     }
 
-    /// String `i` of the per-file array starting at `at`; empty when the header has none.
+    /// String `i` of a per-file array.
     #[inline]
-    fn text(&self, at: Option<usize>, i: usize) -> &'h [u8] {
-        at.map_or(&[], |at| self.strings[at + i])
+    fn text(&self, texts: Texts<'h>, i: usize) -> &'h [u8] {
+        match texts {
+            Texts::Same(text) => text,
+            Texts::At(at) => self.strings[at + i],
+        }
     }
 }
 
