@@ -24,6 +24,7 @@
 use super::{DbError, HeaderSource, RawHeader};
 use crate::header::{MAX_DATA_LENGTH, MAX_INDEX_ENTRIES};
 use rusqlite::config::DbConfig;
+use rusqlite::limits::Limit;
 use rusqlite::types::ValueRef;
 use rusqlite::{Connection, OpenFlags, OptionalExtension};
 use std::collections::VecDeque;
@@ -33,15 +34,20 @@ use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
-/// The largest header blob rpm can store: its index and data limits.
-const MAX_BLOB: i64 = 8 + 16 * MAX_INDEX_ENTRIES as i64 + MAX_DATA_LENGTH as i64;
+/// The largest header blob rpm can store: its index and data limits. The connection's length
+/// limit: SQLite refuses to load a longer value (SQLITE_TOOBIG) before allocating it.
+const MAX_BLOB: i32 = 8 + 16 * MAX_INDEX_ENTRIES as i32 + MAX_DATA_LENGTH as i32;
 
 /// The next rows after a rowid, a few at a time (one query per row cost a tenth of a
-/// listing); a blob is only loaded when its length is acceptable. The row limit is a literal:
-/// a bound LIMIT makes SQLite re-prepare the statement on every run.
-const NEXT_ROWS: &str = "SELECT rowid, hnum, typeof(blob), length(blob), \
-     CASE WHEN typeof(blob) = 'blob' AND length(blob) <= ?2 THEN blob END \
-     FROM Packages WHERE rowid > ?1 ORDER BY rowid LIMIT 16";
+/// listing). The row limit is a literal: a bound LIMIT makes SQLite re-prepare the statement
+/// on every run. A blob over the length limit stops the step; [`NEXT_ROW_HEAD`] then names it.
+const NEXT_ROWS: &str = "SELECT rowid, hnum, blob FROM Packages WHERE rowid > ?1 ORDER BY rowid LIMIT 16";
+
+/// The row after a rowid, its value's type and length but not the value: what is reported of
+/// a row whose blob SQLite would not load. (Asking every row this way cost 4% of a listing.)
+/// A value over rpm's limit is on overflow pages, whose content `typeof` and `length` skip.
+const NEXT_ROW_HEAD: &str = "SELECT rowid, hnum, typeof(blob), length(blob) FROM Packages \
+     WHERE rowid > ?1 ORDER BY rowid LIMIT 1";
 
 /// A batch ends once it holds this many bytes of blobs (so it always has one row). Every byte
 /// held is a page touched: with 1 MiB, a batch of large headers cost a fifth more page faults
@@ -74,6 +80,11 @@ const PAGE_CACHE_KIB: i64 = -64;
 impl SqliteReader {
     /// Open `host_path` (already resolved inside the root) without writing anything next to it.
     pub fn open(host_path: &Path, image_path: &Path) -> Result<SqliteReader, DbError> {
+        Self::open_limited(host_path, image_path, MAX_BLOB)
+    }
+
+    /// [`SqliteReader::open`], refusing blobs longer than `max_blob` bytes.
+    fn open_limited(host_path: &Path, image_path: &Path, max_blob: i32) -> Result<SqliteReader, DbError> {
         let fail = |msg: String| DbError::new(image_path, msg);
         let mode = choose_mode(host_path).map_err(fail)?;
         let uri = file_uri(
@@ -89,6 +100,7 @@ impl SqliteReader {
             conn.set_db_config(DbConfig::SQLITE_DBCONFIG_NO_CKPT_ON_CLOSE, true)?;
             conn.set_db_config(DbConfig::SQLITE_DBCONFIG_TRUSTED_SCHEMA, false)?;
             conn.pragma_update(None, "query_only", true)?;
+            conn.set_limit(Limit::SQLITE_LIMIT_LENGTH, max_blob)?;
             if mode == OpenMode::WalInHeap {
                 // Must come before anything reads the file: the wal-index then lives in heap
                 // memory and no -shm file is opened or created (see the module comment).
@@ -188,78 +200,129 @@ fn file_uri(path: &Path, query: &str) -> String {
 struct Row {
     rowid: i64,
     hnum: Result<i64, String>,
-    /// `typeof(blob)`, kept only when it is not `blob` (for the error).
+    /// The value's type as SQLite names it, when it is not a blob (for the error).
     not_blob: Option<String>,
+    /// The value's length, when it was too long to load.
     len: i64,
     blob: Option<Vec<u8>>,
 }
 
 impl Row {
-    /// The columns of `NEXT_ROWS`.
+    /// The columns of [`NEXT_ROWS`].
     fn read(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
+        let (blob, not_blob) = match r.get_ref(2)? {
+            ValueRef::Blob(b) => (Some(b.to_vec()), None),
+            other => (None, Some(sqlite_type_name(other).to_string())),
+        };
         Ok(Row {
             rowid: r.get(0)?,
-            hnum: match r.get_ref(1)? {
-                ValueRef::Integer(n) => Ok(n),
-                other => Err(format!("hnum is {:?}, not an integer", other.data_type())),
-            },
+            hnum: hnum(r.get_ref(1)?),
+            not_blob,
+            len: 0,
+            blob,
+        })
+    }
+
+    /// The columns of [`NEXT_ROW_HEAD`]: a row whose value was not loaded.
+    fn head(r: &rusqlite::Row<'_>) -> rusqlite::Result<Row> {
+        Ok(Row {
+            rowid: r.get(0)?,
+            hnum: hnum(r.get_ref(1)?),
             not_blob: match r.get_ref(2)? {
                 ValueRef::Text(b"blob") => None,
                 other => Some(match other {
                     ValueRef::Text(t) => String::from_utf8_lossy(t).into_owned(),
-                    v => format!("{:?}", v.data_type()),
+                    v => sqlite_type_name(v).to_string(),
                 }),
             },
             len: r.get::<_, Option<i64>>(3)?.unwrap_or(0),
-            blob: match r.get_ref(4)? {
-                ValueRef::Blob(b) => Some(b.to_vec()),
-                _ => None,
-            },
+            blob: None,
         })
     }
+}
+
+fn hnum(v: ValueRef<'_>) -> Result<i64, String> {
+    match v {
+        ValueRef::Integer(n) => Ok(n),
+        other => Err(format!("hnum is {:?}, not an integer", other.data_type())),
+    }
+}
+
+/// A value's type as SQLite's `typeof()` names it.
+fn sqlite_type_name(v: ValueRef<'_>) -> &'static str {
+    match v {
+        ValueRef::Null => "null",
+        ValueRef::Integer(_) => "integer",
+        ValueRef::Real(_) => "real",
+        ValueRef::Text(_) => "text",
+        ValueRef::Blob(_) => "blob",
+    }
+}
+
+/// Whether SQLite stopped because a value is over the connection's length limit.
+fn is_too_big(e: &rusqlite::Error) -> bool {
+    e.sqlite_error_code() == Some(rusqlite::ErrorCode::TooBig)
 }
 
 impl SqliteReader {
     /// Read the next rows after `after` into `pending`. An error after some rows were read
     /// ends the batch quietly: the next batch starts at the bad row and reports it.
     fn read_batch(&mut self, after: i64) -> Result<(), String> {
-        let mut stmt = self.conn.prepare_cached(NEXT_ROWS).map_err(|e| e.to_string())?;
-        let mut rows = stmt.query((after, MAX_BLOB)).map_err(|e| e.to_string())?;
-        let mut bytes = 0;
-        let mut previous = after;
-        loop {
-            let r = match rows.next() {
-                Ok(Some(r)) => r,
-                Ok(None) => return Ok(()),
-                Err(_) if !self.pending.is_empty() => return Ok(()),
-                Err(e) => return Err(e.to_string()),
-            };
-            let row = Row::read(r);
-            match row {
-                // A corrupt b-tree can step back to lower rowids within a scan; a batch ends
-                // there and the next one seeks past the last good row. Without this the walk
-                // went round a cycle of rows for ever (found by fuzz/db_sqlite).
-                Ok(row) if row.rowid <= previous => {
-                    if self.pending.is_empty() {
-                        return Err(format!(
-                            "rows out of order: rowid {} after {previous} (the table's b-tree is corrupt)",
-                            row.rowid
-                        ));
-                    }
-                    return Ok(());
-                }
-                Ok(row) => {
-                    previous = row.rowid;
-                    bytes += row.blob.as_ref().map_or(0, Vec::len);
-                    self.pending.push_back(row);
-                    if bytes >= BATCH_BYTES {
+        {
+            let mut stmt = self.conn.prepare_cached(NEXT_ROWS).map_err(|e| e.to_string())?;
+            let mut rows = stmt.query([after]).map_err(|e| e.to_string())?;
+            let mut bytes = 0;
+            let mut previous = after;
+            loop {
+                let r = match rows.next() {
+                    Ok(Some(r)) => r,
+                    Ok(None) => return Ok(()),
+                    Err(_) if !self.pending.is_empty() => return Ok(()),
+                    Err(e) if is_too_big(&e) => break,
+                    Err(e) => return Err(e.to_string()),
+                };
+                let row = Row::read(r);
+                match row {
+                    // A corrupt b-tree can step back to lower rowids within a scan; a batch ends
+                    // there and the next one seeks past the last good row. Without this the walk
+                    // went round a cycle of rows for ever (found by fuzz/db_sqlite).
+                    Ok(row) if row.rowid <= previous => {
+                        if self.pending.is_empty() {
+                            return Err(format!(
+                                "rows out of order: rowid {} after {previous} (the table's b-tree is corrupt)",
+                                row.rowid
+                            ));
+                        }
                         return Ok(());
                     }
+                    Ok(row) => {
+                        previous = row.rowid;
+                        bytes += row.blob.as_ref().map_or(0, Vec::len);
+                        self.pending.push_back(row);
+                        if bytes >= BATCH_BYTES {
+                            return Ok(());
+                        }
+                    }
+                    Err(_) if !self.pending.is_empty() => return Ok(()),
+                    Err(e) => return Err(e.to_string()),
                 }
-                Err(_) if !self.pending.is_empty() => return Ok(()),
-                Err(e) => return Err(e.to_string()),
             }
         }
+        // The first row's value is longer than the length limit: queue the row unloaded, for
+        // its error, and go on after it.
+        let row = self
+            .conn
+            .prepare_cached(NEXT_ROW_HEAD)
+            .and_then(|mut stmt| stmt.query_row([after], Row::head))
+            .map_err(|e| e.to_string())?;
+        if row.rowid <= after {
+            return Err(format!(
+                "rows out of order: rowid {} after {after} (the table's b-tree is corrupt)",
+                row.rowid
+            ));
+        }
+        self.pending.push_back(row);
+        Ok(())
     }
 
     /// The next row in rowid order, `None` at the end.
@@ -438,6 +501,43 @@ mod tests {
             .contains("header #2: blob is null, not a blob"));
         assert!(rows[2].as_ref().unwrap_err().contains("header #3: blob is text"));
         assert_eq!(rows[3], Ok((5, vec![5])));
+    }
+
+    #[test]
+    fn blobs_over_the_length_limit_are_reported_unloaded_and_the_walk_goes_on() {
+        let t = tempfile::tempdir().unwrap();
+        let db = t.path().join("rpmdb.sqlite");
+        let c = Connection::open(&db).unwrap();
+        // Too long for a limit of 5000 bytes: the first row, one after a good row (mid-batch),
+        // one after a bad row. Like any value over rpm's limit, they are on overflow pages
+        // (a 4 KiB page holds at most 4061 bytes of a row), whose content `typeof` and
+        // `length` do not load.
+        c.execute_batch(
+            "CREATE TABLE Packages (hnum INTEGER PRIMARY KEY AUTOINCREMENT, blob BLOB);
+             INSERT INTO Packages VALUES (1, zeroblob(6000)), (2, x'02'), (3, zeroblob(5001)),
+               (4, NULL), (5, zeroblob(5001)), (6, zeroblob(5000)), (7, 'text');",
+        )
+        .unwrap();
+        drop(c);
+        let mut r = SqliteReader::open_limited(&db, Path::new("/var/lib/rpm/rpmdb.sqlite"), 5000).unwrap();
+        let rows = collect(&mut r);
+        assert_eq!(rows.len(), 7, "{rows:?}");
+        let too_big = |i: usize, n: u32, len: usize| {
+            let e = rows[i].as_ref().unwrap_err();
+            assert!(
+                e.contains(&format!(
+                    "header #{n}: blob of {len} bytes is larger than rpm's header limit"
+                )),
+                "{e}"
+            );
+        };
+        too_big(0, 1, 6000);
+        assert_eq!(rows[1], Ok((2, vec![2])));
+        too_big(2, 3, 5001);
+        assert!(rows[3].as_ref().unwrap_err().contains("header #4: blob is null"));
+        too_big(4, 5, 5001);
+        assert_eq!(rows[5], Ok((6, vec![0; 5000])));
+        assert!(rows[6].as_ref().unwrap_err().contains("header #7: blob is text"));
     }
 
     #[test]
