@@ -498,8 +498,11 @@ impl<'h> FileTable<'h> {
             ]);
         // A per-file string array that is one string repeated (users and groups are mostly
         // "root"; FILELINKTOS and FILELANGS mostly "") is kept as that string, not split.
-        let [digests, links, users, groups, caps, langs] =
-            [digests, links, users, groups, caps, langs].map(|e| e.map(|e| (e, h.same_strings_of(e))));
+        // Digests differ from file to file (or are all "" in a package of directories, cheap to
+        // split), so they are not checked.
+        let [links, users, groups, caps, langs] =
+            [links, users, groups, caps, langs].map(|e| e.map(|e| (e, h.same_strings_of(e))));
+        let digests = digests.map(|e| (e, None));
         // Room for every array to split at once: their counts, but no more than the data store
         // has bytes (each string takes one at least), so a lying count allocates nothing.
         let split = [digests, links, users, groups, caps, langs]
