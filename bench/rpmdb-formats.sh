@@ -1,27 +1,32 @@
 #!/usr/bin/env bash
-# Reading speed of each database format reader against Debian's rpm, in the same run.
+# Each database format reader on real databases, against Debian's rpm in the same run.
 #
-#   bench/rpmdb-formats.sh            # needs: cargo, rpm, db5.3-util, python3, hyperfine
+#   bench/rpmdb-formats.sh            # needs: cargo, rpm, db5.3-util, python3
 #
-# Databases: the Amazon Linux 2023 image's rpmdb.sqlite (103 packages, tests/fixtures), the
-# same 103 headers rewritten as a Berkeley DB hash `Packages` by db5.3_load, and the SLES 15
-# BCI Packages.db (NDB; Debian's rpm cannot read NDB, so that row has no reference).
-# Each pair runs `rpmdb-query --dbfile F` (release build) against `rpm --dbpath D -qa`,
-# once listing packages only and once with every file's metadata; hyperfine prints the ratios.
+# Databases (tests/fixtures): the Amazon Linux 2023 image's rpmdb.sqlite (103 packages, 7,800
+# files, headers up to 390 KiB), CBL-Mariner 2.0's (129 packages, 7,269 files), the Amazon
+# Linux headers rewritten as a Berkeley DB hash `Packages` by db5.3_load, and the SLES 15 BCI
+# Packages.db (NDB; Debian's rpm cannot read NDB, so that row has no reference). Unlike the
+# 500 generated packages of bench/rpmdb.sh, these are real headers: signatures, changelogs,
+# dependencies, and a few packages of thousands of files.
+# Timed with bench/interleave.py (ROUNDS=40): `rpmdb-query --dbfile F [--files]` (the static
+# release build) against `rpm --dbpath D -qa`, and with files against `rpm -qa --qf '[files]'`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-for tool in rpm db5.3_load python3 hyperfine; do
+for tool in rpm db5.3_load python3; do
   command -v "$tool" >/dev/null || { echo "bench: $tool is missing" >&2; exit 2; }
 done
 
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
-cargo build --release -q -p rpmdb --bin rpmdb-query
-q="$CARGO_TARGET_DIR/release/rpmdb-query"
+RUSTFLAGS='-C target-feature=+crt-static' cargo build --release -q --target x86_64-unknown-linux-gnu \
+  -p rpmdb --bin rpmdb-query
+q="$CARGO_TARGET_DIR/x86_64-unknown-linux-gnu/release/rpmdb-query"
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
-mkdir -p "$work/sqlite" "$work/bdb"
+mkdir -p "$work/sqlite" "$work/mariner" "$work/bdb"
 cp tests/fixtures/rpmdb/amazonlinux2023-plain-sqlite/rpmdb.sqlite "$work/sqlite/"
+cp tests/fixtures/rpmdb/cbl-mariner-2.0/rpmdb.sqlite "$work/mariner/"
 # db_load's input: key 0 (rpm's counter), then each header under its number (little-endian).
 python3 - "$work" <<'EOF'
 import sqlite3, struct, sys
@@ -42,17 +47,26 @@ bdb=(--define '_db_backend bdb_ro')
 
 # Same output first, so that the timings compare equal work.
 nevra='%{NAME} %|EPOCH?{%{EPOCH}}:{(none)}| %{VERSION} %{RELEASE} %{ARCH}\n'
-cmp <("$q" --dbfile "$work/sqlite/rpmdb.sqlite") <(rpm --dbpath "$work/sqlite" -qa --qf "$nevra")
-cmp <("$q" --dbfile "$work/bdb/Packages") <(rpm --dbpath "$work/bdb" "${bdb[@]}" -qa --qf "$nevra" 2>/dev/null)
+cmp <("$q" --dbfile "$work/sqlite/rpmdb.sqlite" | sort) <(rpm --dbpath "$work/sqlite" -qa --qf "$nevra" | sort)
+cmp <("$q" --dbfile "$work/mariner/rpmdb.sqlite" | sort) <(rpm --dbpath "$work/mariner" -qa --qf "$nevra" | sort)
+cmp <("$q" --dbfile "$work/bdb/Packages" | sort) <(rpm --dbpath "$work/bdb" "${bdb[@]}" -qa --qf "$nevra" 2>/dev/null | sort)
 
-hyperfine -N -w 3 -r 30 \
-  -n "ours sqlite" "$q --dbfile $work/sqlite/rpmdb.sqlite" \
-  -n "rpm sqlite" "rpm --dbpath $work/sqlite -qa"
-hyperfine -N -w 3 -r 30 \
-  -n "ours sqlite + files" "$q --files --dbfile $work/sqlite/rpmdb.sqlite" \
-  -n "rpm sqlite + files" "rpm --dbpath $work/sqlite -qa --qf '$files_qf'"
-hyperfine -N -w 3 -r 30 \
-  -n "ours bdb" "$q --dbfile $work/bdb/Packages" \
-  -n "rpm bdb_ro" "rpm --dbpath $work/bdb --define '_db_backend bdb_ro' -qa"
-hyperfine -N -w 3 -r 30 \
-  -n "ours ndb (35 packages, no rpm reference)" "$q --dbfile tests/fixtures/rpmdb/sle15-bci/Packages.db"
+rounds=${ROUNDS:-40}
+for db in sqlite mariner bdb; do
+  case $db in
+    sqlite) file=$work/sqlite/rpmdb.sqlite; rpm_cmd="rpm --dbpath $work/sqlite"; label="Amazon Linux 2023, SQLite" ;;
+    mariner) file=$work/mariner/rpmdb.sqlite; rpm_cmd="rpm --dbpath $work/mariner"; label="CBL-Mariner 2.0, SQLite" ;;
+    bdb) file=$work/bdb/Packages; rpm_cmd="rpm --dbpath $work/bdb --define '_db_backend bdb_ro'"
+      label="Amazon Linux 2023 headers, Berkeley DB" ;;
+  esac
+  echo
+  echo "== $label: listing packages only"
+  python3 bench/interleave.py --rounds "$rounds" "ours=$q --dbfile $file" "rpm -qa=$rpm_cmd -qa"
+  echo "== $label: listing every file's metadata too"
+  python3 bench/interleave.py --rounds "$rounds" "ours --files=$q --files --dbfile $file" \
+    "rpm -qa=$rpm_cmd -qa" "rpm -qa --qf [files]=$rpm_cmd -qa --qf '$files_qf'"
+done
+echo
+echo "== SLES 15 BCI, NDB (35 packages; no reference: Debian's rpm has no NDB backend)"
+python3 bench/interleave.py --rounds "$rounds" "ours=$q --dbfile tests/fixtures/rpmdb/sle15-bci/Packages.db" \
+  "ours --files=$q --files --dbfile tests/fixtures/rpmdb/sle15-bci/Packages.db"
