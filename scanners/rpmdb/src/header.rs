@@ -418,7 +418,7 @@ impl Header {
             TagType::Int64 => 8,
             other => return err(format!("tag {tag} has type {other:?}, expected an integer")),
         };
-        Ok(IntArray { bytes, width })
+        Ok(IntArray::new(bytes, width))
     }
 
     /// Any integer array, widened to u64 (INT8/CHAR, INT16, INT32, INT64).
@@ -598,17 +598,35 @@ fn nul_mask_portable(block: &[u8; 16]) -> u32 {
     mask
 }
 
-/// An integer array in a header's data store (big-endian elements of 1, 2, 4 or 8 bytes).
+/// An integer array in a header's data store (big-endian elements of 1, 2, 4 or 8 bytes),
+/// seen as a slice of elements of its width, so that reading one is an index and a byte swap.
 #[derive(Debug, Clone, Copy)]
-pub struct IntArray<'a> {
-    bytes: &'a [u8],
-    width: usize,
+pub enum IntArray<'a> {
+    W1(&'a [u8]),
+    W2(&'a [[u8; 2]]),
+    W4(&'a [[u8; 4]]),
+    W8(&'a [[u8; 8]]),
 }
 
 impl<'a> IntArray<'a> {
+    /// The elements of `width` bytes in `bytes` (whose length is a multiple of it).
+    fn new(bytes: &'a [u8], width: usize) -> IntArray<'a> {
+        match width {
+            1 => IntArray::W1(bytes),
+            2 => IntArray::W2(bytes.as_chunks().0),
+            4 => IntArray::W4(bytes.as_chunks().0),
+            _ => IntArray::W8(bytes.as_chunks().0),
+        }
+    }
+
     #[inline]
     pub fn len(&self) -> usize {
-        self.bytes.len() / self.width
+        match self {
+            IntArray::W1(v) => v.len(),
+            IntArray::W2(v) => v.len(),
+            IntArray::W4(v) => v.len(),
+            IntArray::W8(v) => v.len(),
+        }
     }
 
     pub fn is_empty(&self) -> bool {
@@ -618,21 +636,11 @@ impl<'a> IntArray<'a> {
     /// Element `i`, widened to u64. Panics when `i` is out of range, like slice indexing.
     #[inline]
     pub fn get(&self, i: usize) -> u64 {
-        // One arm per width, so that each slices with a constant length.
-        match self.width {
-            1 => self.bytes[i] as u64,
-            2 => {
-                let b = &self.bytes[2 * i..2 * i + 2];
-                u16::from_be_bytes([b[0], b[1]]) as u64
-            }
-            4 => {
-                let b = &self.bytes[4 * i..4 * i + 4];
-                u32::from_be_bytes([b[0], b[1], b[2], b[3]]) as u64
-            }
-            _ => {
-                let b = &self.bytes[8 * i..8 * i + 8];
-                u64::from_be_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]])
-            }
+        match self {
+            IntArray::W1(v) => v[i] as u64,
+            IntArray::W2(v) => u16::from_be_bytes(v[i]) as u64,
+            IntArray::W4(v) => u32::from_be_bytes(v[i]) as u64,
+            IntArray::W8(v) => u64::from_be_bytes(v[i]),
         }
     }
 
