@@ -482,17 +482,24 @@ mod tests {
         assert!(e.to_string().contains("-wal file is not a regular file"), "{e}");
     }
 
+    /// An `rpmdb.sqlite` in `dir` whose Packages table (blob column without NOT NULL) holds
+    /// `values`, an SQL VALUES list.
+    fn packages_table(dir: &Path, values: &str) -> PathBuf {
+        let db = dir.join("rpmdb.sqlite");
+        Connection::open(&db)
+            .unwrap()
+            .execute_batch(&format!(
+                "CREATE TABLE Packages (hnum INTEGER PRIMARY KEY AUTOINCREMENT, blob BLOB);
+                 INSERT INTO Packages VALUES {values};"
+            ))
+            .unwrap();
+        db
+    }
+
     #[test]
     fn bad_rows_are_reported_and_the_walk_goes_on() {
         let t = tempfile::tempdir().unwrap();
-        let db = t.path().join("rpmdb.sqlite");
-        let c = Connection::open(&db).unwrap();
-        c.execute_batch(
-            "CREATE TABLE Packages (hnum INTEGER PRIMARY KEY AUTOINCREMENT, blob BLOB);
-             INSERT INTO Packages VALUES (1, x'01'), (2, NULL), (3, 'text'), (5, x'05');",
-        )
-        .unwrap();
-        drop(c);
+        let db = packages_table(t.path(), "(1, x'01'), (2, NULL), (3, 'text'), (5, x'05')");
         let mut r = SqliteReader::open(&db, Path::new("/var/lib/rpm/rpmdb.sqlite")).unwrap();
         let rows = collect(&mut r);
         assert_eq!(rows.len(), 4, "{rows:?}");
@@ -508,19 +515,15 @@ mod tests {
     #[test]
     fn blobs_over_the_length_limit_are_reported_unloaded_and_the_walk_goes_on() {
         let t = tempfile::tempdir().unwrap();
-        let db = t.path().join("rpmdb.sqlite");
-        let c = Connection::open(&db).unwrap();
         // Too long for a limit of 5000 bytes: the first row, one after a good row (mid-batch),
         // one after a bad row. Like any value over rpm's limit, they are on overflow pages
         // (a 4 KiB page holds at most 4061 bytes of a row), whose content `typeof` and
         // `length` do not load.
-        c.execute_batch(
-            "CREATE TABLE Packages (hnum INTEGER PRIMARY KEY AUTOINCREMENT, blob BLOB);
-             INSERT INTO Packages VALUES (1, zeroblob(6000)), (2, x'02'), (3, zeroblob(5001)),
-               (4, NULL), (5, zeroblob(5001)), (6, zeroblob(5000)), (7, 'text');",
-        )
-        .unwrap();
-        drop(c);
+        let db = packages_table(
+            t.path(),
+            "(1, zeroblob(6000)), (2, x'02'), (3, zeroblob(5001)), (4, NULL), (5, zeroblob(5001)), \
+             (6, zeroblob(5000)), (7, 'text')",
+        );
         let mut r = SqliteReader::open_limited(&db, Path::new("/var/lib/rpm/rpmdb.sqlite"), 5000).unwrap();
         let rows = collect(&mut r);
         assert_eq!(rows.len(), 7, "{rows:?}");
