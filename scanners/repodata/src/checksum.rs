@@ -1,59 +1,9 @@
 //! Checksums as repository metadata names them (`repomd.xml` `<checksum type="sha256">`,
 //! metalink `<hash type="sha512">`): parse the algorithm name, hash a stream, compare.
 
-use md5::Md5;
-use sha1::Sha1;
-use sha2::{Digest, Sha224, Sha256, Sha384, Sha512};
+pub use rpmdb::digest::{Algorithm, Hasher};
 use std::fmt;
 use std::io::{self, Read};
-
-/// A digest algorithm that yum/dnf metadata may use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub enum Algorithm {
-    Md5,
-    Sha1,
-    Sha224,
-    Sha256,
-    Sha384,
-    Sha512,
-}
-
-impl Algorithm {
-    /// The algorithm of a `type` attribute: `sha` and `sha1` are both SHA-1 (yum's old name).
-    pub fn from_name(name: &str) -> Option<Algorithm> {
-        Some(match name.trim().to_ascii_lowercase().as_str() {
-            "md5" => Algorithm::Md5,
-            "sha" | "sha1" | "sha-1" => Algorithm::Sha1,
-            "sha224" | "sha-224" => Algorithm::Sha224,
-            "sha256" | "sha-256" => Algorithm::Sha256,
-            "sha384" | "sha-384" => Algorithm::Sha384,
-            "sha512" | "sha-512" => Algorithm::Sha512,
-            _ => return None,
-        })
-    }
-
-    pub fn name(self) -> &'static str {
-        match self {
-            Algorithm::Md5 => "md5",
-            Algorithm::Sha1 => "sha1",
-            Algorithm::Sha224 => "sha224",
-            Algorithm::Sha256 => "sha256",
-            Algorithm::Sha384 => "sha384",
-            Algorithm::Sha512 => "sha512",
-        }
-    }
-
-    fn hex_len(self) -> usize {
-        match self {
-            Algorithm::Md5 => 32,
-            Algorithm::Sha1 => 40,
-            Algorithm::Sha224 => 56,
-            Algorithm::Sha256 => 64,
-            Algorithm::Sha384 => 96,
-            Algorithm::Sha512 => 128,
-        }
-    }
-}
 
 /// An expected digest: algorithm and lowercase hex value.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -74,60 +24,14 @@ impl Checksum {
         let algorithm =
             Algorithm::from_name(algorithm).ok_or_else(|| format!("unknown checksum type {algorithm:?}"))?;
         let hex = hex.trim().to_ascii_lowercase();
-        if hex.len() != algorithm.hex_len() || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
+        if hex.len() != 2 * algorithm.digest_len() || !hex.bytes().all(|b| b.is_ascii_hexdigit()) {
             return Err(format!(
                 "{} checksum {hex:?} is not {} hex digits",
                 algorithm.name(),
-                algorithm.hex_len()
+                2 * algorithm.digest_len()
             ));
         }
         Ok(Checksum { algorithm, hex })
-    }
-}
-
-/// A running digest of one algorithm.
-pub enum Hasher {
-    Md5(Md5),
-    Sha1(Sha1),
-    Sha224(Sha224),
-    Sha256(Sha256),
-    Sha384(Sha384),
-    Sha512(Sha512),
-}
-
-impl Hasher {
-    pub fn new(algorithm: Algorithm) -> Hasher {
-        match algorithm {
-            Algorithm::Md5 => Hasher::Md5(Md5::new()),
-            Algorithm::Sha1 => Hasher::Sha1(Sha1::new()),
-            Algorithm::Sha224 => Hasher::Sha224(Sha224::new()),
-            Algorithm::Sha256 => Hasher::Sha256(Sha256::new()),
-            Algorithm::Sha384 => Hasher::Sha384(Sha384::new()),
-            Algorithm::Sha512 => Hasher::Sha512(Sha512::new()),
-        }
-    }
-
-    pub fn update(&mut self, data: &[u8]) {
-        match self {
-            Hasher::Md5(h) => h.update(data),
-            Hasher::Sha1(h) => h.update(data),
-            Hasher::Sha224(h) => h.update(data),
-            Hasher::Sha256(h) => h.update(data),
-            Hasher::Sha384(h) => h.update(data),
-            Hasher::Sha512(h) => h.update(data),
-        }
-    }
-
-    pub fn finish_hex(self) -> String {
-        let bytes: Vec<u8> = match self {
-            Hasher::Md5(h) => h.finalize().to_vec(),
-            Hasher::Sha1(h) => h.finalize().to_vec(),
-            Hasher::Sha224(h) => h.finalize().to_vec(),
-            Hasher::Sha256(h) => h.finalize().to_vec(),
-            Hasher::Sha384(h) => h.finalize().to_vec(),
-            Hasher::Sha512(h) => h.finalize().to_vec(),
-        };
-        bytes.iter().map(|b| format!("{b:02x}")).collect()
     }
 }
 

@@ -3,10 +3,8 @@
 //! its paths are one inode, so one content (Mesa's DRI drivers are one 25 MB file under a
 //! dozen names, git's helpers one binary under a hundred).
 
-use md5::Md5;
+use rpmdb::digest::{Algorithm, Hasher};
 use rpmdb::package::DigestAlgo;
-use sha1::Sha1;
-use sha2::{Digest, Sha224, Sha256, Sha384, Sha512};
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{self, Read};
@@ -17,56 +15,17 @@ use std::sync::Mutex;
 /// on the benchmark machine).
 pub const BUFFER_SIZE: usize = 64 * 1024;
 
-/// One running hash of any algorithm rpm uses for files.
-enum Hasher {
-    Md5(Md5),
-    Sha1(Sha1),
-    Sha224(Sha224),
-    Sha256(Sha256),
-    Sha384(Sha384),
-    Sha512(Sha512),
-}
-
-impl Hasher {
-    fn new(algo: DigestAlgo) -> Hasher {
-        match algo {
-            DigestAlgo::Sha1 => Hasher::Sha1(Sha1::new()),
-            DigestAlgo::Sha224 => Hasher::Sha224(Sha224::new()),
-            DigestAlgo::Sha256 => Hasher::Sha256(Sha256::new()),
-            DigestAlgo::Sha384 => Hasher::Sha384(Sha384::new()),
-            DigestAlgo::Sha512 => Hasher::Sha512(Sha512::new()),
-            DigestAlgo::Md5 | DigestAlgo::Unknown(_) => Hasher::Md5(Md5::new()),
-        }
-    }
-
-    fn update(&mut self, data: &[u8]) {
-        match self {
-            Hasher::Md5(h) => h.update(data),
-            Hasher::Sha1(h) => h.update(data),
-            Hasher::Sha224(h) => h.update(data),
-            Hasher::Sha256(h) => h.update(data),
-            Hasher::Sha384(h) => h.update(data),
-            Hasher::Sha512(h) => h.update(data),
-        }
-    }
-
-    fn finish(self) -> Vec<u8> {
-        match self {
-            Hasher::Md5(h) => h.finalize().to_vec(),
-            Hasher::Sha1(h) => h.finalize().to_vec(),
-            Hasher::Sha224(h) => h.finalize().to_vec(),
-            Hasher::Sha256(h) => h.finalize().to_vec(),
-            Hasher::Sha384(h) => h.finalize().to_vec(),
-            Hasher::Sha512(h) => h.finalize().to_vec(),
-        }
-    }
+/// The hasher for a package's digest algorithm. One rpm does not know is hashed as MD5: its
+/// digests then differ from the header's, and the files are reported as changed.
+fn hasher(algo: DigestAlgo) -> Hasher {
+    Hasher::new(algo.algorithm().unwrap_or(Algorithm::Md5))
 }
 
 /// The digest of the first `len` bytes `reader` yields (fewer if it ends first), read
 /// through `buffer`. Files are read for the size `lstat` gave, which spares the read that
 /// would only find the end; a file that changes while it is read is hashed as it is read.
 pub fn digest_reader(algo: DigestAlgo, mut reader: impl Read, len: u64, buffer: &mut [u8]) -> io::Result<Vec<u8>> {
-    let mut h = Hasher::new(algo);
+    let mut h = hasher(algo);
     let mut left = len;
     while left > 0 {
         let want = buffer.len().min(usize::try_from(left).unwrap_or(usize::MAX));
@@ -137,7 +96,7 @@ impl<'a> FileDigester<'a> {
 
 /// The digest of a byte string (tests, header digests).
 pub fn digest_bytes(algo: DigestAlgo, data: &[u8]) -> Vec<u8> {
-    let mut h = Hasher::new(algo);
+    let mut h = hasher(algo);
     h.update(data);
     h.finish()
 }

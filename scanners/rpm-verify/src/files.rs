@@ -80,15 +80,7 @@ pub fn effective_digest_algo(header: &Header) -> DigestAlgo {
 
 /// Length in bytes of a digest.
 pub fn digest_len(algo: DigestAlgo) -> usize {
-    match algo {
-        DigestAlgo::Md5 => 16,
-        DigestAlgo::Sha1 => 20,
-        DigestAlgo::Sha224 => 28,
-        DigestAlgo::Sha256 => 32,
-        DigestAlgo::Sha384 => 48,
-        DigestAlgo::Sha512 => 64,
-        DigestAlgo::Unknown(_) => 0,
-    }
+    algo.algorithm().map_or(0, |a| a.digest_len())
 }
 
 /// Byte strings packed end to end: one allocation for a tag's strings, not one per file.

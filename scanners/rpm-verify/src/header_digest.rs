@@ -11,6 +11,7 @@
 //! blob.
 
 use crate::digest::digest_bytes;
+use rpmdb::digest::to_hex as hex;
 use rpmdb::header::Header;
 use rpmdb::package::DigestAlgo;
 use rpmdb::tag;
@@ -57,10 +58,6 @@ pub fn region_bytes(h: &Header) -> Option<Vec<u8>> {
     out.extend_from_slice(index);
     out.extend_from_slice(data);
     Some(out)
-}
-
-fn hex(b: &[u8]) -> String {
-    b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
 /// Check SHA256HEADER, then SHA1HEADER, as rpm does when it reads the header.

@@ -7,7 +7,8 @@
 //! `rpm -V` see them: `Package::files()` as owned values, `Package::file_table()` read in place
 //! for walks over every file of an image). [`version`] compares EVRs as rpm does;
 //! [`signature`] reads the OpenPGP packet rpm shows as `SIGNATURE`; [`osrelease`] names the OS;
-//! [`memory`] holds the allocator settings the binaries start with.
+//! [`digest`] hashes in rpm's digest algorithms; [`memory`] holds the allocator settings the
+//! binaries start with.
 //!
 //! ```no_run
 //! use rpmdb::{root::Root, InstalledPackages};
@@ -22,6 +23,7 @@
 //! ```
 
 pub mod db;
+pub mod digest;
 pub mod header;
 pub mod memory;
 pub mod osrelease;

@@ -1,5 +1,6 @@
 //! Installed packages and their files, as `rpm -q` and `rpm -V` see them, read from a header.
 
+use crate::digest::Algorithm;
 use crate::header::{Entry, Header, HeaderError, IntArray};
 use crate::signature::{self, SignatureInfo};
 use crate::tag;
@@ -45,6 +46,19 @@ impl DigestAlgo {
             DigestAlgo::Sha224 => 11,
             DigestAlgo::Unknown(c) => c,
         }
+    }
+
+    /// The algorithm to hash with; `None` for a code rpm does not know.
+    pub fn algorithm(self) -> Option<Algorithm> {
+        Some(match self {
+            DigestAlgo::Md5 => Algorithm::Md5,
+            DigestAlgo::Sha1 => Algorithm::Sha1,
+            DigestAlgo::Sha224 => Algorithm::Sha224,
+            DigestAlgo::Sha256 => Algorithm::Sha256,
+            DigestAlgo::Sha384 => Algorithm::Sha384,
+            DigestAlgo::Sha512 => Algorithm::Sha512,
+            DigestAlgo::Unknown(_) => return None,
+        })
     }
 
     pub fn name(self) -> &'static str {

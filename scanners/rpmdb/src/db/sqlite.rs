@@ -243,6 +243,7 @@ impl Row {
     }
 }
 
+/// The `hnum` column's value, which must be an integer.
 fn hnum(v: ValueRef<'_>) -> Result<i64, String> {
     match v {
         ValueRef::Integer(n) => Ok(n),
