@@ -390,3 +390,36 @@ fn the_image_own_repositories_are_read_like_dnf() {
     assert!(outcome.vulnerabilities.len() >= 5);
     assert_eq!(outcome.cve_feed_last_updated, "2024-01-25T10:00:00Z");
 }
+
+/// A mirror list inside the image whose entry uses `$releasever`: its variables are
+/// substituted as dnf does (and as pipeline-scanner does; security-advisories did not).
+#[test]
+fn a_mirror_list_with_variables_is_read_like_dnf() {
+    let s = setup();
+    std::fs::create_dir_all(s.root.path().join("srv/8")).unwrap();
+    let status = std::process::Command::new("cp")
+        .arg("-a")
+        .arg(s.repo.path())
+        .arg(s.root.path().join("srv/8/repo"))
+        .status()
+        .unwrap();
+    assert!(status.success());
+    s.root
+        .write_file("/srv/mirrors.txt", "# mirrors\nfile:///srv/$releasever/repo/\n");
+    s.root.write_file(
+        "/etc/yum.repos.d/local.repo",
+        "[local]\nname=local\nmirrorlist=file:///srv/mirrors.txt\nenabled=1\ngpgcheck=0\n",
+    );
+    let theirs = dnf(&s, &["--security"]);
+    assert!(!theirs.is_empty(), "dnf found the repository through the mirror list");
+    let root = rpmdb::root::Root::new(s.root.path()).unwrap();
+    let outcome = security_advisories::scan(&root, "security", &Options::default()).unwrap();
+    let mut mine = BTreeSet::new();
+    for adv in outcome.scan_results["Advisories"].as_array().unwrap() {
+        for p in adv["Packages"].as_array().unwrap() {
+            mine.insert(pair(adv["Advisory"].as_str().unwrap(), p["Fixed"].as_str().unwrap()));
+        }
+    }
+    assert_eq!(mine, theirs);
+    assert_eq!(outcome.scan_results["Sources"][0]["Source"], "local");
+}

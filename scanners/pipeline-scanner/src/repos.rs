@@ -6,11 +6,13 @@
 
 use crate::pkgspec::Specs;
 use repodata::cache::Cache;
-use repodata::config::{RepoConfig, Variables};
-use repodata::fetch::{self, FetchOptions, Fetcher, FileScope};
+use repodata::config::Variables;
+use repodata::fetch::{FetchOptions, FileScope};
 use repodata::modules::ModulesMetadata;
 use repodata::primary::{self, ParseOptions, PrimaryPackage, Relation};
-use repodata::repomd::{DataFile, Repomd, MAX_REPOMD_BYTES};
+use repodata::repomd::DataFile;
+use repodata::source::Located;
+pub use repodata::source::{Origin, RepoSource, Trust, IMAGE_CA_BUNDLES};
 use repodata::{compression, index, modules};
 use rpmdb::root::Root;
 use rpmdb::version::Evr;
@@ -24,39 +26,6 @@ pub const MAX_METADATA_BYTES: u64 = 2 << 30;
 pub const MAX_OPEN_BYTES: u64 = 16 << 30;
 /// The most repositories loaded at the same time.
 const PARALLEL: usize = 8;
-
-/// Which certificate authorities https repositories are checked against.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Trust {
-    /// The Mozilla roots built into the scanner (a repository's own `sslcacert` still wins).
-    BuiltIn,
-    /// The scanned image's CA bundle, the first of [`IMAGE_CA_BUNDLES`] it has.
-    ImageBundle,
-}
-
-/// Where RPM-based images keep their CA bundle, most specific first.
-pub const IMAGE_CA_BUNDLES: [&str; 4] = [
-    "/etc/pki/tls/certs/ca-bundle.crt",
-    "/etc/pki/ca-trust/extracted/pem/tls-ca-bundle.pem",
-    "/etc/ssl/ca-bundle.pem",
-    "/etc/ssl/certs/ca-certificates.crt",
-];
-
-/// Where a repository definition came from, which decides where its `file://` URLs point.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Origin {
-    /// The image's own configuration: `file://` is a path inside the image.
-    Image,
-    /// `--repo ID=URL`: `file://` is a path on the host.
-    CommandLine,
-}
-
-/// A repository to load.
-#[derive(Debug, Clone)]
-pub struct RepoSource {
-    pub config: RepoConfig,
-    pub origin: Origin,
-}
 
 /// An available package kept for the judgement.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -124,13 +93,6 @@ impl Interest<'_> {
     }
 }
 
-struct Located {
-    fetcher: Fetcher,
-    base: String,
-    repomd: Repomd,
-    repo_dir: std::path::PathBuf,
-}
-
 /// Load every repository (in parallel, at most [`PARALLEL`] at once).
 pub fn load(
     sources: &[RepoSource],
@@ -159,8 +121,7 @@ pub fn load(
         .collect();
 
     // Phase 1: where each repository is, and its repomd.
-    let located: Vec<Result<Located, String>> =
-        parallel(sources, |s| locate(s, root, cache, options, variables, trust));
+    let located: Vec<Result<Located, String>> = parallel(sources, |s| s.locate(root, cache, options, variables, trust));
     let any_modules = located
         .iter()
         .any(|l| l.as_ref().is_ok_and(|l| l.repomd.data("modules").is_some()));
@@ -236,65 +197,6 @@ fn parallel<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R>
     out
 }
 
-fn scope<'a>(s: &RepoSource, root: &'a Root) -> FileScope<'a> {
-    match s.origin {
-        Origin::Image => FileScope::Image(root),
-        Origin::CommandLine => FileScope::Host,
-    }
-}
-
-fn locate(
-    s: &RepoSource,
-    root: &Root,
-    cache: &Cache,
-    options: &FetchOptions,
-    variables: &Variables,
-    trust: Trust,
-) -> Result<Located, String> {
-    let c = &s.config;
-    let bundle = match (&c.sslcacert, s.origin, trust) {
-        (Some(path), Origin::Image, _) => Some(path.as_str()),
-        (None, _, Trust::ImageBundle) => IMAGE_CA_BUNDLES
-            .iter()
-            .copied()
-            .find(|p| root.metadata(Path::new(p)).is_ok_and(|m| m.is_file())),
-        _ => None,
-    };
-    let fetcher = match bundle {
-        Some(path) if c.sslverify => {
-            let pem = root
-                .read_bounded(Path::new(path), 16 << 20)
-                .map_err(|e| format!("CA bundle {path}: {e}"))?;
-            Fetcher::with_ca_bundle(options.clone(), &pem).map_err(|e| format!("CA bundle {path}: {e}"))?
-        }
-        _ => Fetcher::new(options.clone()),
-    };
-    let scope = scope(s, root);
-    let mirrors = fetcher.mirrors_with(
-        &c.baseurl,
-        c.mirrorlist.as_deref(),
-        c.metalink.as_deref(),
-        scope,
-        &|u| variables.substitute(u),
-    );
-    let (bytes, base) = fetcher.repomd(&mirrors, MAX_REPOMD_BYTES, scope)?;
-    let repomd = Repomd::parse(&bytes).map_err(|e| format!("{}: {e}", fetch::join(&base, "repodata/repomd.xml")))?;
-    let source = format!(
-        "{:?}|{}|{}|{}",
-        s.origin,
-        c.baseurl.join(" "),
-        c.mirrorlist.as_deref().unwrap_or(""),
-        c.metalink.as_deref().unwrap_or("")
-    );
-    let repo_dir = cache.repo_dir(&c.id, &source);
-    Ok(Located {
-        fetcher,
-        base,
-        repomd,
-        repo_dir,
-    })
-}
-
 struct Content {
     count: u64,
     kept: Vec<Candidate>,
@@ -309,21 +211,8 @@ fn open_data(
     scope: FileScope<'_>,
     cache: &Cache,
 ) -> Result<(Box<dyn std::io::BufRead>, bool, String), String> {
-    let base = data.base.as_deref().unwrap_or(&l.base);
-    let url = fetch::join(base, &data.href);
-    let checksum = data
-        .checksum
-        .as_ref()
-        .ok_or_else(|| format!("repomd.xml gives no checksum for {}: it cannot be verified", data.href))?;
-    let path = Cache::file_path(&l.repo_dir, checksum, &data.href);
-    let (path, hit) = cache
-        .get_or_fill(&path, data.size, |tmp| {
-            l.fetcher
-                .download(&url, tmp, MAX_METADATA_BYTES, Some(checksum), scope)
-                .map(|_| ())
-                .map_err(|e| std::io::Error::other(e.to_string()))
-        })
-        .map_err(|e| e.to_string())?;
+    let url = l.url(data);
+    let (path, hit) = l.cached_file(data, scope, cache, MAX_METADATA_BYTES)?;
     let file = std::fs::File::open(&path).map_err(|e| format!("{}: {e}", path.display()))?;
     let (_, reader) = compression::decompress(BufReader::with_capacity(256 * 1024, file), MAX_OPEN_BYTES)
         .map_err(|e| format!("{url}: {e}"))?;
@@ -339,7 +228,7 @@ fn read_content(
     interest: &Interest<'_>,
     want_provides: bool,
 ) -> Result<Content, String> {
-    let scope = scope(s, root);
+    let scope = s.scope(root);
     let modules = match l.repomd.data("modules") {
         None => None,
         Some(d) => Some(read_modules(l, d, scope, cache)?),
@@ -404,7 +293,7 @@ fn read_packages(
     want_provides: bool,
     keep: &dyn Fn(&str, &[&str]) -> bool,
 ) -> Result<(u64, Vec<Candidate>, bool), String> {
-    let scope = scope(s, root);
+    let scope = s.scope(root);
     let primary = l.repomd.data("primary").ok_or("repomd.xml lists no primary metadata")?;
     let checksum = primary.checksum.as_ref().ok_or_else(|| {
         format!(

@@ -5,7 +5,8 @@
 //! The data flows: [`config`] (which repositories the image uses) → [`fetch`] (bytes over
 //! http(s) or file://, mirror lists and metalinks) → [`cache`] (files keyed by repository and
 //! checksum) → [`repomd`] (the index) → [`compression`] → [`primary`] / [`modules`] (the
-//! content). [`checksum`] and [`xml`] serve them.
+//! content); [`source`] puts them together for one repository as the scanners read it.
+//! [`checksum`] and [`xml`] serve them.
 //!
 //! ```no_run
 //! use repodata::{compression, primary};
@@ -24,5 +25,6 @@ pub mod metalink;
 pub mod modules;
 pub mod primary;
 pub mod repomd;
+pub mod source;
 pub mod updateinfo;
 pub mod xml;

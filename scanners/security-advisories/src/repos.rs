@@ -18,9 +18,9 @@ use crate::updateinfo_feed::{FeedSummary, Judge, MAX_UPDATEINFO_BYTES};
 use atomic_protocol::ScanFailure;
 use repodata::cache::Cache;
 use repodata::config::{ImageConfig, RepoConfig};
-use repodata::fetch::{self, FetchOptions, Fetcher, FileScope};
+use repodata::fetch::FetchOptions;
 use repodata::modules;
-use repodata::repomd::{DataFile, Repomd, MAX_REPOMD_BYTES};
+use repodata::source::{Origin, RepoSource, Trust};
 use rpmdb::osrelease::OsRelease;
 use rpmdb::root::Root;
 use std::collections::BTreeMap;
@@ -60,22 +60,6 @@ pub struct RepoFindings {
     pub warnings: Vec<ScanWarning>,
 }
 
-/// A repository and where its `file://` URLs point.
-struct Source {
-    config: RepoConfig,
-    scope_is_image: bool,
-}
-
-/// A repository whose `repomd.xml` was read.
-struct Located {
-    id: String,
-    scope_is_image: bool,
-    fetcher: Fetcher,
-    base: String,
-    repomd: Repomd,
-    repo_dir: PathBuf,
-}
-
 /// Parse `ID=URL`; a bare directory becomes a `file://` URL.
 pub fn parse_repo_arg(arg: &str) -> Result<RepoConfig, String> {
     let (id, url) = arg
@@ -97,86 +81,24 @@ fn sources(
     config: &ImageConfig,
     options: &RepoOptions,
     warnings: &mut Vec<ScanWarning>,
-) -> Result<Vec<Source>, ScanFailure> {
+) -> Result<Vec<RepoSource>, ScanFailure> {
     let mut out = Vec::new();
     if !options.no_image_repos {
         for p in &config.problems {
             warnings.push(ScanWarning::new("repo-config", None, p.clone()));
         }
-        out.extend(config.enabled_repos().map(|c| Source {
+        out.extend(config.enabled_repos().map(|c| RepoSource {
             config: c.clone(),
-            scope_is_image: true,
+            origin: Origin::Image,
         }));
     }
     for arg in &options.repo {
-        out.push(Source {
+        out.push(RepoSource {
             config: parse_repo_arg(arg).map_err(ScanFailure)?,
-            scope_is_image: false,
+            origin: Origin::CommandLine,
         });
     }
     Ok(out)
-}
-
-fn scope<'a>(scope_is_image: bool, root: &'a Root) -> FileScope<'a> {
-    if scope_is_image {
-        FileScope::Image(root)
-    } else {
-        FileScope::Host
-    }
-}
-
-fn locate(s: &Source, root: &Root, cache: &Cache, options: &FetchOptions) -> Result<Located, String> {
-    let c = &s.config;
-    let fetcher = match &c.sslcacert {
-        Some(path) if s.scope_is_image && c.sslverify => {
-            let pem = root
-                .read_bounded(Path::new(path), 16 << 20)
-                .map_err(|e| format!("sslcacert {path}: {e}"))?;
-            Fetcher::with_ca_bundle(options.clone(), &pem).map_err(|e| format!("sslcacert {path}: {e}"))?
-        }
-        _ => Fetcher::new(options.clone()),
-    };
-    let scope = scope(s.scope_is_image, root);
-    let mirrors = fetcher.mirrors(&c.baseurl, c.mirrorlist.as_deref(), c.metalink.as_deref(), scope);
-    let (bytes, base) = fetcher.repomd(&mirrors, MAX_REPOMD_BYTES, scope)?;
-    let repomd = Repomd::parse(&bytes).map_err(|e| format!("{}: {e}", fetch::join(&base, "repodata/repomd.xml")))?;
-    // The same cache key as pipeline-scanner's, so the two scanners share downloads.
-    let key = format!(
-        "{}|{}|{}|{}",
-        if s.scope_is_image { "Image" } else { "CommandLine" },
-        c.baseurl.join(" "),
-        c.mirrorlist.as_deref().unwrap_or(""),
-        c.metalink.as_deref().unwrap_or("")
-    );
-    Ok(Located {
-        id: c.id.clone(),
-        scope_is_image: s.scope_is_image,
-        fetcher,
-        base,
-        repo_dir: cache.repo_dir(&c.id, &key),
-        repomd,
-    })
-}
-
-/// A metadata file through the cache (downloaded and checked when missing): its path.
-fn cached_data(l: &Located, data: &DataFile, root: &Root, cache: &Cache) -> Result<PathBuf, String> {
-    let base = data.base.as_deref().unwrap_or(&l.base);
-    let url = fetch::join(base, &data.href);
-    let checksum = data
-        .checksum
-        .as_ref()
-        .ok_or_else(|| format!("repomd.xml gives no checksum for {}: it cannot be verified", data.href))?;
-    let path = Cache::file_path(&l.repo_dir, checksum, &data.href);
-    let scope = scope(l.scope_is_image, root);
-    let (path, _hit) = cache
-        .get_or_fill::<std::io::Error>(&path, data.size, |tmp| {
-            l.fetcher
-                .download(&url, tmp, MAX_UPDATEINFO_BYTES, Some(checksum), scope)
-                .map(|_| ())
-                .map_err(|e| std::io::Error::other(e.to_string()))
-        })
-        .map_err(|e| e.to_string())?;
-    Ok(path)
 }
 
 /// Judge the repositories' advisories against the image.
@@ -214,7 +136,8 @@ pub fn judge_repositories(
     let mut located = Vec::new();
     let mut available: Option<AvailableModules> = None;
     for s in &sources {
-        let l = match locate(s, root, &cache, &fetch_options) {
+        // The built-in CA roots, unless the repository names its own `sslcacert`.
+        let l = match s.locate(root, &cache, &fetch_options, &config.variables, Trust::BuiltIn) {
             Ok(l) => l,
             Err(e) => {
                 out.sources.push(SourceReport {
@@ -228,25 +151,27 @@ pub fn judge_repositories(
             }
         };
         if let Some(d) = l.repomd.data("modules") {
-            let parsed = cached_data(&l, d, root, &cache).and_then(|path| {
-                let file = std::fs::File::open(&path).map_err(|e| format!("{}: {e}", path.display()))?;
-                let (_, yaml) = repodata::compression::decompress(BufReader::new(file), MAX_UPDATEINFO_BYTES)
-                    .map_err(|e| e.to_string())?;
-                modules::parse(yaml)
-            });
+            let parsed = l
+                .cached_file(d, s.scope(root), &cache, MAX_UPDATEINFO_BYTES)
+                .and_then(|(path, _)| {
+                    let file = std::fs::File::open(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+                    let (_, yaml) = repodata::compression::decompress(BufReader::new(file), MAX_UPDATEINFO_BYTES)
+                        .map_err(|e| e.to_string())?;
+                    modules::parse(yaml)
+                });
             match parsed {
                 Ok(meta) => available.get_or_insert_with(AvailableModules::default).add(&meta),
                 Err(e) => out.warnings.push(ScanWarning::new(
                     "modules-metadata",
-                    Some(&l.id),
+                    Some(&s.config.id),
                     format!(
                         "repository {}: modules metadata: {e}; its module advisories may be missed",
-                        l.id
+                        s.config.id
                     ),
                 )),
             }
         }
-        located.push(l);
+        located.push((s, l));
     }
 
     // Pass 2: each updateinfo.
@@ -259,27 +184,28 @@ pub fn judge_repositories(
         modules: &activity,
         selection,
     };
-    for l in &located {
+    for (s, l) in &located {
+        let id = &s.config.id;
         let Some(data) = l.repomd.data("updateinfo") else {
             out.warnings.push(ScanWarning::new(
                 "no-updateinfo",
-                Some(&l.id),
-                format!("repository {} publishes no updateinfo", l.id),
+                Some(id),
+                format!("repository {id} publishes no updateinfo"),
             ));
             continue;
         };
-        let summary = match cached_data(l, data, root, &cache) {
+        let summary = match l.cached_file(data, s.scope(root), &cache, MAX_UPDATEINFO_BYTES) {
             // The parsed form is kept only in a lasting cache (--cache-dir).
-            Ok(path) => judge.file(
-                &l.id,
+            Ok((path, _)) => judge.file(
+                id,
                 &path,
                 options.cache_dir.is_some(),
                 &mut out.findings,
                 &mut out.warnings,
             ),
             Err(e) => FeedSummary {
-                source: l.id.clone(),
-                error: Some(format!("repository {}: {e}", l.id)),
+                source: id.clone(),
+                error: Some(format!("repository {id}: {e}")),
                 ..FeedSummary::default()
             },
         };
@@ -293,7 +219,7 @@ pub fn judge_repositories(
         });
     }
     if out.sources.is_empty() {
-        let ids: Vec<&str> = located.iter().map(|l| l.id.as_str()).collect();
+        let ids: Vec<&str> = located.iter().map(|(s, _)| s.config.id.as_str()).collect();
         return Err(ScanFailure(format!(
             "no advisory data: the repositories {} publish no updateinfo; give --oval FILE (Red Hat OVAL) for this image",
             ids.join(", ")
