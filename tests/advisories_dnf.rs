@@ -359,12 +359,10 @@ fn result_names_cves_installed_and_fixed_versions() {
     assert!(Path::new(s.repo.path()).join("repodata/repomd.xml").is_file());
 }
 
-#[test]
-fn the_image_own_repositories_are_read_like_dnf() {
-    let s = setup();
-    // The same repository, now inside the image and configured there.
-    let inside = s.root.path().join("srv/repo");
-    std::fs::create_dir_all(s.root.path().join("srv")).unwrap();
+/// Copy the test repository into the image at `dir` (an absolute image path).
+fn copy_repo_into_image(s: &Setup, dir: &str) {
+    let inside = s.root.path().join(dir.trim_start_matches('/'));
+    std::fs::create_dir_all(inside.parent().unwrap()).unwrap();
     let status = std::process::Command::new("cp")
         .arg("-a")
         .arg(s.repo.path())
@@ -372,19 +370,33 @@ fn the_image_own_repositories_are_read_like_dnf() {
         .status()
         .unwrap();
     assert!(status.success());
+}
+
+/// A security scan of the image with its own configuration: the outcome, and its
+/// `(advisory id, fixed nevra)` pairs.
+fn ours_from_image_config(s: &Setup) -> (atomic_protocol::Outcome, BTreeSet<(String, String)>) {
+    let root = rpmdb::root::Root::new(s.root.path()).unwrap();
+    let outcome = security_advisories::scan(&root, "security", &Options::default()).unwrap();
+    let mut pairs = BTreeSet::new();
+    for adv in outcome.scan_results["Advisories"].as_array().unwrap() {
+        for p in adv["Packages"].as_array().unwrap() {
+            pairs.insert(pair(adv["Advisory"].as_str().unwrap(), p["Fixed"].as_str().unwrap()));
+        }
+    }
+    (outcome, pairs)
+}
+
+#[test]
+fn the_image_own_repositories_are_read_like_dnf() {
+    let s = setup();
+    // The same repository, now inside the image and configured there.
+    copy_repo_into_image(&s, "/srv/repo");
     s.root.write_file(
         "/etc/yum.repos.d/local.repo",
         "[local]\nname=local\nbaseurl=file:///srv/repo\nenabled=1\ngpgcheck=0\n",
     );
     let theirs = dnf(&s, &["--security"]);
-    let root = rpmdb::root::Root::new(s.root.path()).unwrap();
-    let outcome = security_advisories::scan(&root, "security", &Options::default()).unwrap();
-    let mut mine = BTreeSet::new();
-    for adv in outcome.scan_results["Advisories"].as_array().unwrap() {
-        for p in adv["Packages"].as_array().unwrap() {
-            mine.insert(pair(adv["Advisory"].as_str().unwrap(), p["Fixed"].as_str().unwrap()));
-        }
-    }
+    let (outcome, mine) = ours_from_image_config(&s);
     assert_eq!(mine, theirs);
     assert_eq!(outcome.scan_results["Sources"][0]["Source"], "local");
     assert!(outcome.vulnerabilities.len() >= 5);
@@ -396,14 +408,7 @@ fn the_image_own_repositories_are_read_like_dnf() {
 #[test]
 fn a_mirror_list_with_variables_is_read_like_dnf() {
     let s = setup();
-    std::fs::create_dir_all(s.root.path().join("srv/8")).unwrap();
-    let status = std::process::Command::new("cp")
-        .arg("-a")
-        .arg(s.repo.path())
-        .arg(s.root.path().join("srv/8/repo"))
-        .status()
-        .unwrap();
-    assert!(status.success());
+    copy_repo_into_image(&s, "/srv/8/repo");
     s.root
         .write_file("/srv/mirrors.txt", "# mirrors\nfile:///srv/$releasever/repo/\n");
     s.root.write_file(
@@ -412,14 +417,7 @@ fn a_mirror_list_with_variables_is_read_like_dnf() {
     );
     let theirs = dnf(&s, &["--security"]);
     assert!(!theirs.is_empty(), "dnf found the repository through the mirror list");
-    let root = rpmdb::root::Root::new(s.root.path()).unwrap();
-    let outcome = security_advisories::scan(&root, "security", &Options::default()).unwrap();
-    let mut mine = BTreeSet::new();
-    for adv in outcome.scan_results["Advisories"].as_array().unwrap() {
-        for p in adv["Packages"].as_array().unwrap() {
-            mine.insert(pair(adv["Advisory"].as_str().unwrap(), p["Fixed"].as_str().unwrap()));
-        }
-    }
+    let (outcome, mine) = ours_from_image_config(&s);
     assert_eq!(mine, theirs);
     assert_eq!(outcome.scan_results["Sources"][0]["Source"], "local");
 }
