@@ -52,20 +52,13 @@ cmp <("$q" --dbfile "$work/mariner/rpmdb.sqlite" | sort) <(rpm --dbpath "$work/m
 cmp <("$q" --dbfile "$work/bdb/Packages" | sort) <(rpm --dbpath "$work/bdb" "${bdb[@]}" -qa --qf "$nevra" 2>/dev/null | sort)
 
 rounds=${ROUNDS:-40}
-for db in sqlite mariner bdb; do
-  case $db in
-    sqlite) file=$work/sqlite/rpmdb.sqlite; rpm_cmd="rpm --dbpath $work/sqlite"; label="Amazon Linux 2023, SQLite" ;;
-    mariner) file=$work/mariner/rpmdb.sqlite; rpm_cmd="rpm --dbpath $work/mariner"; label="CBL-Mariner 2.0, SQLite" ;;
-    bdb) file=$work/bdb/Packages; rpm_cmd="rpm --dbpath $work/bdb --define '_db_backend bdb_ro'"
-      label="Amazon Linux 2023 headers, Berkeley DB" ;;
-  esac
-  echo
-  echo "== $label: listing packages only"
-  python3 bench/interleave.py --rounds "$rounds" "ours=$q --dbfile $file" "rpm -qa=$rpm_cmd -qa"
-  echo "== $label: listing every file's metadata too"
-  python3 bench/interleave.py --rounds "$rounds" "ours --files=$q --files --dbfile $file" \
-    "rpm -qa=$rpm_cmd -qa" "rpm -qa --qf [files]=$rpm_cmd -qa --qf '$files_qf'"
-done
+. bench/listing-rounds.sh
+listing_rounds "Amazon Linux 2023, SQLite" "$q --dbfile $work/sqlite/rpmdb.sqlite" \
+  "rpm --dbpath $work/sqlite" "$files_qf"
+listing_rounds "CBL-Mariner 2.0, SQLite" "$q --dbfile $work/mariner/rpmdb.sqlite" \
+  "rpm --dbpath $work/mariner" "$files_qf"
+listing_rounds "Amazon Linux 2023 headers, Berkeley DB" "$q --dbfile $work/bdb/Packages" \
+  "rpm --dbpath $work/bdb --define '_db_backend bdb_ro'" "$files_qf"
 echo
 echo "== SLES 15 BCI, NDB (35 packages; no reference: Debian's rpm has no NDB backend)"
 python3 bench/interleave.py --rounds "$rounds" "ours=$q --dbfile tests/fixtures/rpmdb/sle15-bci/Packages.db" \

@@ -86,16 +86,10 @@ echo "root: $n packages, $rpm_files files; SQLite $(du -h "$sqlite_root/var/lib/
 # Interleaved rounds (bench/interleave.py): every command once per round, so that a slow
 # spell of the machine falls on all of them; ratios are taken within each round.
 rounds=${ROUNDS:-40}
-for db in sqlite bdb; do
-  if [ "$db" = sqlite ]; then r=$sqlite_root; rpm_cmd="rpm --root $r --dbpath /var/lib/rpm"; else
-    r=$bdb_root; rpm_cmd="rpm --root $r --dbpath /var/lib/rpm --define '_db_backend bdb_ro'"; fi
-  echo
-  echo "== $db: listing packages only"
-  python3 bench/interleave.py --rounds "$rounds" "ours=$q --root $r" "rpm -qa=$rpm_cmd -qa"
-  echo "== $db: listing every file's metadata too"
-  python3 bench/interleave.py --rounds "$rounds" "ours --files=$q --root $r --files" \
-    "rpm -qa=$rpm_cmd -qa" "rpm -qa --qf [files]=$rpm_cmd -qa --qf '$files_qf'"
-done
+. bench/listing-rounds.sh
+listing_rounds sqlite "$q --root $sqlite_root" "rpm --root $sqlite_root --dbpath /var/lib/rpm" "$files_qf"
+listing_rounds bdb "$q --root $bdb_root" \
+  "rpm --root $bdb_root --dbpath /var/lib/rpm --define '_db_backend bdb_ro'" "$files_qf"
 
 echo
 echo "== peak RSS (KiB)"

@@ -37,9 +37,7 @@ impl Checksum {
 
 /// The hex digest of a byte slice.
 pub fn digest_hex(algorithm: Algorithm, data: &[u8]) -> String {
-    let mut h = Hasher::new(algorithm);
-    h.update(data);
-    h.finish_hex()
+    rpmdb::digest::to_hex(&rpmdb::digest::digest(algorithm, data))
 }
 
 /// The hex digest of everything a reader yields.

@@ -15,17 +15,17 @@ use std::sync::Mutex;
 /// on the benchmark machine).
 pub const BUFFER_SIZE: usize = 64 * 1024;
 
-/// The hasher for a package's digest algorithm. One rpm does not know is hashed as MD5: its
+/// The algorithm to hash a package's files with. One rpm does not know is hashed as MD5: its
 /// digests then differ from the header's, and the files are reported as changed.
-fn hasher(algo: DigestAlgo) -> Hasher {
-    Hasher::new(algo.algorithm().unwrap_or(Algorithm::Md5))
+fn algorithm(algo: DigestAlgo) -> Algorithm {
+    algo.algorithm().unwrap_or(Algorithm::Md5)
 }
 
 /// The digest of the first `len` bytes `reader` yields (fewer if it ends first), read
 /// through `buffer`. Files are read for the size `lstat` gave, which spares the read that
 /// would only find the end; a file that changes while it is read is hashed as it is read.
 pub fn digest_reader(algo: DigestAlgo, mut reader: impl Read, len: u64, buffer: &mut [u8]) -> io::Result<Vec<u8>> {
-    let mut h = hasher(algo);
+    let mut h = Hasher::new(algorithm(algo));
     let mut left = len;
     while left > 0 {
         let want = buffer.len().min(usize::try_from(left).unwrap_or(usize::MAX));
@@ -96,18 +96,13 @@ impl<'a> FileDigester<'a> {
 
 /// The digest of a byte string (tests, header digests).
 pub fn digest_bytes(algo: DigestAlgo, data: &[u8]) -> Vec<u8> {
-    let mut h = hasher(algo);
-    h.update(data);
-    h.finish()
+    rpmdb::digest::digest(algorithm(algo), data)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn hex(b: &[u8]) -> String {
-        b.iter().map(|x| format!("{x:02x}")).collect()
-    }
+    use rpmdb::digest::to_hex as hex;
 
     #[test]
     fn hard_links_are_read_once() {

@@ -86,18 +86,17 @@ fn be32(b: &[u8], at: usize) -> u32 {
 
 #[inline]
 fn raw_tag(raw: &[u8; 16]) -> u32 {
-    u32::from_be_bytes([raw[0], raw[1], raw[2], raw[3]])
+    be32(raw, 0)
 }
 
 /// An index entry as stored, its offset not checked yet (negative offsets become huge).
 #[inline]
 fn raw_entry(raw: &[u8; 16]) -> Entry {
-    let word = |k: usize| u32::from_be_bytes([raw[k], raw[k + 1], raw[k + 2], raw[k + 3]]);
     Entry {
-        tag: word(0),
-        type_code: word(4),
-        offset: word(8) as i32 as isize as usize,
-        count: word(12),
+        tag: be32(raw, 0),
+        type_code: be32(raw, 4),
+        offset: be32(raw, 8) as i32 as isize as usize,
+        count: be32(raw, 12),
     }
 }
 
@@ -410,15 +409,15 @@ impl Header {
     /// [`Header::int_array`] of an entry found with [`Header::entries`].
     pub fn int_array_of(&self, e: Entry) -> Result<IntArray<'_>, HeaderError> {
         let tag = e.tag;
+        // `fixed` gives `count` whole elements of the type's size.
         let (bytes, ty) = self.fixed(e)?;
-        let width = match ty {
-            TagType::Char | TagType::Int8 => 1,
-            TagType::Int16 => 2,
-            TagType::Int32 => 4,
-            TagType::Int64 => 8,
+        Ok(match ty {
+            TagType::Char | TagType::Int8 => IntArray::W1(bytes),
+            TagType::Int16 => IntArray::W2(bytes.as_chunks().0),
+            TagType::Int32 => IntArray::W4(bytes.as_chunks().0),
+            TagType::Int64 => IntArray::W8(bytes.as_chunks().0),
             other => return err(format!("tag {tag} has type {other:?}, expected an integer")),
-        };
-        Ok(IntArray::new(bytes, width))
+        })
     }
 
     /// Any integer array, widened to u64 (INT8/CHAR, INT16, INT32, INT64).
@@ -609,16 +608,6 @@ pub enum IntArray<'a> {
 }
 
 impl<'a> IntArray<'a> {
-    /// The elements of `width` bytes in `bytes` (whose length is a multiple of it).
-    fn new(bytes: &'a [u8], width: usize) -> IntArray<'a> {
-        match width {
-            1 => IntArray::W1(bytes),
-            2 => IntArray::W2(bytes.as_chunks().0),
-            4 => IntArray::W4(bytes.as_chunks().0),
-            _ => IntArray::W8(bytes.as_chunks().0),
-        }
-    }
-
     #[inline]
     pub fn len(&self) -> usize {
         match self {
