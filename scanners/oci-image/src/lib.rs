@@ -28,6 +28,7 @@
 //! nothing is written anywhere.
 
 mod archive;
+mod credentials;
 pub mod digest;
 mod error;
 mod layer;
