@@ -1,0 +1,304 @@
+//! Test helpers: a small multi-layer OCI layout written by hand, skopeo, and Debian's
+//! docker-registry started as a child process (ended by its pid on drop).
+#![allow(dead_code)]
+
+use sha2::{Digest as _, Sha256};
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub fn sha256(b: &[u8]) -> String {
+    let d = Sha256::digest(b);
+    let mut s = String::from("sha256:");
+    for x in d {
+        s.push_str(&format!("{x:02x}"));
+    }
+    s
+}
+
+/// Fails naming the Debian package when a tool is missing (tests never skip).
+pub fn need(tool: &str, package: &str) {
+    let ok = Command::new("sh")
+        .args(["-c", &format!("command -v {tool}")])
+        .stdout(Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    assert!(ok, "{tool} is missing: apt-get install {package}");
+}
+
+pub fn run(cmd: &mut Command) -> String {
+    let out = cmd.output().unwrap_or_else(|e| panic!("{cmd:?}: {e}"));
+    assert!(
+        out.status.success(),
+        "{cmd:?} failed: {}\n{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+pub fn skopeo(args: &[&str]) -> String {
+    need("skopeo", "skopeo");
+    let mut c = Command::new("skopeo");
+    c.arg("--insecure-policy").args(args);
+    run(&mut c)
+}
+
+/// The manifest digest skopeo reports for `reference`.
+pub fn inspect_digest(reference: &str) -> String {
+    skopeo(&["inspect", "--format", "{{.Digest}}", reference]).trim().to_string()
+}
+
+fn tar_of(entries: &[(&str, &[u8])], whiteouts: &[&str], hardlinks: &[(&str, &str)]) -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    let mut dirs = std::collections::BTreeSet::new();
+    for (p, _) in entries {
+        let mut acc = String::new();
+        let parts: Vec<&str> = p.split('/').collect();
+        for d in &parts[..parts.len() - 1] {
+            acc.push_str(d);
+            acc.push('/');
+            dirs.insert(acc.clone());
+        }
+    }
+    for d in &dirs {
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(tar::EntryType::Directory);
+        h.set_mode(0o755);
+        h.set_size(0);
+        h.set_mtime(1_700_000_000);
+        b.append_data(&mut h, d, &[][..]).unwrap();
+    }
+    for (p, data) in entries {
+        let mut h = tar::Header::new_gnu();
+        h.set_mode(0o644);
+        h.set_size(data.len() as u64);
+        h.set_mtime(1_700_000_000);
+        b.append_data(&mut h, p, *data).unwrap();
+    }
+    for w in whiteouts {
+        let mut h = tar::Header::new_gnu();
+        h.set_mode(0o644);
+        h.set_size(0);
+        h.set_mtime(1_700_000_000);
+        b.append_data(&mut h, w, &[][..]).unwrap();
+    }
+    for (link, target) in hardlinks {
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(tar::EntryType::Link);
+        h.set_mode(0o644);
+        h.set_size(0);
+        h.set_mtime(1_700_000_000);
+        b.append_link(&mut h, link, target).unwrap();
+    }
+    b.into_inner().unwrap()
+}
+
+/// The image the tests build: what every transport must give back.
+pub struct Built {
+    pub config_digest: String,
+    pub manifest_digest: String,
+    pub diff_ids: Vec<String>,
+    /// Decompressed layer tars, bottom first.
+    pub tars: Vec<Vec<u8>>,
+    pub created_by: Vec<String>,
+}
+
+fn write_blob(dir: &Path, bytes: &[u8]) -> (String, u64) {
+    let d = sha256(bytes);
+    std::fs::write(dir.join("blobs/sha256").join(&d[7..]), bytes).unwrap();
+    (d, bytes.len() as u64)
+}
+
+/// An OCI layout at `dir` tagged `tag`: three layers (gzip, zstd, uncompressed with a
+/// whiteout and a hard link), labels, a history with an empty_layer step.
+pub fn build_layout(dir: &Path, tag: &str) -> Built {
+    build_layout_with(dir, tag, true)
+}
+
+/// The same image with its second layer gzip instead of zstd (skopeo 1.9 cannot put zstd
+/// layers in Docker formats). The config, and so the image id, is the same.
+pub fn build_layout_with(dir: &Path, tag: &str, zstd_layer: bool) -> Built {
+    std::fs::create_dir_all(dir.join("blobs/sha256")).unwrap();
+    std::fs::write(dir.join("oci-layout"), br#"{"imageLayoutVersion":"1.0.0"}"#).unwrap();
+    let big: Vec<u8> = (0..300_000u32).map(|i| (i % 251) as u8).collect();
+    let tars = vec![
+        tar_of(
+            &[
+                ("etc/os-release", b"ID=centos\nVERSION_ID=\"9\"\n"),
+                ("usr/bin/tool", &big),
+            ],
+            &[],
+            &[],
+        ),
+        tar_of(&[("usr/share/doc/readme", b"hello from layer 1\n")], &[], &[]),
+        tar_of(
+            &[("etc/motd", b"layer 2\n")],
+            &["usr/bin/.wh.tool"],
+            &[("etc/motd2", "etc/motd")],
+        ),
+    ];
+    let gz = {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        e.write_all(&tars[0]).unwrap();
+        e.finish().unwrap()
+    };
+    let second = if zstd_layer {
+        (zstd::encode_all(&tars[1][..], 3).unwrap(), "application/vnd.oci.image.layer.v1.tar+zstd")
+    } else {
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        e.write_all(&tars[1]).unwrap();
+        (e.finish().unwrap(), "application/vnd.oci.image.layer.v1.tar+gzip")
+    };
+    let blobs = [
+        (gz, "application/vnd.oci.image.layer.v1.tar+gzip"),
+        second,
+        (tars[2].clone(), "application/vnd.oci.image.layer.v1.tar"),
+    ];
+    let diff_ids: Vec<String> = tars.iter().map(|t| sha256(t)).collect();
+    let created_by = vec![
+        "COPY base /".to_string(),
+        "COPY doc /usr/share/doc".to_string(),
+        "RUN rm /usr/bin/tool".to_string(),
+    ];
+    let config = serde_json::json!({
+        "architecture": "amd64",
+        "os": "linux",
+        "created": "2026-01-01T00:00:00Z",
+        "config": {"Labels": {"maintainer": "tests", "org.opencontainers.image.authors": "oci-image"}, "Cmd": ["/bin/sh"]},
+        "rootfs": {"type": "layers", "diff_ids": diff_ids},
+        "history": [
+            {"created_by": created_by[0]},
+            {"created_by": "LABEL maintainer=tests", "empty_layer": true},
+            {"created_by": created_by[1]},
+            {"created_by": created_by[2]},
+        ],
+    })
+    .to_string();
+    let (config_digest, config_size) = write_blob(dir, config.as_bytes());
+    let layers: Vec<serde_json::Value> = blobs
+        .iter()
+        .map(|(b, m)| {
+            let (d, s) = write_blob(dir, b);
+            serde_json::json!({"mediaType": m, "digest": d, "size": s})
+        })
+        .collect();
+    let manifest = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.manifest.v1+json",
+        "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": config_digest, "size": config_size},
+        "layers": layers,
+    })
+    .to_string();
+    let (manifest_digest, manifest_size) = write_blob(dir, manifest.as_bytes());
+    let index = serde_json::json!({
+        "schemaVersion": 2,
+        "manifests": [{"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": manifest_digest,
+                       "size": manifest_size, "annotations": {"org.opencontainers.image.ref.name": tag}}],
+    });
+    std::fs::write(dir.join("index.json"), index.to_string()).unwrap();
+    Built {
+        config_digest,
+        manifest_digest,
+        diff_ids,
+        tars,
+        created_by,
+    }
+}
+
+/// Check an opened image against what was built: config digest, labels, platform, layers,
+/// diff_ids, history, and every layer's decompressed bytes.
+pub fn assert_same(image: &oci_image::Image, built: &Built) {
+    assert_eq!(image.config_digest, built.config_digest, "{}", image.reference);
+    assert_eq!(image.platform, "linux/amd64");
+    assert_eq!(image.labels.get("maintainer").map(String::as_str), Some("tests"));
+    assert_eq!(image.layers.len(), 3);
+    for (i, l) in image.layers.iter().enumerate() {
+        assert_eq!(l.index, i);
+        assert_eq!(l.diff_id.as_deref(), Some(built.diff_ids[i].as_str()), "{}", image.reference);
+        assert_eq!(l.created_by.as_deref(), Some(built.created_by[i].as_str()));
+    }
+    // Read the layers on several threads at once, as the lead's code does.
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..3)
+            .map(|i| {
+                s.spawn(move || match image.open_layer(i).unwrap() {
+                    oci_image::LayerContent::Tar(mut r) => {
+                        let mut v = Vec::new();
+                        std::io::Read::read_to_end(&mut r, &mut v).unwrap();
+                        v
+                    }
+                    _ => panic!("expected a tar stream from {}", image.reference),
+                })
+            })
+            .collect();
+        for (i, h) in handles.into_iter().enumerate() {
+            let bytes = h.join().unwrap();
+            assert_eq!(sha256(&bytes), built.diff_ids[i], "layer {i} of {}", image.reference);
+            assert_eq!(bytes, built.tars[i]);
+        }
+    });
+}
+
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Debian's docker-registry on 127.0.0.1, serving `storage` with extra YAML (`auth:`, `tls`).
+pub struct Registry {
+    child: Child,
+    pub port: u16,
+    pub dir: PathBuf,
+}
+
+impl Registry {
+    /// `http_extra` goes under `http:` (e.g. a `tls:` block, indented by 2), `top_extra` at
+    /// the top level (an `auth:` block).
+    pub fn start(dir: &Path, storage: &Path, http_extra: &str, top_extra: &str) -> Registry {
+        need("docker-registry", "docker-registry");
+        std::fs::create_dir_all(dir).unwrap();
+        let port = free_port();
+        let config = format!(
+            "version: 0.1\nlog:\n  level: warn\n  accesslog:\n    disabled: true\nstorage:\n  filesystem:\n    rootdirectory: {}\n  delete:\n    enabled: true\nhttp:\n  addr: 127.0.0.1:{port}\n{http_extra}\n{top_extra}\n",
+            storage.display()
+        );
+        let conf = dir.join(format!("config-{port}.yml"));
+        std::fs::write(&conf, config).unwrap();
+        let log = std::fs::File::create(dir.join(format!("registry-{port}.log"))).unwrap();
+        let child = Command::new("docker-registry")
+            .arg("serve")
+            .arg(&conf)
+            .stdout(log.try_clone().unwrap())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        let mut r = Registry {
+            child,
+            port,
+            dir: dir.to_path_buf(),
+        };
+        let start = Instant::now();
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            if let Ok(Some(status)) = r.child.try_wait() {
+                let log = std::fs::read_to_string(dir.join(format!("registry-{port}.log"))).unwrap_or_default();
+                panic!("docker-registry exited ({status}): {log}");
+            }
+            assert!(start.elapsed() < Duration::from_secs(20), "docker-registry did not listen");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        r
+    }
+
+    pub fn host(&self) -> String {
+        format!("127.0.0.1:{}", self.port)
+    }
+}
+
+impl Drop for Registry {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
