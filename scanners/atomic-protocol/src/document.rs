@@ -206,6 +206,7 @@ mod tests {
             start: t,
             finished: t,
             verdict,
+            image: None,
             extra_files: Vec::new(),
         }
     }

@@ -45,7 +45,7 @@ impl ImageArgs {
     fn pull_options(&self) -> Result<PullOptions, ScanFailure> {
         let mut options = PullOptions::default();
         if let Some(p) = &self.platform {
-            options.platform = Some(p.parse().map_err(|e| ScanFailure(format!("--platform {p}: {e}")))?);
+            options.platform = Some(oci_image::Platform::parse(p).map_err(|e| ScanFailure(format!("--platform {p}: {e}")))?);
         }
         options.authfile = self.authfile.clone();
         options.cert_dir = self.cert_dir.clone();
@@ -81,7 +81,7 @@ pub fn open(reference: &str, args: &ImageArgs, hash: bool) -> Result<OpenedImage
         .collect();
     let summary = json!({
         "Reference": reference,
-        "Transport": image.transport.to_string(),
+        "Transport": image.transport.name(),
         "Manifest Digest": image.manifest_digest,
         "Config Digest": image.config_digest,
         "Platform": image.platform,
@@ -93,11 +93,12 @@ pub fn open(reference: &str, args: &ImageArgs, hash: bool) -> Result<OpenedImage
         .map_or(image.config_digest.as_str(), |(_, hex)| hex)
         .to_string();
     let image = Arc::new(image);
+    let source = Layers::new(Arc::clone(&image)).map_err(|e| ScanFailure(e.to_string()))?;
     let build = BuildOptions {
         hash,
         ..BuildOptions::default()
     };
-    let tree = ImageTree::build(reference, layers, Arc::new(Layers(image)), &build)
+    let tree = ImageTree::build(reference, layers, Arc::new(source), &build)
         .map_err(|e| ScanFailure(format!("{reference}: {e}")))?;
     Ok(OpenedImage {
         root: Root::from_image(Arc::new(tree)),
@@ -107,13 +108,39 @@ pub fn open(reference: &str, args: &ImageArgs, hash: bool) -> Result<OpenedImage
 }
 
 /// An image's layers, as the tree builder reads them.
-struct Layers(Arc<Image>);
+struct Layers {
+    image: Arc<Image>,
+    /// containers-storage's vfs driver keeps each layer as a whole tree: the top one alone is
+    /// the image (its layers below read as empty; what they wrote is attributed to the top).
+    snapshot: Option<PathBuf>,
+}
+
+impl Layers {
+    fn new(image: Arc<Image>) -> Result<Layers, oci_image::ImageError> {
+        let mut snapshot = None;
+        if image.transport == oci_image::Transport::ContainersStorage {
+            if let Some(top) = image.layers.len().checked_sub(1) {
+                if let LayerContent::Snapshot(d) = image.open_layer(top)? {
+                    snapshot = Some(d);
+                }
+            }
+        }
+        Ok(Layers { image, snapshot })
+    }
+}
 
 impl LayerSource for Layers {
     fn open(&self, index: usize) -> io::Result<LayerStream> {
-        match self.0.open_layer(index) {
+        if let Some(top) = &self.snapshot {
+            return Ok(if index + 1 == self.image.layers.len() {
+                LayerStream::Dir(top.clone())
+            } else {
+                LayerStream::Tar(Box::new(io::Cursor::new(vec![0u8; 1024])))
+            });
+        }
+        match self.image.open_layer(index) {
             Ok(LayerContent::Tar(r)) => Ok(LayerStream::Tar(r)),
-            Ok(LayerContent::Dir(d)) => Ok(LayerStream::Dir(d)),
+            Ok(LayerContent::Dir(d) | LayerContent::Snapshot(d)) => Ok(LayerStream::Dir(d)),
             Err(e) => Err(io::Error::other(e.to_string())),
         }
     }

@@ -84,6 +84,7 @@ fn finding(files: &PackageFiles, package: usize, ix: usize, problem: Problem) ->
         file_flags: files.flags(ix),
         problem,
         state: state_note(files.state(ix)),
+        layer: None,
     }
 }
 

@@ -13,6 +13,8 @@ use std::io::{self, Read, Write};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 
 /// What one layer pass does besides indexing.
 pub struct LayerPass<'a> {
@@ -68,11 +70,23 @@ impl LayerPass<'_> {
 /// Read a layer's tar stream (already decompressed). Reading to the end matters: the stream
 /// checks its digest there, and an error then discards the whole layer.
 pub fn read_tar(reader: impl Read, pass: &LayerPass) -> Result<Vec<Entry>, LayerError> {
-    let mut archive = tar::Archive::new(reader);
+    let ended = Arc::new(AtomicBool::new(false));
+    let mut archive = tar::Archive::new(EndWatch {
+        inner: reader,
+        ended: Arc::clone(&ended),
+    });
     let mut entries = Vec::new();
     let iter = archive.entries().map_err(|e| format!("not a tar stream: {e}"))?;
     for (seq, item) in iter.enumerate() {
-        let mut item = item.map_err(|e| format!("entry {seq}: {e}"))?;
+        let mut item = match item {
+            Ok(item) => item,
+            // The stream ended cleanly (its digest checked) right after an entry's data, with
+            // no padding or end-of-archive blocks: Go's archive/tar, and so umoci and the
+            // engines, read that as the end (`umoci insert` writes such layers).
+            Err(e) if ended.load(Ordering::Relaxed) && e.kind() == io::ErrorKind::UnexpectedEof => break,
+            Err(e) if ended.load(Ordering::Relaxed) && e.to_string().contains("unexpected EOF") => break,
+            Err(e) => return Err(format!("entry {seq}: {e}")),
+        };
         if entries.len() >= pass.max_entries {
             return Err(format!("more than {} entries in one layer", pass.max_entries));
         }
@@ -190,13 +204,37 @@ fn bare(path: Vec<u8>, kind: EntryKind, origin: Origin) -> Entry {
     }
 }
 
+/// A reader that notes when its stream has ended cleanly.
+struct EndWatch<R> {
+    inner: R,
+    ended: Arc<AtomicBool>,
+}
+
+impl<R: Read> Read for EndWatch<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if n == 0 && !buf.is_empty() {
+            self.ended.store(true, Ordering::Relaxed);
+        }
+        Ok(n)
+    }
+}
+
 /// Re-read a tar stream for the content of some of its entries (by `seq`), handing each to
 /// `visit`. The stream is read to its end, so its digest is checked again before the caller
 /// believes what `visit` saw: an `Err` means discard it all.
 pub fn visit_tar(reader: impl Read, wanted: &HashMap<u32, ()>, visit: &mut dyn FnMut(u32, &mut dyn Read) -> io::Result<()>) -> io::Result<()> {
-    let mut archive = tar::Archive::new(reader);
+    let ended = Arc::new(AtomicBool::new(false));
+    let mut archive = tar::Archive::new(EndWatch {
+        inner: reader,
+        ended: Arc::clone(&ended),
+    });
     for (seq, item) in archive.entries()?.enumerate() {
-        let mut item = item?;
+        let mut item = match item {
+            Ok(item) => item,
+            Err(_) if ended.load(Ordering::Relaxed) => break, // as in read_tar
+            Err(e) => return Err(e),
+        };
         if wanted.contains_key(&(seq as u32)) {
             visit(seq as u32, &mut item)?;
         }
