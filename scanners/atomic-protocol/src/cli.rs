@@ -251,7 +251,15 @@ fn atomic_mode<S: Scanner>(
         let _ = writeln!(err, "{name}: {e}");
         return EXIT_COULD_NOT_RUN;
     }
-    let docs = subjects::scan_all(scanner, scan_type, options, &common.images, &subjects, jobs, &Progress::hidden());
+    let docs = subjects::scan_all(
+        scanner,
+        scan_type,
+        options,
+        &common.images,
+        &subjects,
+        jobs,
+        &Progress::hidden(),
+    );
     if let Err(errors) = subjects::write_layout(&common.scanout, &docs) {
         for e in errors {
             let _ = writeln!(err, "{name}: cannot write a result: {e}");

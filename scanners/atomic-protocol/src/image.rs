@@ -45,7 +45,8 @@ impl ImageArgs {
     fn pull_options(&self) -> Result<PullOptions, ScanFailure> {
         let mut options = PullOptions::default();
         if let Some(p) = &self.platform {
-            options.platform = Some(oci_image::Platform::parse(p).map_err(|e| ScanFailure(format!("--platform {p}: {e}")))?);
+            options.platform =
+                Some(oci_image::Platform::parse(p).map_err(|e| ScanFailure(format!("--platform {p}: {e}")))?);
         }
         options.authfile = self.authfile.clone();
         options.cert_dir = self.cert_dir.clone();
@@ -169,4 +170,27 @@ pub fn path_layer(root: &Root, path: &std::path::Path) -> Option<Value> {
         .and_then(|r| tree.writer_of(&r))
         .or_else(|| tree.remover_of(path))?;
     Some(layer_object(tree, found))
+}
+
+/// The layers that installed an image's packages, as findings name them.
+pub struct PackageLayers {
+    layers: rpmdb::layers::InstallLayers,
+    tree: Arc<ImageTree>,
+}
+
+impl PackageLayers {
+    /// For an image root; `None` for a directory root, or when no layer's database reads.
+    pub fn of(root: &Root) -> Option<PackageLayers> {
+        Some(PackageLayers {
+            layers: rpmdb::layers::InstallLayers::of(root)?,
+            tree: Arc::clone(root.image()?),
+        })
+    }
+
+    /// The layer object of the package `name-evr.arch`, when known.
+    pub fn layer(&self, name: &str, evr: &rpmdb::version::Evr, arch: &str) -> Option<Value> {
+        let arch = if arch.is_empty() { "(none)" } else { arch };
+        let index = self.layers.layer_of_nevra(&format!("{name}-{evr}.{arch}"))?;
+        Some(layer_object(&self.tree, index))
+    }
 }

@@ -62,7 +62,10 @@ pub fn parse(bytes: &[u8], content_type: Option<&str>) -> Result<Parsed, Fail> {
     } else {
         if let Some(m) = media {
             if m != OCI_MANIFEST && m != DOCKER_MANIFEST && !m.is_empty() && probe.media_type.is_some() {
-                return Err(fail(ErrorKind::Unsupported, format!("unsupported manifest media type {m}")));
+                return Err(fail(
+                    ErrorKind::Unsupported,
+                    format!("unsupported manifest media type {m}"),
+                ));
             }
         }
         let manifest: ImageManifest = serde_json::from_slice(bytes).map_err(|e| malformed("image manifest", e))?;
@@ -103,7 +106,11 @@ pub fn select<'a>(index: &'a ImageIndex, platform: &Platform, what: &str) -> Res
         ErrorKind::Platform,
         format!(
             "the {what} has no image for {platform} (it has: {})",
-            if present.is_empty() { "no platform-tagged manifest".to_string() } else { present.join(", ") }
+            if present.is_empty() {
+                "no platform-tagged manifest".to_string()
+            } else {
+                present.join(", ")
+            }
         ),
     ))
 }
@@ -114,7 +121,10 @@ pub fn check_blob(bytes: &[u8], digest: &Digest, size: Option<u64>, what: &str) 
         if bytes.len() as u64 != size {
             return Err(fail(
                 ErrorKind::DigestMismatch,
-                format!("{what} {digest}: {} bytes where the descriptor says {size}", bytes.len()),
+                format!(
+                    "{what} {digest}: {} bytes where the descriptor says {size}",
+                    bytes.len()
+                ),
             ));
         }
     }
@@ -158,7 +168,8 @@ pub fn resolve(
                 })
             }
             Parsed::Index(index) => {
-                let d = select(&index, platform, "manifest list").map_err(|f| f.step(format!("manifest list {digest}")))?;
+                let d =
+                    select(&index, platform, "manifest list").map_err(|f| f.step(format!("manifest list {digest}")))?;
                 let child = descriptor_digest(d)?;
                 index_digest.get_or_insert(digest.clone());
                 let (b, t) = fetch(&child, Some(d.size())).map_err(|f| f.step(format!("manifest {child}")))?;
@@ -253,12 +264,18 @@ pub fn layers(manifest: &ImageManifest, config: &Config, max_layer_bytes: u64) -
         let digest = descriptor_digest(d).map_err(|f| f.step(format!("layer {i}")))?;
         let media_type = d.media_type().to_string();
         if !layer_media_type_ok(&media_type) {
-            return Err(fail(ErrorKind::Unsupported, format!("layer {i} ({digest}): unsupported media type {media_type}")));
+            return Err(fail(
+                ErrorKind::Unsupported,
+                format!("layer {i} ({digest}): unsupported media type {media_type}"),
+            ));
         }
         if d.size() > max_layer_bytes {
             return Err(fail(
                 ErrorKind::TooLarge,
-                format!("layer {i} ({digest}): {} bytes, more than the {max_layer_bytes}-byte limit", d.size()),
+                format!(
+                    "layer {i} ({digest}): {} bytes, more than the {max_layer_bytes}-byte limit",
+                    d.size()
+                ),
             ));
         }
         out.push(Layer {
@@ -298,7 +315,9 @@ mod tests {
 
     #[test]
     fn schema1_refused() {
-        let e = parse(br#"{"schemaVersion":1,"name":"x","fsLayers":[]}"#, None).err().unwrap();
+        let e = parse(br#"{"schemaVersion":1,"name":"x","fsLayers":[]}"#, None)
+            .err()
+            .unwrap();
         assert_eq!(e.kind, ErrorKind::Unsupported);
         assert!(e.message.contains("schema 1"));
     }
@@ -308,7 +327,9 @@ mod tests {
         let list = br#"{"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.list.v2+json","manifests":[
           {"mediaType":"application/vnd.docker.distribution.manifest.v2+json","size":1,"digest":"sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855","platform":{"os":"linux","architecture":"arm64","variant":"v8"}},
           {"mediaType":"application/vnd.docker.distribution.manifest.v2+json","size":1,"digest":"sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855","platform":{"os":"linux","architecture":"s390x"}}]}"#;
-        let Parsed::Index(i) = parse(list, None).ok().unwrap() else { panic!() };
+        let Parsed::Index(i) = parse(list, None).ok().unwrap() else {
+            panic!()
+        };
         let e = select(&i, &Platform::parse("linux/amd64").unwrap(), "manifest list").unwrap_err();
         assert_eq!(e.kind, ErrorKind::Platform);
         assert!(e.message.contains("linux/arm64/v8, linux/s390x"), "{}", e.message);
@@ -317,7 +338,13 @@ mod tests {
 
     #[test]
     fn garbage_is_an_error() {
-        for b in [&b""[..], b"[]", b"{\"schemaVersion\":2}", b"{\"manifests\":7}", &[0xff; 10]] {
+        for b in [
+            &b""[..],
+            b"[]",
+            b"{\"schemaVersion\":2}",
+            b"{\"manifests\":7}",
+            &[0xff; 10],
+        ] {
             assert!(parse(b, None).is_err());
         }
     }

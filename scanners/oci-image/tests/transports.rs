@@ -15,7 +15,11 @@ fn oci_layout() {
     assert_eq!(image.manifest_digest, built.manifest_digest);
     assert_same(&image, &built);
     // Without a tag: the layout's only image.
-    let image = open(&format!("oci:{}", t.path().join("layout").display()), &PullOptions::default()).unwrap();
+    let image = open(
+        &format!("oci:{}", t.path().join("layout").display()),
+        &PullOptions::default(),
+    )
+    .unwrap();
     assert_eq!(image.config_digest, built.config_digest);
 }
 
@@ -29,14 +33,21 @@ fn oci_archive_and_docker_archive_via_skopeo() {
     let image = open(&format!("oci-archive:{}:v1", oa.display()), &PullOptions::default()).unwrap();
     assert_eq!(image.transport, Transport::OciArchive);
     // skopeo writes the manifest anew (its own JSON spacing): compare with what it says.
-    assert_eq!(image.manifest_digest, inspect_digest(&format!("oci-archive:{}:v1", oa.display())));
+    assert_eq!(
+        image.manifest_digest,
+        inspect_digest(&format!("oci-archive:{}:v1", oa.display()))
+    );
     assert_same(&image, &built);
 
     // Docker formats cannot hold zstd layers: the same image with gzip.
     let built = build_layout_with(&t.path().join("gzip"), "v1", false);
     let src = format!("oci:{}:v1", t.path().join("gzip").display());
     let da = t.path().join("image.docker.tar");
-    skopeo(&["copy", &src, &format!("docker-archive:{}:localhost/test:v1", da.display())]);
+    skopeo(&[
+        "copy",
+        &src,
+        &format!("docker-archive:{}:localhost/test:v1", da.display()),
+    ]);
     for r in [
         format!("docker-archive:{}", da.display()),
         format!("docker-archive:{}:localhost/test:v1", da.display()),
@@ -45,6 +56,10 @@ fn oci_archive_and_docker_archive_via_skopeo() {
         assert_eq!(image.transport, Transport::DockerArchive);
         assert_same(&image, &built);
     }
-    let e = open(&format!("docker-archive:{}:localhost/other:v1", da.display()), &PullOptions::default()).unwrap_err();
+    let e = open(
+        &format!("docker-archive:{}:localhost/other:v1", da.display()),
+        &PullOptions::default(),
+    )
+    .unwrap_err();
     assert!(e.to_string().contains("localhost/test:v1"), "{e}");
 }

@@ -224,7 +224,9 @@ impl Scanner for PipelineScanner {
             obsoletes: config.main.obsoletes,
         };
         let decision = decide::decide(&image.installed, &loaded.candidates, &loaded.repos, &policy);
+        let package_layers = atomic_protocol::image::PackageLayers::of(root);
         Ok(report::outcome(&report::Findings {
+            package_layers: package_layers.as_ref(),
             image: &image,
             decision: &decision,
             repos: &loaded.repos,

@@ -39,7 +39,6 @@ pub(crate) fn read_dir_names(host: &PathBuf) -> io::Result<Vec<OsString>> {
     Ok(names)
 }
 
-
 /// Open a host path that must be a regular file, never blocking on a FIFO or device and
 /// never following a final symlink.
 pub fn open_regular_nofollow(host_path: &Path) -> io::Result<File> {
@@ -83,8 +82,8 @@ pub fn read_all_bounded(f: File, limit: u64) -> io::Result<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use crate::Root;
-    use std::path::Path;
     use std::os::unix::fs::symlink;
+    use std::path::Path;
 
     #[test]
     fn symlinks_stay_inside_the_root() {

@@ -388,7 +388,9 @@ pub fn check(
     if flags & vf::LINKTO != 0 {
         let link = match &p.place {
             Place::Host(host) => std::fs::read_link(host).map(|t| t.into_os_string().into_vec()),
-            Place::Node(id) => root.image().map_or(Err(io::Error::other("no image")), |t| t.link_target(*id)),
+            Place::Node(id) => root
+                .image()
+                .map_or(Err(io::Error::other("no image")), |t| t.link_target(*id)),
         };
         match link {
             Err(_) => vfy |= vf::READLINKFAIL | vf::LINKTO,
@@ -476,7 +478,14 @@ pub fn check(
 /// The digest check. A file that cannot be opened or read gives `?` (READFAIL). A file whose
 /// size already differs from the header's cannot have the packaged digest, so it is not
 /// read: rpm would hash it and print `5`, and so do we, without the I/O.
-fn check_digest(root: &Root, files: &PackageFiles, ix: usize, file: Option<&Opened>, sb: Stat, digester: &mut FileDigester) -> u32 {
+fn check_digest(
+    root: &Root,
+    files: &PackageFiles,
+    ix: usize,
+    file: Option<&Opened>,
+    sb: Stat,
+    digester: &mut FileDigester,
+) -> u32 {
     let Some(want) = files.digest(ix) else {
         // No digest in the header to compare with.
         return vf::DIGEST;
@@ -533,7 +542,13 @@ fn list_xattrs(root: &Root, file: &Opened) -> Option<Vec<u8>> {
 /// An extended attribute of at most `limit` bytes: through the open file when there is one
 /// (`fgetxattr`), else by path without following a final symlink (`lgetxattr`), or from the
 /// image's record of the inode; `None` when absent, unsupported, or larger.
-pub fn read_xattr(root: &Root, file: Option<&Opened>, place: &Place, name: &std::ffi::CStr, limit: usize) -> Option<Vec<u8>> {
+pub fn read_xattr(
+    root: &Root,
+    file: Option<&Opened>,
+    place: &Place,
+    name: &std::ffi::CStr,
+    limit: usize,
+) -> Option<Vec<u8>> {
     let node = match (file, place) {
         (Some(Opened::Node(id)), _) | (None, Place::Node(id)) => Some(*id),
         _ => None,

@@ -25,6 +25,7 @@
 pub mod db;
 pub mod digest;
 pub mod header;
+pub mod layers;
 pub mod memory;
 pub mod osrelease;
 pub mod package;

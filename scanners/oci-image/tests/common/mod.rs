@@ -48,7 +48,9 @@ pub fn skopeo(args: &[&str]) -> String {
 
 /// The manifest digest skopeo reports for `reference`.
 pub fn inspect_digest(reference: &str) -> String {
-    skopeo(&["inspect", "--format", "{{.Digest}}", reference]).trim().to_string()
+    skopeo(&["inspect", "--format", "{{.Digest}}", reference])
+        .trim()
+        .to_string()
 }
 
 fn tar_of(entries: &[(&str, &[u8])], whiteouts: &[&str], hardlinks: &[(&str, &str)]) -> Vec<u8> {
@@ -146,7 +148,10 @@ pub fn build_layout_with(dir: &Path, tag: &str, zstd_layer: bool) -> Built {
         e.finish().unwrap()
     };
     let second = if zstd_layer {
-        (zstd::encode_all(&tars[1][..], 3).unwrap(), "application/vnd.oci.image.layer.v1.tar+zstd")
+        (
+            zstd::encode_all(&tars[1][..], 3).unwrap(),
+            "application/vnd.oci.image.layer.v1.tar+zstd",
+        )
     } else {
         let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
         e.write_all(&tars[1]).unwrap();
@@ -217,7 +222,12 @@ pub fn assert_same(image: &oci_image::Image, built: &Built) {
     assert_eq!(image.layers.len(), 3);
     for (i, l) in image.layers.iter().enumerate() {
         assert_eq!(l.index, i);
-        assert_eq!(l.diff_id.as_deref(), Some(built.diff_ids[i].as_str()), "{}", image.reference);
+        assert_eq!(
+            l.diff_id.as_deref(),
+            Some(built.diff_ids[i].as_str()),
+            "{}",
+            image.reference
+        );
         assert_eq!(l.created_by.as_deref(), Some(built.created_by[i].as_str()));
     }
     // Read the layers on several threads at once, as the lead's code does.
@@ -243,7 +253,11 @@ pub fn assert_same(image: &oci_image::Image, built: &Built) {
 }
 
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// Debian's docker-registry on 127.0.0.1, serving `storage` with extra YAML (`auth:`, `tls`).
@@ -285,7 +299,10 @@ impl Registry {
                 let log = std::fs::read_to_string(dir.join(format!("registry-{port}.log"))).unwrap_or_default();
                 panic!("docker-registry exited ({status}): {log}");
             }
-            assert!(start.elapsed() < Duration::from_secs(20), "docker-registry did not listen");
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "docker-registry did not listen"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
         r

@@ -103,13 +103,23 @@ fn add(nodes: &mut Nodes, layer: u16, e: Entry) -> Result<(), String> {
             let Some((tbase, tdir)) = target_comps.split_last() else {
                 return Err("a hard link to the root".into());
             };
-            let tparent = existing_dir(nodes, tdir)?
-                .ok_or_else(|| format!("hard link to /{}, which does not exist", String::from_utf8_lossy(target)))?;
-            let link = nodes
-                .child(tparent, tbase)
-                .ok_or_else(|| format!("hard link to /{}, which does not exist", String::from_utf8_lossy(target)))?;
+            let tparent = existing_dir(nodes, tdir)?.ok_or_else(|| {
+                format!(
+                    "hard link to /{}, which does not exist",
+                    String::from_utf8_lossy(target)
+                )
+            })?;
+            let link = nodes.child(tparent, tbase).ok_or_else(|| {
+                format!(
+                    "hard link to /{}, which does not exist",
+                    String::from_utf8_lossy(target)
+                )
+            })?;
             if nodes.get(link.node).is_dir() {
-                return Err(format!("hard link to the directory /{}", String::from_utf8_lossy(target)));
+                return Err(format!(
+                    "hard link to the directory /{}",
+                    String::from_utf8_lossy(target)
+                ));
             }
             if existing.map(|l| l.node) == Some(link.node) {
                 insert(nodes, parent, base, Link { node: link.node, layer });

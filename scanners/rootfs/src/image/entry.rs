@@ -127,7 +127,10 @@ mod tests {
             whiteout_of(b"etc/.wh.passwd").unwrap(),
             Some((EntryKind::Whiteout, b"etc/passwd".to_vec()))
         );
-        assert_eq!(whiteout_of(b".wh.opt").unwrap(), Some((EntryKind::Whiteout, b"opt".to_vec())));
+        assert_eq!(
+            whiteout_of(b".wh.opt").unwrap(),
+            Some((EntryKind::Whiteout, b"opt".to_vec()))
+        );
         assert_eq!(
             whiteout_of(b"var/cache/.wh..wh..opq").unwrap(),
             Some((EntryKind::Opaque, b"var/cache".to_vec()))

@@ -34,7 +34,12 @@ const BUFFER: usize = 256 << 10;
 
 impl LayerPass<'_> {
     /// Stream a regular file's content: hash it, keep it when the rules say so.
-    fn take_content(&self, path: &[u8], size: u64, content: &mut dyn Read) -> io::Result<(Option<[u8; 32]>, Option<PathBuf>)> {
+    fn take_content(
+        &self,
+        path: &[u8],
+        size: u64,
+        content: &mut dyn Read,
+    ) -> io::Result<(Option<[u8; 32]>, Option<PathBuf>)> {
         let mut spool = match self.rules.limit_for(path) {
             Some(limit) if size <= limit && self.spool.reserve(size) => Some(self.spool.create(self.layer, path)?),
             _ => None,
@@ -104,7 +109,12 @@ pub fn read_tar(reader: impl Read, pass: &LayerPass) -> Result<Vec<Entry>, Layer
     Ok(entries)
 }
 
-fn tar_entry<R: Read>(item: &mut tar::Entry<R>, raw_path: &[u8], seq: u32, pass: &LayerPass) -> Result<Option<Entry>, String> {
+fn tar_entry<R: Read>(
+    item: &mut tar::Entry<R>,
+    raw_path: &[u8],
+    seq: u32,
+    pass: &LayerPass,
+) -> Result<Option<Entry>, String> {
     use tar::EntryType as T;
     let header = item.header().clone();
     let ty = header.entry_type();
@@ -223,7 +233,11 @@ impl<R: Read> Read for EndWatch<R> {
 /// Re-read a tar stream for the content of some of its entries (by `seq`), handing each to
 /// `visit`. The stream is read to its end, so its digest is checked again before the caller
 /// believes what `visit` saw: an `Err` means discard it all.
-pub fn visit_tar(reader: impl Read, wanted: &HashMap<u32, ()>, visit: &mut dyn FnMut(u32, &mut dyn Read) -> io::Result<()>) -> io::Result<()> {
+pub fn visit_tar(
+    reader: impl Read,
+    wanted: &HashMap<u32, ()>,
+    visit: &mut dyn FnMut(u32, &mut dyn Read) -> io::Result<()>,
+) -> io::Result<()> {
     let ended = Arc::new(AtomicBool::new(false));
     let mut archive = tar::Archive::new(EndWatch {
         inner: reader,
@@ -299,9 +313,9 @@ pub fn read_dir(dir: &Path, pass: &LayerPass) -> Result<Vec<Entry>, LayerError> 
             };
             let xattrs = host_xattrs(&host);
             if kind == EntryKind::Dir {
-                let opaque = xattrs
-                    .iter()
-                    .any(|(n, v)| (&**n == b"trusted.overlay.opaque" || &**n == b"user.overlay.opaque") && &**v == b"y");
+                let opaque = xattrs.iter().any(|(n, v)| {
+                    (&**n == b"trusted.overlay.opaque" || &**n == b"user.overlay.opaque") && &**v == b"y"
+                });
                 if opaque {
                     entries.push(bare(path.clone(), EntryKind::Opaque, Origin::Host(host.clone())));
                 }

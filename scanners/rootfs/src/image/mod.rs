@@ -197,7 +197,8 @@ impl ImageTree {
             hashed: options.hash,
             on_demand: Mutex::new(HashMap::new()),
         };
-        tree.link_view().map_err(|e| format!("cannot lay out the image's kept files: {e}"))?;
+        tree.link_view()
+            .map_err(|e| format!("cannot lay out the image's kept files: {e}"))?;
         Ok(tree)
     }
 
@@ -382,14 +383,21 @@ impl ImageTree {
         use std::io::Write;
         out.flush()?;
         let view = self.spool.link_into_view(&host, path).unwrap_or(host);
-        self.on_demand.lock().unwrap_or_else(|e| e.into_inner()).insert(id, view.clone());
+        self.on_demand
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .insert(id, view.clone());
         File::open(view)
     }
 
     /// Read the content of regular files from their layers (each layer once, several at a
     /// time), handing each to `visit`. Each layer is read to its end and its digest checked
     /// before this returns `Ok`: on `Err`, discard what `visit` saw.
-    pub fn read_contents(&self, wanted: &[NodeId], visit: &(dyn Fn(NodeId, &mut dyn Read) -> io::Result<()> + Sync)) -> io::Result<()> {
+    pub fn read_contents(
+        &self,
+        wanted: &[NodeId],
+        visit: &(dyn Fn(NodeId, &mut dyn Read) -> io::Result<()> + Sync),
+    ) -> io::Result<()> {
         let mut by_layer: BTreeMap<u16, HashMap<u32, NodeId>> = BTreeMap::new();
         for &id in wanted {
             let Some(c) = self.nodes.get(id).content.as_ref() else {
@@ -405,7 +413,9 @@ impl ImageTree {
         let jobs: Vec<(u16, HashMap<u32, NodeId>)> = by_layer.into_iter().collect();
         let next = AtomicUsize::new(0);
         let failure: Mutex<Option<io::Error>> = Mutex::new(None);
-        let threads = std::thread::available_parallelism().map_or(2, |n| n.get()).clamp(1, jobs.len().max(1));
+        let threads = std::thread::available_parallelism()
+            .map_or(2, |n| n.get())
+            .clamp(1, jobs.len().max(1));
         std::thread::scope(|scope| {
             for _ in 0..threads {
                 scope.spawn(|| loop {
@@ -423,7 +433,10 @@ impl ImageTree {
                     });
                     if let Err(e) = result {
                         let msg = format!("layer {} ({}): {e}", layer + 1, self.layers[usize::from(*layer)].digest);
-                        failure.lock().unwrap_or_else(|e| e.into_inner()).get_or_insert(io::Error::other(msg));
+                        failure
+                            .lock()
+                            .unwrap_or_else(|e| e.into_inner())
+                            .get_or_insert(io::Error::other(msg));
                     }
                 });
             }
@@ -441,9 +454,7 @@ impl ImageTree {
         (0..self.layers.len())
             .filter_map(|i| {
                 let folder = self.spool.layer_dir(i);
-                let wrote = dirs
-                    .iter()
-                    .any(|d| folder.join(d.trim_start_matches('/')).is_dir());
+                let wrote = dirs.iter().any(|d| folder.join(d.trim_start_matches('/')).is_dir());
                 wrote.then_some((i, folder))
             })
             .collect()

@@ -50,7 +50,8 @@ fn tar_of(entries: &[E]) -> Vec<u8> {
                 b.append_link(&mut h, p, t).unwrap();
             }
             E::Cap(p, data, cap) => {
-                b.append_pax_extensions([("SCHILY.xattr.security.capability", *cap)]).unwrap();
+                b.append_pax_extensions([("SCHILY.xattr.security.capability", *cap)])
+                    .unwrap();
                 h.set_entry_type(tar::EntryType::Regular);
                 h.set_mode(0o755);
                 h.set_size(data.len() as u64);
@@ -100,13 +101,23 @@ fn layers_apply_as_the_image_spec_says() {
         E::File("var/cache/dnf/b", b"b", 0o644),
         E::File("lib/liby.so", b"y", 0o755),
         E::Hard("usr/bin/tool2", "usr/bin/tool"),
-        E::Cap("usr/bin/ping", b"ping", &[1, 0, 0, 2, 0, 0x20, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0]),
+        E::Cap(
+            "usr/bin/ping",
+            b"ping",
+            &[1, 0, 0, 2, 0, 0x20, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0],
+        ),
     ]);
     let root = build(vec![base, top]).unwrap();
     let tree = root.image().unwrap();
     assert_eq!(read(&root, "/etc/os-release").unwrap(), b"ID=rocky\n");
-    assert_eq!(root.symlink_metadata(Path::new("/etc/os-release")).unwrap().mode, 0o100600);
-    assert!(root.symlink_metadata(Path::new("/opt/gone")).unwrap_err().is_not_found());
+    assert_eq!(
+        root.symlink_metadata(Path::new("/etc/os-release")).unwrap().mode,
+        0o100600
+    );
+    assert!(root
+        .symlink_metadata(Path::new("/opt/gone"))
+        .unwrap_err()
+        .is_not_found());
     assert_eq!(tree.remover_of(Path::new("/opt/gone")), Some(1));
     assert_eq!(
         root.read_dir_names(Path::new("/var/cache/dnf")).unwrap(),
@@ -143,14 +154,21 @@ fn hostile_layers_are_refused_with_the_entry_named() {
         (raw_tar_with_path(b"/../etc/passwd"), ".."),
         (tar_of(&[E::Hard("usr/bin/x", "nowhere")]), "does not exist"),
         (tar_of(&[E::File("usr/.wh.", b"", 0o644)]), "whiteout"),
-        (tar_of(&[E::File("a", b"x", 0o644), E::File("a/b", b"y", 0o644)]), "not a directory"),
+        (
+            tar_of(&[E::File("a", b"x", 0o644), E::File("a/b", b"y", 0o644)]),
+            "not a directory",
+        ),
     ];
     for (layer, want) in cases {
         let e = build(vec![layer]).unwrap_err();
         assert!(e.contains(want) && e.contains("layer 1"), "{e}");
     }
     // Symlinks out of the image resolve inside it.
-    let root = build(vec![tar_of(&[E::Sym("etc/shadow", "../../../../etc/shadow"), E::Sym("x", "/etc/hostname")])]).unwrap();
+    let root = build(vec![tar_of(&[
+        E::Sym("etc/shadow", "../../../../etc/shadow"),
+        E::Sym("x", "/etc/hostname"),
+    ])])
+    .unwrap();
     assert!(root.read_bounded(Path::new("/x"), 10).unwrap_err().is_not_found());
     assert!(root.read_bounded(Path::new("/etc/shadow"), 10).is_err());
 }
