@@ -73,7 +73,7 @@ fn main() -> ExitCode {
         (Some(root), true) => InstallLayers::of(root),
         _ => None,
     };
-    let tree = image_root.as_ref().and_then(|r| r.image());
+    let tree = image_root.as_ref().and_then(|r| r.image()).cloned();
     let mut failed = false;
     let mut out = Output::new(std::io::stdout().lock());
     let mut installed = InstalledPackages::from_database(database);
@@ -97,7 +97,7 @@ fn main() -> ExitCode {
             line.push(b' ');
             line.extend_from_slice(field.as_bytes());
         }
-        if let (Some(layers), Some(tree)) = (&install_layers, tree) {
+        if let (Some(layers), Some(tree)) = (&install_layers, &tree) {
             match layers.layer_of(&p).and_then(|l| tree.layers().get(l)) {
                 Some(l) => {
                     line.extend_from_slice(b" layer=");
@@ -132,6 +132,9 @@ fn main() -> ExitCode {
         }
         Ok(()) => {}
     }
+    // An image's private folder is removed before the process ends.
+    drop(tree);
+    drop(image_root);
     // Exit here, without dropping the database: closing SQLite frees its schema and caches an
     // allocation at a time, work the kernel does at once when the process ends.
     std::process::exit(if failed { 1 } else { 0 })

@@ -193,3 +193,32 @@ fn raw_tar_with_path(path: &[u8]) -> Vec<u8> {
     out.extend_from_slice(&[0u8; 1024]);
     out
 }
+
+#[test]
+fn contents_are_read_again_from_their_layers() {
+    let lower = tar_of(&[
+        E::File("usr/bin/a", b"first", 0o755),
+        E::File("usr/bin/b", b"old", 0o755),
+    ]);
+    let upper = tar_of(&[E::File("usr/bin/b", b"second", 0o755)]);
+    let root = build(vec![lower, upper]).unwrap();
+    let tree = root.image().unwrap();
+    let files = tree.regular_files();
+    assert_eq!(
+        files.len(),
+        2,
+        "the replaced file is not an inode of the image any more"
+    );
+    let seen = std::sync::Mutex::new(Vec::new());
+    tree.read_contents(&files, &|id, r| {
+        let mut bytes = Vec::new();
+        r.read_to_end(&mut bytes)?;
+        seen.lock().unwrap().push((id, bytes));
+        Ok(())
+    })
+    .unwrap();
+    let mut seen: Vec<Vec<u8>> = seen.into_inner().unwrap().into_iter().map(|(_, b)| b).collect();
+    seen.sort();
+    assert_eq!(seen, vec![b"first".to_vec(), b"second".to_vec()]);
+    assert_eq!(tree.writer_of(Path::new("/usr/bin/b")), Some(1));
+}
