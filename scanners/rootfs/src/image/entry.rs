@@ -3,6 +3,9 @@
 
 use std::path::PathBuf;
 
+/// Extended attributes: each name (without the `SCHILY.xattr.` prefix) and its value.
+pub type Xattrs = Vec<(Box<[u8]>, Box<[u8]>)>;
+
 /// What an entry does.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum EntryKind {
@@ -44,7 +47,7 @@ pub struct Entry {
     pub mtime: i64,
     pub rdev: u64,
     /// Extended attributes (`SCHILY.xattr.*`), name without the prefix.
-    pub xattrs: Vec<(Box<[u8]>, Box<[u8]>)>,
+    pub xattrs: Xattrs,
     pub origin: Origin,
     /// SHA-256 of a regular file's content, when the layer pass hashed it.
     pub sha256: Option<[u8; 32]>,

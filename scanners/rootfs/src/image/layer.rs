@@ -4,7 +4,7 @@
 //! Regular files are hashed (SHA-256) and, when the spool rules keep them, copied to the
 //! spool as they stream past; nothing else of their content is held.
 
-use super::entry::{normalise, whiteout_of, Entry, EntryKind, Origin};
+use super::entry::{normalise, whiteout_of, Entry, EntryKind, Origin, Xattrs};
 use super::spool::{Spool, SpoolRules};
 use sha2::{Digest, Sha256};
 use std::collections::HashMap;
@@ -357,7 +357,7 @@ pub fn read_dir(dir: &Path, pass: &LayerPass) -> Result<Vec<Entry>, LayerError> 
 
 /// Every extended attribute of a host path (not following a final symlink), each at most
 /// 64 KiB; an attribute that cannot be read is left out.
-fn host_xattrs(host: &Path) -> Vec<(Box<[u8]>, Box<[u8]>)> {
+fn host_xattrs(host: &Path) -> Xattrs {
     let Ok(c_path) = CString::new(host.as_os_str().as_bytes()) else {
         return Vec::new();
     };

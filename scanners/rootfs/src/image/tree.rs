@@ -3,7 +3,7 @@
 //! and which layer removed them. Layer application rules are in [`super::apply`]; this module
 //! only stores and looks up.
 
-use super::entry::Origin;
+use super::entry::{Origin, Xattrs};
 use crate::mode::*;
 use crate::resolve::Kind;
 use std::collections::{BTreeMap, HashMap};
@@ -40,7 +40,7 @@ pub struct Node {
     pub rdev: u64,
     /// Names that refer to this inode.
     pub nlink: u32,
-    pub xattrs: Vec<(Box<[u8]>, Box<[u8]>)>,
+    pub xattrs: Xattrs,
     /// A directory's names.
     pub children: Option<BTreeMap<Box<[u8]>, Link>>,
     /// A symlink's target, as stored.
