@@ -302,10 +302,7 @@ mod tests {
         let v6: Allowed = "[fd00::]/8".parse().unwrap();
         assert!(v6.contains("fd12::1".parse().unwrap()));
         assert!(!v6.contains("fe80::1".parse().unwrap()));
-        assert_eq!(
-            "[::1]".parse::<Allowed>().unwrap().contains("::1".parse().unwrap()),
-            true
-        );
+        assert!("[::1]".parse::<Allowed>().unwrap().contains("::1".parse().unwrap()));
         assert_eq!(
             "Mirror.Internal.".parse::<Allowed>().unwrap(),
             Allowed::Host("mirror.internal".into())

@@ -6,7 +6,7 @@
 
 use crate::cache::Cache;
 use crate::config::{RepoConfig, Variables};
-use crate::fetch::{self, FetchOptions, Fetcher, FileScope};
+use crate::fetch::{self, FetchOptions, Fetcher, UrlOrigin};
 use crate::repomd::{DataFile, Repomd, MAX_REPOMD_BYTES};
 use rpmdb::root::Root;
 use std::path::{Path, PathBuf};
@@ -56,11 +56,12 @@ pub struct Located {
 }
 
 impl RepoSource {
-    /// Where this repository's `file://` URLs are read: in the image or on the host.
-    pub fn scope<'a>(&self, root: &'a Root) -> FileScope<'a> {
+    /// Who named this repository's URLs: where its `file://` URLs are read (in the image or
+    /// on the host) and whether the network policy applies.
+    pub fn scope<'a>(&self, root: &'a Root) -> UrlOrigin<'a> {
         match self.origin {
-            Origin::Image => FileScope::Image(root),
-            Origin::CommandLine => FileScope::Host,
+            Origin::Image => UrlOrigin::Image(root),
+            Origin::CommandLine => UrlOrigin::User,
         }
     }
 
@@ -127,7 +128,7 @@ impl Located {
     pub fn cached_file(
         &self,
         data: &DataFile,
-        scope: FileScope<'_>,
+        scope: UrlOrigin<'_>,
         cache: &Cache,
         max_bytes: u64,
     ) -> Result<(PathBuf, bool), String> {
