@@ -44,7 +44,7 @@ impl Resolver for CheckedResolver {
                 },
             }))
         };
-        // An address or `localhost` is refused before any lookup.
+        // An address is refused before any lookup.
         self.policy
             .check_url(&uri.to_string(), &NamedBy::Image)
             .map_err(|r| ureq::Error::Other(Box::new(r)))?;
@@ -60,7 +60,7 @@ impl Resolver for CheckedResolver {
             }
         }
         match first_refused {
-            Some((ip, class)) if kept.is_empty() => Err(refusal(Some(ip), class)),
+            Some((ip, class)) if kept.is_empty() => Err(refusal(ip, class)),
             _ if kept.is_empty() => Err(ureq::Error::HostNotFound),
             _ => Ok(kept),
         }
@@ -283,6 +283,45 @@ mod tests {
         assert_eq!(resolve_reference(base, ""), None);
         assert_eq!(resolve_reference(base, "a\nb"), None);
         assert_eq!(resolve_reference("not a url", "z"), None);
+    }
+
+    fn resolve(policy: Policy, url: &str) -> Result<Vec<std::net::SocketAddr>, ureq::Error> {
+        let config = Agent::config_builder().build();
+        let timeout = NextTimeout {
+            after: ureq::unversioned::transport::time::Duration::NotHappening,
+            reason: ureq::Timeout::Resolve,
+            per_read: None,
+            per_write: None,
+        };
+        CheckedResolver::new(Arc::new(policy))
+            .resolve(&url.parse().unwrap(), &config, timeout)
+            .map(|a| a.iter().copied().collect())
+    }
+
+    #[test]
+    fn names_are_judged_by_the_addresses_they_resolve_to() {
+        let e = resolve(Policy::default(), "http://localhost:1/").unwrap_err();
+        let r = refusal_of(&e).unwrap_or_else(|| panic!("not a refusal: {e}"));
+        assert!(
+            r.to_string().starts_with("refused: localhost resolves to ")
+                && r.to_string().contains(", a loopback address named by the image"),
+            "{r}"
+        );
+        let e = resolve(Policy::default(), "http://[::ffff:127.0.0.1]:1/").unwrap_err();
+        assert!(refusal_of(&e).is_some(), "{e}");
+        let by_name = Policy {
+            allowed: vec!["localhost".parse().unwrap()],
+            ..Policy::default()
+        };
+        let addrs = resolve(by_name, "http://localhost:1/").unwrap();
+        assert!(addrs.iter().all(|a| a.ip().is_loopback()), "{addrs:?}");
+        // Only the addresses allowed are handed to ureq.
+        let v4_only = Policy {
+            allowed: vec!["127.0.0.0/8".parse().unwrap()],
+            ..Policy::default()
+        };
+        let addrs = resolve(v4_only, "http://localhost:1/").unwrap();
+        assert!(!addrs.is_empty() && addrs.iter().all(|a| a.is_ipv4()), "{addrs:?}");
     }
 
     #[test]

@@ -132,8 +132,8 @@ pub enum Reason {
     Address {
         /// The host as the URL names it.
         host: String,
-        /// The first address refused (a name may resolve to several).
-        address: Option<IpAddr>,
+        /// The address refused (the first, when a name resolves to several).
+        address: IpAddr,
         class: AddressClass,
     },
     /// Plain `http://` under `--https-only`.
@@ -162,15 +162,18 @@ impl fmt::Display for Refusal {
                 } else {
                     "a"
                 };
-                match address {
-                    Some(a) if parse_ip(host) == Some(*a) => write!(f, "refused: {a} is {article} {class} address")?,
-                    Some(a) => write!(f, "refused: {host} resolves to {a}, {article} {class} address")?,
-                    None => write!(f, "refused: {} is {article} {class} name", normal_host(host))?,
+                if parse_ip(host) == Some(*address) {
+                    write!(f, "refused: {address} is {article} {class} address")?;
+                } else {
+                    write!(
+                        f,
+                        "refused: {} resolves to {address}, {article} {class} address",
+                        normal_host(host)
+                    )?;
                 }
                 write!(
                     f,
-                    " {named}; {ALLOW_NETWORK_FLAG} {} permits it, {ALLOW_PRIVATE_FLAG} permits every such address",
-                    address.map(|a| a.to_string()).unwrap_or_else(|| normal_host(host))
+                    " {named}; {ALLOW_NETWORK_FLAG} {address} permits it, {ALLOW_PRIVATE_FLAG} permits every such address"
                 )
             }
             Reason::PlainHttp => write!(
@@ -199,12 +202,6 @@ pub struct Policy {
     pub allowed: Vec<Allowed>,
 }
 
-/// The host of `localhost` and `*.localhost`, loopback by definition (RFC 6761): refused
-/// without a lookup.
-fn is_localhost_name(host: &str) -> bool {
-    host == "localhost" || host.ends_with(".localhost")
-}
-
 impl Policy {
     /// Whether the address rule can refuse anything (with `--allow-private-repos` it cannot,
     /// and a proxy may then be used, since no address needs checking).
@@ -228,8 +225,8 @@ impl Policy {
     }
 
     /// Check a URL before any lookup: its scheme, `--https-only`, and a host that is an IP
-    /// address or a `localhost` name. A URL the user named passes (it is theirs to choose).
-    /// Host names are checked again, after resolution, by [`crate::CheckedResolver`].
+    /// address. A URL the user named passes (it is theirs to choose). A host name is
+    /// checked after resolution, by [`crate::CheckedResolver`], on the addresses it gives.
     pub fn check_url(&self, url: &str, named_by: &NamedBy) -> Result<(), Refusal> {
         if *named_by == NamedBy::User {
             return Ok(());
@@ -256,26 +253,16 @@ impl Policy {
             .host()
             .filter(|h| !h.is_empty())
             .ok_or_else(|| refuse(Reason::Malformed("no host".into())))?;
-        self.check_host(host).map_err(|(address, class)| {
-            refuse(Reason::Address {
-                host: host.to_string(),
-                address,
-                class,
-            })
-        })
-    }
-
-    /// The part of the address rule that needs no lookup: an IP address host, or a
-    /// `localhost` name not on the allow list.
-    fn check_host(&self, host: &str) -> Result<(), (Option<IpAddr>, AddressClass)> {
-        if let Some(ip) = parse_ip(host) {
-            return self.check_address(host, ip).map_err(|c| (Some(ip), c));
+        match parse_ip(host) {
+            Some(ip) => self.check_address(host, ip).map_err(|class| {
+                refuse(Reason::Address {
+                    host: host.to_string(),
+                    address: ip,
+                    class,
+                })
+            }),
+            None => Ok(()),
         }
-        let name = normal_host(host);
-        if is_localhost_name(&name) && !self.allow_private && !self.host_allowed(&name) {
-            return Err((None, AddressClass::Loopback));
-        }
-        Ok(())
     }
 }
 
@@ -330,10 +317,9 @@ mod tests {
         assert!(image_url(&p, "http://169.254.169.254/latest/")
             .unwrap_err()
             .contains("169.254.169.254 is a link-local address"));
-        assert!(image_url(&p, "http://LOCALHOST./x")
-            .unwrap_err()
-            .contains("localhost is a loopback name"));
-        assert!(image_url(&p, "http://a.localhost/x").is_err());
+        // Names are judged by the addresses they resolve to (client.rs).
+        assert!(image_url(&p, "http://localhost/x").is_ok());
+        assert!(p.check_address("LOCALHOST.", "::1".parse().unwrap()).is_err());
         assert!(image_url(&p, "http://0.0.0.0/x")
             .unwrap_err()
             .contains("an unspecified address"));
@@ -369,7 +355,6 @@ mod tests {
         };
         assert!(image_url(&some, "http://127.0.0.2:1/x").is_ok());
         assert!(image_url(&some, "http://127.0.0.1:1/x").is_err());
-        assert!(image_url(&some, "http://localhost/x").is_ok());
         assert!(some.check_address("localhost", "127.0.0.1".parse().unwrap()).is_ok());
         assert!(some.check_address("other", "127.0.0.1".parse().unwrap()).is_err());
         let all = Policy {
