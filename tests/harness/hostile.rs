@@ -4,7 +4,7 @@
 //!
 //! - [`scanner_binaries`]: `cargo build` the three scanners (and `rpmdb-query`) once per test binary.
 //! - [`run_traced`]: run one, killed past a time limit; exit status, output, max RSS
-//!   (`wait4`), elapsed time, and the files it opened.
+//!   (`wait4`), elapsed time, the files it opened and the addresses it connected to.
 //! - [`TreeDigest`]: every path of a tree with its type, mode, owner, size, mtime, ctime,
 //!   inode, link target, xattrs and a content hash (data extents only, so a 10 GB sparse file
 //!   costs nothing).
@@ -253,6 +253,24 @@ impl Run {
         );
     }
 
+    /// Every IP address the scanner tried to connect to (traced `connect()` calls on
+    /// AF_INET and AF_INET6 sockets), with the port.
+    pub fn connects(&self) -> Vec<(std::net::IpAddr, u16)> {
+        self.trace
+            .lines()
+            .filter(|l| l.contains("connect(") && l.contains("sa_family=AF_INET"))
+            .filter_map(|l| {
+                let port = l.split("_port=htons(").nth(1)?.split(')').next()?.parse().ok()?;
+                let addr = if let Some(rest) = l.split("inet_addr(\"").nth(1) {
+                    rest.split('"').next()?
+                } else {
+                    l.split("inet_pton(AF_INET6, \"").nth(1)?.split('"').next()?
+                };
+                Some((addr.parse().ok()?, port))
+            })
+            .collect()
+    }
+
     /// The document says what could not be checked: a failure, an error or a warning, whose
     /// text mentions each of `words` (case-insensitive).
     pub fn assert_reports(&self, words: &[&str]) {
@@ -292,7 +310,7 @@ pub fn run_traced(what: &str, bin: &Path, args: &[&OsStr], opts: &RunOptions) ->
         "-s",
         "512",
         "-e",
-        "trace=%file,openat2",
+        "trace=%file,openat2,connect",
         "-e",
         "signal=none",
         "-o",
