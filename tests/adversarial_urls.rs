@@ -7,6 +7,7 @@
 //!
 //! - by default every one of those URLs is refused before a connection, each refusal named
 //!   in its repository's entry, and a scan that could read no repository does not pass;
+//!   `--https-only` refuses them all for being plain http;
 //! - `--allow-repo-network 127.0.0.2` lifts the rule for 127.0.0.2 only: the repository
 //!   there is read, the redirect from it to 127.0.0.1 is still refused, and the servers on
 //!   127.0.0.1 and [::1] receive no request;
@@ -302,6 +303,36 @@ fn urls_the_image_names_reach_no_refused_address() {
                 run.what
             );
         }
+    }
+    // --https-only refuses plain http, even where every address is allowed.
+    for run in s.scan_both("--https-only", &["--https-only", "--allow-private-repos"]) {
+        assert_connected_only_to(&run, &[]);
+        let doc = run.json();
+        assert_eq!(doc["Successful"], "false", "{}: {doc:#}", run.what);
+        let error = doc["Error"].as_str().unwrap_or_default();
+        for id in [
+            "loopback",
+            "localhost",
+            "ipv6",
+            "metadata",
+            "listed",
+            "redirected",
+            "allowed",
+        ] {
+            assert!(
+                error.contains(&format!("repository {id}: ")),
+                "{}: {id} not named: {error}",
+                run.what
+            );
+        }
+        assert_eq!(
+            error
+                .matches("is plain http named by the image, and --https-only is given")
+                .count(),
+            7,
+            "{}: {error}",
+            run.what
+        );
     }
     assert_eq!(s.received().map(|(_, n)| n), [0; 4], "{:?}", s.received());
 
