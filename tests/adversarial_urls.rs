@@ -22,7 +22,8 @@ mod harness;
 use harness::advisory::{advisory_repo, dnf_updateinfo_image_repos};
 use harness::hostile::{run_traced, scanner_binaries, Canary, Run, RunOptions, TreeDigest};
 use harness::repo::{dnf_check_update, HttpServer, Serve};
-use harness::{build_rpms, PackageSpec, TestRoot};
+use harness::root::root_with_available;
+use harness::{PackageSpec, TestRoot};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::OsStr;
@@ -84,15 +85,11 @@ fn setup() -> Setup {
         PackageSpec::new("alpha", "1.1", "1"),
         PackageSpec::new("beta", "2.0", "1").arch("noarch"),
     ];
-    let mut all = installed.clone();
-    all.extend(updates.iter().cloned());
-    let rpms = build_rpms(&all, &work.path().join("rpms"));
-    let root = TestRoot::new();
-    root.install(&rpms[..installed.len()], &[]);
+    let (root, updates) = root_with_available(&installed, &updates, work.path());
     root.write_file("/etc/os-release", OS_RELEASE);
 
     let served = work.path().join("served");
-    advisory_repo(&served.join("repo"), &rpms[installed.len()..], UPDATEINFO, None);
+    advisory_repo(&served.join("repo"), &updates, UPDATEINFO, None);
     let loopback = HttpServer::start_on("127.0.0.1", &served, Serve::Files);
     let ipv6 = HttpServer::start_on("[::1]", &served, Serve::Files);
     let second = HttpServer::start_on("127.0.0.2", &served, Serve::Files);
@@ -152,11 +149,7 @@ impl Setup {
             let before = TreeDigest::of(root);
             let mut args: Vec<&OsStr> = vec![OsStr::new("--rootfs"), root.as_os_str()];
             args.extend(extra.iter().map(OsStr::new));
-            let opts = RunOptions {
-                limit: TIME_LIMIT,
-                drop_dac: false,
-                env: vec![("TMPDIR".into(), scratch.path().to_str().unwrap().into())],
-            };
+            let opts = RunOptions::with_tmpdir(TIME_LIMIT, scratch.path());
             let run = run_traced(&format!("{what}: {scanner}"), bin, &args, &opts);
             run.assert_ended_cleanly(RSS_LIMIT_KIB);
             let mut allowed = vec![scratch.path(), bin];

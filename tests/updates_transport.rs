@@ -11,7 +11,8 @@ mod harness;
 
 use atomic_protocol::Scanner;
 use harness::repo::{self, HttpServer, Serve};
-use harness::{build_rpms, PackageSpec, TestRoot};
+use harness::root::root_with_available;
+use harness::{PackageSpec, TestRoot};
 use pipeline_scanner::{Options, PipelineScanner};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -42,17 +43,9 @@ fn fixture() -> Fixture {
         PackageSpec::new("gamma", "0.9", "1"),
         PackageSpec::new("unrelated", "1.0", "1"),
     ];
-    let mut all = installed.clone();
-    all.extend(updates.iter().cloned());
-    let rpms = build_rpms(&all, &work.path().join("rpms"));
-    let root = TestRoot::new();
-    root.install(&rpms[..installed.len()], &[]);
+    let (root, updates) = root_with_available(&installed, &updates, work.path());
     root.write_file("/etc/os-release", OS_RELEASE);
-    Fixture {
-        root,
-        updates: rpms[installed.len()..].to_vec(),
-        work,
-    }
+    Fixture { root, updates, work }
 }
 
 impl Fixture {

@@ -297,6 +297,18 @@ pub struct RunOptions {
     pub env: Vec<(String, String)>,
 }
 
+impl RunOptions {
+    /// Killed after `limit`, with full capabilities, `TMPDIR` set to `tmp` (where a scanner
+    /// keeps its temporary metadata cache).
+    pub fn with_tmpdir(limit: Duration, tmp: &Path) -> RunOptions {
+        RunOptions {
+            limit,
+            drop_dac: false,
+            env: vec![("TMPDIR".into(), tmp.to_str().expect("UTF-8 TMPDIR").into())],
+        }
+    }
+}
+
 /// Run `bin args` under `strace -f -y` with a watchdog; returns how it ended.
 pub fn run_traced(what: &str, bin: &Path, args: &[&OsStr], opts: &RunOptions) -> Run {
     let strace = require_tool("strace");
