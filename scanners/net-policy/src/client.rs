@@ -325,6 +325,115 @@ mod tests {
     }
 
     #[test]
+    fn numeric_forms_of_an_address_are_judged_after_resolution() {
+        // 2130706433 and 0x7f.1 are 127.0.0.1 to the system's resolver.
+        for url in ["http://2130706433:1/", "http://0x7f.1:1/"] {
+            assert!(resolve(Policy::default(), url).is_err(), "{url} resolved");
+        }
+    }
+
+    /// A server on 127.0.0.1 answering each connection with the next of `answers` (a whole
+    /// response head); returns its port and the request lines it received.
+    fn server(answers: Vec<String>) -> (u16, Arc<std::sync::Mutex<Vec<String>>>) {
+        use std::io::{BufRead, Write};
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let log = seen.clone();
+        std::thread::spawn(move || {
+            for (conn, answer) in listener.incoming().zip(answers) {
+                let Ok(mut conn) = conn else { return };
+                let mut reader = std::io::BufReader::new(conn.try_clone().unwrap());
+                let mut line = String::new();
+                let _ = reader.read_line(&mut line);
+                log.lock().unwrap().push(line.trim().to_string());
+                let mut header = String::new();
+                while reader.read_line(&mut header).is_ok_and(|n| n > 2) {
+                    header.clear();
+                }
+                let _ = conn.write_all(answer.as_bytes());
+            }
+        });
+        (port, seen)
+    }
+
+    fn redirect(to: &str) -> String {
+        format!("HTTP/1.1 302 Found\r\nLocation: {to}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n")
+    }
+
+    /// Send each hop as a plain GET, noting its URL and whether it has the first's origin.
+    fn recording(
+        hops: &mut Vec<(String, bool)>,
+    ) -> impl FnMut(&Agent, &Hop<'_>) -> Result<Response<Body>, ureq::Error> + '_ {
+        move |agent, hop| {
+            hops.push((hop.url.to_string(), hop.same_origin));
+            agent.get(hop.url).call()
+        }
+    }
+
+    #[test]
+    fn redirects_are_checked_hop_by_hop() {
+        let ok = "HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok".to_string();
+        let (target, target_seen) = server(vec![ok.clone()]);
+        let (port, seen) = server(vec![
+            redirect("/second"),
+            redirect(&format!("http://127.0.0.1:{target}/third")),
+        ]);
+        let first = format!("http://127.0.0.1:{port}/first");
+
+        // The user's URL is theirs; its redirect to the same host is not, and is refused
+        // before the second request is sent.
+        let agents = Agents::new(Arc::new(Policy::default()), Agent::config_builder);
+        let mut hops = Vec::new();
+        let e = agents
+            .follow(&first, NamedBy::User, 5, recording(&mut hops))
+            .unwrap_err();
+        let FollowError::Refused(r) = &e else { panic!("{e}") };
+        assert_eq!(r.named_by, NamedBy::Redirect { from: first.clone() });
+        assert_eq!(r.url, format!("http://127.0.0.1:{port}/second"));
+        assert_eq!(hops.len(), 1);
+        assert_eq!(seen.lock().unwrap().len(), 1);
+
+        // Allowed: every hop is followed; only the first two share the first URL's origin.
+        let (port, _) = server(vec![
+            redirect("/second"),
+            redirect(&format!("http://127.0.0.1:{target}/third")),
+        ]);
+        let first = format!("http://127.0.0.1:{port}/first");
+        let allowed = Policy {
+            allowed: vec!["127.0.0.1".parse().unwrap()],
+            ..Policy::default()
+        };
+        let agents = Agents::new(Arc::new(allowed), Agent::config_builder);
+        let mut hops = Vec::new();
+        let got = agents.follow(&first, NamedBy::Image, 5, recording(&mut hops)).unwrap();
+        assert_eq!(got.url, format!("http://127.0.0.1:{target}/third"));
+        assert_eq!(got.response.status().as_u16(), 200);
+        let same: Vec<bool> = hops.iter().map(|h| h.1).collect();
+        assert_eq!(same, [true, true, false], "{hops:?}");
+        assert_eq!(target_seen.lock().unwrap().as_slice(), ["GET /third HTTP/1.1"]);
+
+        // Too many redirects is an error of its own.
+        let (port, _) = server(vec![redirect("/a"), redirect("/b")]);
+        let agents = Agents::new(
+            Arc::new(Policy {
+                allow_private: true,
+                ..Policy::default()
+            }),
+            Agent::config_builder,
+        );
+        let e = agents
+            .follow(&format!("http://127.0.0.1:{port}/"), NamedBy::Image, 1, |a, h| {
+                a.get(h.url).call()
+            })
+            .unwrap_err();
+        assert!(
+            matches!(&e, FollowError::Redirect { message, .. } if message == "more than 1 redirects"),
+            "{e}"
+        );
+    }
+
+    #[test]
     fn origins() {
         assert_eq!(origin("http://A:80/x"), origin("http://a/y"));
         assert_ne!(origin("http://a/x"), origin("https://a/x"));
