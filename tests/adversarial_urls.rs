@@ -70,6 +70,10 @@ struct Setup {
     second: HttpServer,
     /// 127.0.0.2: redirects every request to the same path on 127.0.0.1.
     redirector: HttpServer,
+    /// A host folder outside the root that no scan may touch.
+    canary: Canary,
+    /// What the servers serve.
+    served: std::path::PathBuf,
 }
 
 fn setup() -> Setup {
@@ -103,6 +107,8 @@ fn setup() -> Setup {
         ipv6,
         second,
         redirector,
+        canary: Canary::new(),
+        served,
     }
 }
 
@@ -142,7 +148,6 @@ impl Setup {
     /// name lookup reads, the tree unchanged).
     fn scan_both(&self, what: &str, extra: &[&str]) -> [Run; 2] {
         let bins = scanner_binaries();
-        let canary = Canary::new();
         let scratch = tempfile::Builder::new().prefix("adversarial-tmp-").tempdir().unwrap();
         let root = self.root.path();
         let run = |scanner: &str, bin: &Path| {
@@ -154,7 +159,7 @@ impl Setup {
             run.assert_ended_cleanly(RSS_LIMIT_KIB);
             let mut allowed = vec![scratch.path(), bin];
             allowed.extend(RESOLVER_FILES.iter().map(Path::new));
-            run.assert_opened_only_inside(root, &allowed, canary.path());
+            run.assert_opened_only_inside(root, &allowed, self.canary.path());
             TreeDigest::of(root).assert_same(&before, &run.what);
             eprintln!("{}: {:?}, {} KiB", run.what, run.elapsed, run.max_rss_kib);
             run
@@ -392,8 +397,8 @@ fn urls_the_image_names_reach_no_refused_address() {
     }
 }
 
-/// `--repo ID=URL` is the user's: trusted even on 127.0.0.1, while a redirect from it is
-/// checked like a URL of the image's.
+/// `--repo ID=URL` is the user's: trusted even on 127.0.0.1, while a redirect from it, and
+/// a URL its metadata names outside it, are checked like a URL of the image's.
 #[test]
 fn the_users_repository_is_trusted_and_its_redirects_are_not() {
     let s = setup();
@@ -423,4 +428,54 @@ fn the_users_repository_is_trusted_and_its_redirects_are_not() {
     }
     assert_eq!(s.loopback.requests().len(), served, "{:?}", s.loopback.requests());
     assert!(!s.redirector.requests().is_empty());
+
+    // The user's repository is theirs, not what its metadata points at: an `xml:base` on
+    // 127.0.0.1 is refused like a redirect, a `file://` href is not read on the host.
+    let canary_file = s.canary.write("repodata/copy.xml.gz", b"");
+    for (dir, location, want) in [
+        (
+            "elsewhere",
+            format!("<location xml:base=\"{}\" href=\"repodata/", s.loopback.url("repo/")),
+            "refused: 127.0.0.1 is a loopback address named by the metadata of ".to_string(),
+        ),
+        (
+            "hostfile",
+            format!("<location href=\"file://{}?", canary_file.display()),
+            "refused: a file:// URL named by the metadata of ".to_string(),
+        ),
+    ] {
+        copy_dir(&s.served.join("repo"), &s.served.join(dir));
+        let repomd = s.served.join(dir).join("repodata/repomd.xml");
+        let text = std::fs::read_to_string(&repomd).unwrap();
+        assert!(text.contains("<location href=\"repodata/"));
+        std::fs::write(&repomd, text.replace("<location href=\"repodata/", &location)).unwrap();
+        let base = s.second.url(&format!("{dir}/"));
+        let repo = format!("{dir}={base}");
+        for run in s.scan_both(
+            &format!("--repo whose metadata points {dir}"),
+            &["--no-image-repos", "--repo", &repo],
+        ) {
+            assert_connected_only_to(&run, &["127.0.0.2"]);
+            let doc = run.json();
+            assert_eq!(doc["Successful"], "false", "{}: {doc:#}", run.what);
+            let error = doc["Error"].as_str().unwrap_or_default();
+            assert!(
+                error.contains(&format!("{want}{base}")),
+                "{}: {want:?} not in {error}",
+                run.what
+            );
+        }
+    }
+    assert_eq!(s.loopback.requests().len(), served, "{:?}", s.loopback.requests());
+}
+
+/// `cp -a` of a folder.
+fn copy_dir(from: &Path, to: &Path) {
+    let status = std::process::Command::new("cp")
+        .arg("-a")
+        .arg(from)
+        .arg(to)
+        .status()
+        .unwrap();
+    assert!(status.success(), "cp -a {} {}", from.display(), to.display());
 }

@@ -112,6 +112,9 @@ pub enum NamedBy {
     Image,
     /// A redirect, from the URL given.
     Redirect { from: String },
+    /// The metadata of a repository the user named (an `xml:base` or absolute `href` of its
+    /// `repomd.xml` pointing elsewhere), at the base URL given.
+    Metadata { of: String },
 }
 
 impl NamedBy {
@@ -121,6 +124,7 @@ impl NamedBy {
             NamedBy::User => "named on the command line".to_string(),
             NamedBy::Image => "named by the image".to_string(),
             NamedBy::Redirect { from } => format!("that a redirect from {from} leads to"),
+            NamedBy::Metadata { of } => format!("named by the metadata of {of}"),
         }
     }
 }

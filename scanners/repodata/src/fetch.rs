@@ -60,10 +60,16 @@ impl Default for FetchOptions {
 /// applies: the user (`--repo`: `file://` on the host, the address theirs to choose, its
 /// redirects checked) or the scanned image (a repository the image configures, e.g.
 /// `baseurl=file:///srv/repo` inside the image, and its network addresses checked).
+///
+/// A user's repository can still point elsewhere from its metadata (`xml:base`, an absolute
+/// `href`): such a URL is [`UrlOrigin::Metadata`], not the user's choice.
 #[derive(Debug, Clone, Copy)]
 pub enum UrlOrigin<'a> {
     User,
     Image(&'a Root),
+    /// Named by the metadata of the user's repository at this base URL: the network policy
+    /// applies, and `file://` is not read (the host's files are not the server's to name).
+    Metadata(&'a str),
 }
 
 impl UrlOrigin<'_> {
@@ -71,6 +77,7 @@ impl UrlOrigin<'_> {
         match self {
             UrlOrigin::User => NamedBy::User,
             UrlOrigin::Image(_) => NamedBy::Image,
+            UrlOrigin::Metadata(base) => NamedBy::Metadata { of: base.to_string() },
         }
     }
 }
@@ -331,6 +338,11 @@ fn open_file(url: &str, path: &Path, scope: UrlOrigin<'_>) -> Result<File, Fetch
                 }
             })
             .map_err(|e| err(url, e.to_string(), false)),
+        UrlOrigin::Metadata(base) => Err(err(
+            url,
+            format!("refused: a file:// URL named by the metadata of {base} is not read on the host"),
+            false,
+        )),
     }
 }
 

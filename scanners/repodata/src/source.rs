@@ -124,7 +124,9 @@ impl RepoSource {
 
 impl Located {
     /// A metadata file through the cache, downloaded and checked against its `repomd.xml`
-    /// checksum when missing (at most `max_bytes`): its path, and whether it was cached.
+    /// checksum when missing (at most `max_bytes`): its path, and whether it was cached. A
+    /// user's repository whose metadata places the file outside its base URL named that URL
+    /// itself ([`UrlOrigin::Metadata`]).
     pub fn cached_file(
         &self,
         data: &DataFile,
@@ -133,6 +135,10 @@ impl Located {
         max_bytes: u64,
     ) -> Result<(PathBuf, bool), String> {
         let url = self.url(data);
+        let scope = match scope {
+            UrlOrigin::User if !url.starts_with(self.base.as_str()) => UrlOrigin::Metadata(&self.base),
+            other => other,
+        };
         let checksum = data
             .checksum
             .as_ref()
