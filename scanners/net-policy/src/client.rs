@@ -44,10 +44,12 @@ impl Resolver for CheckedResolver {
                 },
             }))
         };
-        // An address is refused before any lookup.
-        self.policy
-            .check_url(&uri.to_string(), &NamedBy::Image)
-            .map_err(|r| ureq::Error::Other(Box::new(r)))?;
+        // An address is refused before any lookup. (Only the address rule applies here: the
+        // scheme rules are for the URL, which Agents::follow checks, while this may also be
+        // asked for a proxy's address.)
+        if let Some(ip) = crate::policy::parse_ip(host) {
+            self.policy.check_address(host, ip).map_err(|class| refusal(ip, class))?;
+        }
         let found = self.lookup.resolve(uri, config, timeout)?;
         let mut kept = self.empty();
         let mut first_refused = None;
