@@ -48,7 +48,9 @@ impl Resolver for CheckedResolver {
         // scheme rules are for the URL, which Agents::follow checks, while this may also be
         // asked for a proxy's address.)
         if let Some(ip) = crate::policy::parse_ip(host) {
-            self.policy.check_address(host, ip).map_err(|class| refusal(ip, class))?;
+            self.policy
+                .check_address(host, ip)
+                .map_err(|class| refusal(ip, class))?;
         }
         let found = self.lookup.resolve(uri, config, timeout)?;
         let mut kept = self.empty();
