@@ -77,6 +77,38 @@ pub struct Common {
     pub images: ImageArgs,
 }
 
+/// The network policy for URLs an image names (its repositories, their mirror lists and
+/// metalinks) and for every redirect: the same flags in every scanner that fetches them.
+/// Flatten it into a scanner's options (`#[command(flatten)]`); [`RepoNetwork::policy`]
+/// gives the [`net_policy::Policy`].
+#[derive(Debug, Clone, Default, Args)]
+pub struct RepoNetwork {
+    /// Let URLs the image names (and redirects) reach this network (CIDR, e.g. 10.0.0.0/8),
+    /// address or host name, otherwise refused when loopback, link-local, private, multicast
+    /// or unspecified; repeatable.
+    #[arg(long = "allow-repo-network", value_name = "CIDR|HOST")]
+    pub allow_repo_network: Vec<net_policy::Allowed>,
+
+    /// Let URLs the image names (and redirects) reach any address: for pipelines whose
+    /// mirrors are internal.
+    #[arg(long)]
+    pub allow_private_repos: bool,
+
+    /// Refuse plain http:// for URLs the image names and for redirects.
+    #[arg(long)]
+    pub https_only: bool,
+}
+
+impl RepoNetwork {
+    pub fn policy(&self) -> net_policy::Policy {
+        net_policy::Policy {
+            allow_private: self.allow_private_repos,
+            https_only: self.https_only,
+            allowed: self.allow_repo_network.clone(),
+        }
+    }
+}
+
 /// The subcommands (the image has no shell, so the binary installs its own manifest).
 #[derive(Debug, Clone, Subcommand)]
 pub enum Action {
