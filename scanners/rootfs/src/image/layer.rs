@@ -13,7 +13,7 @@ use std::io::{self, Read, Write};
 use std::os::unix::ffi::OsStrExt;
 use std::os::unix::fs::{FileTypeExt, MetadataExt};
 use std::path::{Path, PathBuf};
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
 /// What one layer pass does besides indexing.
@@ -26,6 +26,10 @@ pub struct LayerPass<'a> {
     /// The most entries one layer may hold (a bound on memory for hostile layers).
     pub max_entries: usize,
 }
+
+/// The most bytes of path names (and link targets) one layer may hold in memory: a bound
+/// for layers of millions of entries with names of kilobytes.
+pub const MAX_NAME_BYTES: usize = 256 << 20;
 
 /// A layer that cannot be read: the message names the entry where it went wrong.
 pub type LayerError = String;
@@ -75,14 +79,21 @@ impl LayerPass<'_> {
 /// Read a layer's tar stream (already decompressed). Reading to the end matters: the stream
 /// checks its digest there, and an error then discards the whole layer.
 pub fn read_tar(reader: impl Read, pass: &LayerPass) -> Result<Vec<Entry>, LayerError> {
-    let ended = Arc::new(AtomicBool::new(false));
-    let mut archive = tar::Archive::new(EndWatch {
-        inner: reader,
-        ended: Arc::clone(&ended),
-    });
+    let guard = StreamGuard::new(reader);
+    let (ended, allowance) = (Arc::clone(&guard.ended), Arc::clone(&guard.allowance));
+    let mut archive = tar::Archive::new(guard);
     let mut entries = Vec::new();
-    let iter = archive.entries().map_err(|e| format!("not a tar stream: {e}"))?;
-    for (seq, item) in iter.enumerate() {
+    let mut names = 0usize;
+    let mut iter = archive
+        .entries()
+        .map_err(|e| format!("not a tar stream: {e}"))?
+        .enumerate();
+    loop {
+        // Between two entries the tar reader reads headers, long names and PAX records, and
+        // holds them in memory: bounded here, so that a hostile 8 GiB "long name" is an error.
+        allowance.store(MAX_HEADER_BYTES, Ordering::Relaxed);
+        let Some((seq, item)) = iter.next() else { break };
+        allowance.store(UNLIMITED, Ordering::Relaxed);
         let mut item = match item {
             Ok(item) => item,
             // The stream ended cleanly (its digest checked) right after an entry's data, with
@@ -99,6 +110,10 @@ pub fn read_tar(reader: impl Read, pass: &LayerPass) -> Result<Vec<Entry>, Layer
         let shown = String::from_utf8_lossy(&raw_path).into_owned();
         let entry = tar_entry(&mut item, &raw_path, seq as u32, pass).map_err(|e| format!("{shown}: {e}"))?;
         if let Some(entry) = entry {
+            names += entry.path.len() + link_len(&entry.kind);
+            if names > MAX_NAME_BYTES {
+                return Err(format!("more than {MAX_NAME_BYTES} bytes of names in one layer"));
+            }
             entries.push(entry);
         }
     }
@@ -187,6 +202,13 @@ fn numeric(parsed: io::Result<u64>, raw: &[u8]) -> Result<u64, String> {
     }
 }
 
+fn link_len(kind: &EntryKind) -> usize {
+    match kind {
+        EntryKind::Symlink(t) | EntryKind::HardLink(t) => t.len(),
+        _ => 0,
+    }
+}
+
 /// A PAX time, `SECONDS[.FRACTION]`, possibly negative: the whole seconds (rounded down, as
 /// `st_mtime` holds them).
 fn parse_pax_time(v: &[u8]) -> Option<i64> {
@@ -214,17 +236,43 @@ fn bare(path: Vec<u8>, kind: EntryKind, origin: Origin) -> Entry {
     }
 }
 
-/// A reader that notes when its stream has ended cleanly.
-struct EndWatch<R> {
+/// The most bytes read between two entries (headers, GNU long names, PAX records).
+pub const MAX_HEADER_BYTES: u64 = 16 << 20;
+const UNLIMITED: u64 = u64::MAX;
+
+/// The tar stream as the tar reader sees it: notes when it has ended cleanly, and refuses to
+/// hand out more than `allowance` bytes while the allowance is set.
+struct StreamGuard<R> {
     inner: R,
     ended: Arc<AtomicBool>,
+    allowance: Arc<AtomicU64>,
 }
 
-impl<R: Read> Read for EndWatch<R> {
+impl<R> StreamGuard<R> {
+    fn new(inner: R) -> StreamGuard<R> {
+        StreamGuard {
+            inner,
+            ended: Arc::new(AtomicBool::new(false)),
+            allowance: Arc::new(AtomicU64::new(UNLIMITED)),
+        }
+    }
+}
+
+impl<R: Read> Read for StreamGuard<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
         if n == 0 && !buf.is_empty() {
             self.ended.store(true, Ordering::Relaxed);
+        }
+        let left = self.allowance.load(Ordering::Relaxed);
+        if left != UNLIMITED {
+            if n as u64 > left {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!("more than {MAX_HEADER_BYTES} bytes of headers and names before an entry"),
+                ));
+            }
+            self.allowance.store(left - n as u64, Ordering::Relaxed);
         }
         Ok(n)
     }
@@ -238,11 +286,9 @@ pub fn visit_tar(
     wanted: &HashMap<u32, ()>,
     visit: &mut dyn FnMut(u32, &mut dyn Read) -> io::Result<()>,
 ) -> io::Result<()> {
-    let ended = Arc::new(AtomicBool::new(false));
-    let mut archive = tar::Archive::new(EndWatch {
-        inner: reader,
-        ended: Arc::clone(&ended),
-    });
+    let guard = StreamGuard::new(reader);
+    let ended = Arc::clone(&guard.ended);
+    let mut archive = tar::Archive::new(guard);
     for (seq, item) in archive.entries()?.enumerate() {
         let mut item = match item {
             Ok(item) => item,

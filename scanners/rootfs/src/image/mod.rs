@@ -78,8 +78,8 @@ impl Default for BuildOptions {
         BuildOptions {
             hash: false,
             rules: SpoolRules::default(),
-            max_entries_per_layer: 4_000_000,
-            max_nodes: 8_000_000,
+            max_entries_per_layer: 2_000_000,
+            max_nodes: 2_000_000,
             threads: std::thread::available_parallelism().map_or(2, |n| n.get()),
             max_on_demand: 256 << 20,
         }
@@ -425,7 +425,9 @@ impl ImageTree {
                     let result = self.source.open(usize::from(*layer)).and_then(|s| match s {
                         LayerStream::Tar(r) => {
                             let wanted: HashMap<u32, ()> = seqs.keys().map(|&k| (k, ())).collect();
-                            layer::visit_tar(read_ahead::ReadAhead::new(r), &wanted, &mut |seq, content| match seqs.get(&seq) {
+                            layer::visit_tar(read_ahead::ReadAhead::new(r), &wanted, &mut |seq, content| match seqs
+                                .get(&seq)
+                            {
                                 Some(&id) => visit(id, content),
                                 None => Ok(()),
                             })

@@ -102,7 +102,9 @@ mod tests {
     fn bytes_and_errors_arrive_in_order() {
         let data: Vec<u8> = (0..3 * CHUNK + 17).map(|i| (i % 251) as u8).collect();
         let mut out = Vec::new();
-        ReadAhead::new(Box::new(io::Cursor::new(data.clone()))).read_to_end(&mut out).unwrap();
+        ReadAhead::new(Box::new(io::Cursor::new(data.clone())))
+            .read_to_end(&mut out)
+            .unwrap();
         assert_eq!(out, data);
 
         struct FailsAfter(usize);

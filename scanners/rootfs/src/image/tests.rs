@@ -222,3 +222,18 @@ fn contents_are_read_again_from_their_layers() {
     assert_eq!(seen, vec![b"first".to_vec(), b"second".to_vec()]);
     assert_eq!(tree.writer_of(Path::new("/usr/bin/b")), Some(1));
 }
+
+#[test]
+fn a_huge_long_name_is_refused_before_it_is_held() {
+    // A GNU long-name entry claiming 64 MiB (of zeros), then nothing.
+    let mut h = tar::Header::new_gnu();
+    h.as_gnu_mut().unwrap().name[..13].copy_from_slice(b"././@LongLink");
+    h.set_entry_type(tar::EntryType::GNULongName);
+    h.set_mode(0o644);
+    h.set_size(64 << 20);
+    h.set_cksum();
+    let mut layer = h.as_bytes().to_vec();
+    layer.resize(layer.len() + (64 << 20) + 1024, 0);
+    let e = build(vec![layer]).unwrap_err();
+    assert!(e.contains("bytes of headers and names"), "{e}");
+}
