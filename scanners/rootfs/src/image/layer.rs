@@ -183,6 +183,14 @@ fn tar_entry<R: Read>(
     }
     if entry.kind == EntryKind::Regular {
         entry.size = item.size();
+        // A sparse entry's holes cost nothing in the stream: a 1 KiB layer can claim a file
+        // of a terabyte of zeros. No package ships sparse files; a large one is hostile.
+        if ty == T::GNUSparse && entry.size > MAX_SPARSE_BYTES {
+            return Err(format!(
+                "a sparse file expanding to {} bytes (more than {MAX_SPARSE_BYTES})",
+                entry.size
+            ));
+        }
         let (sha, spooled) = pass
             .take_content(&entry.path, entry.size, item)
             .map_err(|e| format!("reading the content: {e}"))?;
@@ -235,6 +243,9 @@ fn bare(path: Vec<u8>, kind: EntryKind, origin: Origin) -> Entry {
         spooled: None,
     }
 }
+
+/// The largest file a GNU sparse entry may expand to.
+pub const MAX_SPARSE_BYTES: u64 = 256 << 20;
 
 /// The most bytes read between two entries (headers, GNU long names, PAX records).
 pub const MAX_HEADER_BYTES: u64 = 16 << 20;
