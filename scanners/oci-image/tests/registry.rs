@@ -49,7 +49,7 @@ fn anonymous_plain_http() {
     assert_eq!(image.manifest_digest, out.trim());
     assert_same(&image, &built);
     // By digest, and without the transport prefix.
-    let by_digest = format!("{}/test/image@{}", reg.host(), built.manifest_digest);
+    let by_digest = format!("{}/test/image@{}", reg.host(), image.manifest_digest);
     assert_eq!(open(&by_digest, &options).unwrap().config_digest, built.config_digest);
     // Plain HTTP is refused when TLS is verified.
     let e = open(&r, &quick()).unwrap_err();
