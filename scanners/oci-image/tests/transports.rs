@@ -3,7 +3,7 @@
 
 mod common;
 use common::*;
-use oci_image::{open, PullOptions, Transport};
+use oci_image::{open, LayerContent, PullOptions, Transport};
 
 #[test]
 fn oci_layout() {
@@ -47,4 +47,69 @@ fn oci_archive_and_docker_archive_via_skopeo() {
     }
     let e = open(&format!("docker-archive:{}:localhost/other:v1", da.display()), &PullOptions::default()).unwrap_err();
     assert!(e.to_string().contains("localhost/test:v1"), "{e}");
+}
+
+/// containers-storage roots the test makes with skopeo, both drivers. As root here the
+/// overlay driver stores layers without mounting anything (kernel overlay is only needed to
+/// run containers), so both work in this sandbox.
+#[test]
+fn containers_storage_overlay_and_vfs() {
+    use std::os::unix::fs::{FileTypeExt, MetadataExt};
+    let t = tempfile::tempdir().unwrap();
+    let built = build_layout(&t.path().join("layout"), "v1");
+    let src = format!("oci:{}:v1", t.path().join("layout").display());
+    for driver in ["overlay", "vfs"] {
+        let graph = t.path().join(format!("{driver}-graph"));
+        let spec = format!("[{driver}@{}+{}]", graph.display(), t.path().join(format!("{driver}-run")).display());
+        skopeo(&["copy", &src, &format!("containers-storage:{spec}localhost/test:v1")]);
+        // By name with the storage spec, by short name with storage_root, by id prefix.
+        let options = PullOptions {
+            storage_root: Some(graph.clone()),
+            ..PullOptions::default()
+        };
+        let image_id = &built.config_digest[7..];
+        for r in [
+            format!("containers-storage:{spec}localhost/test:v1"),
+            "containers-storage:test:v1".to_string(),
+            format!("containers-storage:{}", &image_id[..12]),
+        ] {
+            let image = open(&r, &options).unwrap_or_else(|e| panic!("{r}: {e}"));
+            assert_eq!(image.transport, Transport::ContainersStorage);
+            assert_eq!(image.config_digest, built.config_digest, "{r}");
+            assert_eq!(image.manifest_digest, inspect_digest(&format!("containers-storage:{spec}localhost/test:v1")));
+            let ids: Vec<_> = image.layers.iter().map(|l| l.diff_id.clone().unwrap()).collect();
+            assert_eq!(ids, built.diff_ids);
+            assert_eq!(image.labels.get("maintainer").map(String::as_str), Some("tests"));
+        }
+        let image = open(&format!("containers-storage:{spec}localhost/test:v1"), &options).unwrap();
+        match driver {
+            "overlay" => {
+                let dirs: Vec<_> = (0..3)
+                    .map(|i| match image.open_layer(i).unwrap() {
+                        oci_image::LayerContent::Dir(d) => d,
+                        _ => panic!("overlay layers are directories"),
+                    })
+                    .collect();
+                assert_eq!(std::fs::read(dirs[0].join("etc/os-release")).unwrap(), b"ID=centos\nVERSION_ID=\"9\"\n");
+                assert!(!dirs[0].join("usr/share/doc/readme").exists());
+                assert!(dirs[1].join("usr/share/doc/readme").exists());
+                // The whiteout of layer 2 is an overlayfs one: a character device 0/0.
+                let wh = std::fs::symlink_metadata(dirs[2].join("usr/bin/tool")).unwrap();
+                assert!(wh.file_type().is_char_device() && wh.rdev() == 0, "{wh:?}");
+                assert_eq!(std::fs::read(dirs[2].join("etc/motd2")).unwrap(), b"layer 2\n");
+            }
+            _ => {
+                let LayerContent::Snapshot(top) = image.open_layer(2).unwrap() else {
+                    panic!("vfs layers are snapshots")
+                };
+                // The complete tree: lower layers' files, the deleted one absent.
+                assert!(top.join("etc/os-release").exists() && top.join("usr/share/doc/readme").exists());
+                assert!(!top.join("usr/bin/tool").exists());
+                let LayerContent::Snapshot(bottom) = image.open_layer(0).unwrap() else { panic!() };
+                assert!(bottom.join("usr/bin/tool").exists());
+            }
+        }
+        let e = open(&format!("containers-storage:{spec}localhost/absent:v1"), &options).unwrap_err();
+        assert_eq!(e.kind, oci_image::ErrorKind::NotFound, "{e}");
+    }
 }
