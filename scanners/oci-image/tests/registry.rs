@@ -262,3 +262,62 @@ fn redirect_to_another_host_drops_authorization_and_asks_the_check() {
     let e = open(&r, &refusing).unwrap_err();
     assert!(e.to_string().contains("refused") && e.to_string().contains("not allowed"), "{e}");
 }
+
+/// A registry that lies: a Docker-Content-Digest that is not the body's, a manifest list
+/// without our platform, a schema 1 manifest, a 5xx that stays, a body by digest that is
+/// another manifest.
+#[test]
+fn registry_that_lies() {
+    let t = tempfile::tempdir().unwrap();
+    let layout = t.path().join("layout");
+    let built = build_layout(&layout, "v1");
+    let manifest = std::fs::read(layout.join("blobs/sha256").join(&built.manifest_digest[7..])).unwrap();
+    let list = serde_json::json!({"schemaVersion": 2, "mediaType": "application/vnd.docker.distribution.manifest.list.v2+json",
+        "manifests": [{"mediaType": "application/vnd.docker.distribution.manifest.v2+json", "size": manifest.len(),
+        "digest": built.manifest_digest, "platform": {"os": "linux", "architecture": "ppc64le"}}]})
+    .to_string();
+    let hits = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let h = hits.clone();
+    let port = serve(move |req| {
+        let t = req.target.as_str();
+        if t == "/v2/" {
+            return Reply::new(200, "{}");
+        }
+        if t.ends_with("/manifests/wrongheader") {
+            return Reply::new(200, manifest.clone())
+                .header("Docker-Content-Digest", &sha256(b"something else"))
+                .header("Content-Type", "application/vnd.oci.image.manifest.v1+json");
+        }
+        if t.ends_with("/manifests/list") {
+            return Reply::new(200, list.clone()).header("Content-Type", "application/vnd.docker.distribution.manifest.list.v2+json");
+        }
+        if t.ends_with("/manifests/old") {
+            return Reply::new(200, r#"{"schemaVersion":1,"name":"x","tag":"old","fsLayers":[]}"#)
+                .header("Content-Type", "application/vnd.docker.distribution.manifest.v1+prettyjws");
+        }
+        if t.ends_with("/manifests/busy") {
+            h.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+            return Reply::new(503, "");
+        }
+        if t.contains("/manifests/sha256:") {
+            return Reply::new(200, r#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"x","digest":"sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855","size":0},"layers":[]}"#);
+        }
+        Reply::new(404, "")
+    });
+    let options = PullOptions { tls_verify: false, attempts: 3, ..quick() };
+    let at = |tag: &str| format!("docker://127.0.0.1:{port}/x/y{tag}");
+    let e = open(&at(":wrongheader"), &options).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::DigestMismatch, "{e}");
+    assert!(e.to_string().contains("Docker-Content-Digest"), "{e}");
+    let e = open(&at(":list"), &PullOptions { platform: Some(oci_image::Platform::parse("linux/amd64").unwrap()), ..options.clone() }).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Platform, "{e}");
+    assert!(e.to_string().contains("linux/ppc64le"), "{e}");
+    let e = open(&at(":old"), &options).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Unsupported, "{e}");
+    assert!(e.to_string().contains("schema 1"), "{e}");
+    let e = open(&at(":busy"), &options).unwrap_err();
+    assert!(e.to_string().contains("503") && e.to_string().contains("after 3 attempts"), "{e}");
+    assert_eq!(hits.load(std::sync::atomic::Ordering::SeqCst), 3);
+    let e = open(&at(&format!("@{}", built.manifest_digest)), &options).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::DigestMismatch, "{e}");
+}
