@@ -246,3 +246,45 @@ struct Found {
     layers: Vec<Layer>,
     source: Arc<dyn BlobSource>,
 }
+
+/// Entry points for the fuzz targets (fuzz/fuzz_targets/image_*.rs): the parsers of
+/// untrusted registry and image text, without files or sockets. Not part of the API.
+#[doc(hidden)]
+pub mod fuzzing {
+    use crate::digest::Digest;
+    use crate::manifest::{self, Parsed};
+
+    /// Manifest or index bytes: parse, pick a platform, map a config's layers.
+    pub fn manifest(bytes: &[u8]) {
+        let platform = crate::Platform::host();
+        match manifest::parse(bytes, None) {
+            Ok(Parsed::Index(i)) => {
+                let _ = manifest::select(&i, &platform, "index");
+            }
+            Ok(Parsed::Manifest(m)) => {
+                let empty = manifest::Config {
+                    digest: String::new(),
+                    platform: String::new(),
+                    labels: Default::default(),
+                    diff_ids: vec![],
+                    layer_history: vec![],
+                };
+                let _ = manifest::layers(&m, &empty, u64::MAX);
+            }
+            Err(_) => {}
+        }
+    }
+
+    /// Config bytes, then the manifest layers against it when `bytes` also parses as one.
+    pub fn config(bytes: &[u8]) {
+        let _ = manifest::parse_config(bytes, &Digest::sha256_of(bytes));
+    }
+
+    /// An image reference, a `WWW-Authenticate` challenge and a digest from one string.
+    pub fn text(s: &str) {
+        let _ = crate::reference::parse(s);
+        let _ = crate::registry::fuzz_challenge(s);
+        let _ = Digest::parse(s);
+        let _ = crate::Platform::parse(s);
+    }
+}
