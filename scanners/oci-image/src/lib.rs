@@ -20,6 +20,14 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
+//! | reference | source |
+//! | --- | --- |
+//! | `docker://HOST[:PORT]/NAME[:TAG\|@DIGEST]`, or a bare `NAME[:TAG]` (docker.io, `library/`) | a registry, distribution API v2 |
+//! | `oci:DIR[:TAG]` | an OCI image layout directory |
+//! | `oci-archive:FILE[:TAG]` | a tar of an OCI layout, read in place |
+//! | `docker-archive:FILE[:NAME:TAG\|:@N]` | `docker save` / `podman save` output, read in place |
+//! | `containers-storage:[DRIVER@ROOT+RUN]NAME[:TAG]`, `…ID-PREFIX`, `…NAME@DIGEST` | podman's storage, overlay or vfs, read directly |
+//!
 //! The modules follow the data: [`reference`] says where the image lives; one module per
 //! source reads it (`registry` with `auth` and `credentials`, `layout`, `archive`,
 //! `storage`); `manifest` turns manifest and config bytes into an [`Image`]; `layer` turns a
@@ -197,6 +205,12 @@ impl Image {
     }
 }
 
+// The lead opens layers on several threads at once.
+const _: () = {
+    const fn send_sync<T: Send + Sync>() {}
+    send_sync::<Image>();
+};
+
 /// Where an image's blobs are read from.
 trait BlobSource: Send + Sync {
     fn open_layer(&self, layer: &Layer, limits: &layer::Limits) -> Result<LayerContent, error::Fail>;
@@ -219,7 +233,7 @@ pub fn open(reference: &str, options: &PullOptions) -> Result<Image, ImageError>
         reference::Reference::DockerArchive { file, name } => {
             archive::open_docker(file, name.as_deref(), options)
         }
-        reference::Reference::ContainersStorage(r) => storage::open(r, options),
+        reference::Reference::ContainersStorage(r) => storage::open(r, options, &platform),
     }
     .map_err(|f| f.at(reference, ""))?;
     Ok(Image {

@@ -538,6 +538,11 @@ impl BlobSource for Client {
     }
 }
 
+#[doc(hidden)]
+pub fn fuzz_challenge(s: &str) -> bool {
+    parse_challenge(s).is_some() && join_location("https://r/v2/x", s).is_some()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -566,9 +571,4 @@ mod tests {
         assert_eq!(join_location(b, "//cdn/x").as_deref(), Some("https://cdn/x"));
         assert_eq!(join_location(b, "y").as_deref(), Some("https://r.io:5000/v2/a/blobs/y"));
     }
-}
-
-#[doc(hidden)]
-pub fn fuzz_challenge(s: &str) -> bool {
-    parse_challenge(s).is_some() && join_location("https://r/v2/x", s).is_some()
 }

@@ -177,7 +177,7 @@ fn find<'a>(images: &'a [StoredImage], wanted: &str) -> Result<Option<&'a Stored
         return Ok(images.iter().find(by));
     }
     for c in candidates(wanted) {
-        if let Some(i) = images.iter().find(|i| i.names.iter().any(|n| *n == c)) {
+        if let Some(i) = images.iter().find(|i| i.names.contains(&c)) {
             return Ok(Some(i));
         }
     }
@@ -193,7 +193,7 @@ fn find<'a>(images: &'a [StoredImage], wanted: &str) -> Result<Option<&'a Stored
     Ok(None)
 }
 
-pub fn open(r: &StorageRef, options: &PullOptions) -> Result<Found, Fail> {
+pub fn open(r: &StorageRef, options: &PullOptions, platform: &Platform) -> Result<Found, Fail> {
     let (root, driver) = locate(r, options);
     let drivers: Vec<String> = match &driver {
         Some(d) => vec![d.clone()],
@@ -220,7 +220,7 @@ pub fn open(r: &StorageRef, options: &PullOptions) -> Result<Found, Fail> {
         let images: Vec<StoredImage> = serde_json::from_slice(&bytes)
             .map_err(|e| fail(ErrorKind::Malformed, format!("{}: {e}", images_json.display())))?;
         if let Some(image) = find(&images, &r.image)? {
-            return read_image(&root, d, image, options);
+            return read_image(&root, d, image, options, platform);
         }
     }
     Err(fail(
@@ -229,7 +229,7 @@ pub fn open(r: &StorageRef, options: &PullOptions) -> Result<Found, Fail> {
     ))
 }
 
-fn read_image(root: &Path, driver: &str, image: &StoredImage, options: &PullOptions) -> Result<Found, Fail> {
+fn read_image(root: &Path, driver: &str, image: &StoredImage, options: &PullOptions, platform: &Platform) -> Result<Found, Fail> {
     if !is_id(&image.id) {
         return Err(fail(ErrorKind::Malformed, format!("images.json: {:?} is not an image id", image.id)));
     }
@@ -248,8 +248,8 @@ fn read_image(root: &Path, driver: &str, image: &StoredImage, options: &PullOpti
         }
     }
     if let Ok(Parsed::Index(index)) = manifest::parse(&bytes, None) {
-        let d = manifest::select(&index, &Platform::host(), "stored manifest list")?;
-        let child = Digest::parse(&d.digest().to_string()).map_err(|e| fail(ErrorKind::Malformed, e))?;
+        let d = manifest::select(&index, platform, "stored manifest list")?;
+        let child = Digest::parse(d.digest().as_ref()).map_err(|e| fail(ErrorKind::Malformed, e))?;
         bytes = big(&format!("manifest-{child}"), options.max_manifest_bytes).map_err(|f| f.step("manifest"))?;
         digest = child;
     }
