@@ -113,3 +113,57 @@ fn containers_storage_overlay_and_vfs() {
         assert_eq!(e.kind, oci_image::ErrorKind::NotFound, "{e}");
     }
 }
+
+/// An image podman builds (FROM scratch, two COPY steps and a LABEL) in a storage root of
+/// the test's own, read from that storage and from `podman save` in both archive formats:
+/// the image id podman reports is our config digest everywhere.
+#[test]
+fn podman_built_image_from_storage_and_save() {
+    need("podman", "podman");
+    let t = tempfile::tempdir().unwrap();
+    let ctx = t.path().join("ctx");
+    std::fs::create_dir_all(ctx.join("a/etc")).unwrap();
+    std::fs::create_dir_all(ctx.join("b")).unwrap();
+    std::fs::write(ctx.join("a/etc/one"), b"one\n").unwrap();
+    std::fs::write(ctx.join("b/two"), b"two\n").unwrap();
+    std::fs::write(ctx.join("Containerfile"), "FROM scratch\nCOPY a/ /\nLABEL maintainer=podman-test\nCOPY b/ /opt/\n").unwrap();
+    let conf = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/e2e/containers.conf");
+    let (root, runroot) = (t.path().join("root"), t.path().join("run"));
+    let podman = |args: &[&str]| {
+        let mut c = std::process::Command::new("podman");
+        c.env("CONTAINERS_CONF", conf)
+            .arg("--root")
+            .arg(&root)
+            .arg("--runroot")
+            .arg(&runroot)
+            .args(["--storage-driver", "overlay"])
+            .args(args);
+        run(&mut c)
+    };
+    podman(&["build", "-q", "-t", "localhost/pt:v1", ctx.to_str().unwrap()]);
+    let id = podman(&["inspect", "--format", "{{.Id}}", "localhost/pt:v1"]).trim().to_string();
+    let da = t.path().join("save.docker.tar");
+    let oa = t.path().join("save.oci.tar");
+    podman(&["save", "--format", "docker-archive", "-o", da.to_str().unwrap(), "localhost/pt:v1"]);
+    podman(&["save", "--format", "oci-archive", "-o", oa.to_str().unwrap(), "localhost/pt:v1"]);
+    let spec = format!("[overlay@{}+{}]", root.display(), runroot.display());
+    let stored = open(&format!("containers-storage:{spec}pt:v1"), &PullOptions::default()).unwrap();
+    assert_eq!(stored.config_digest, format!("sha256:{id}"));
+    assert_eq!(stored.labels.get("maintainer").map(String::as_str), Some("podman-test"));
+    assert_eq!(stored.layers.len(), 2);
+    assert!(stored.layers[1].created_by.as_deref().unwrap_or("").contains("COPY"), "{:?}", stored.layers[1]);
+    let LayerContent::Dir(top) = stored.open_layer(1).unwrap() else { panic!("overlay") };
+    assert_eq!(std::fs::read(top.join("opt/two")).unwrap(), b"two\n");
+    for r in [format!("docker-archive:{}", da.display()), format!("oci-archive:{}", oa.display())] {
+        let image = open(&r, &PullOptions::default()).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(image.config_digest, stored.config_digest, "{r}");
+        assert_eq!(image.layers.iter().map(|l| l.diff_id.clone()).collect::<Vec<_>>(),
+                   stored.layers.iter().map(|l| l.diff_id.clone()).collect::<Vec<_>>());
+        for l in &image.layers {
+            let LayerContent::Tar(mut tar) = image.open_layer(l.index).unwrap() else { panic!() };
+            let mut bytes = Vec::new();
+            std::io::Read::read_to_end(&mut tar, &mut bytes).unwrap();
+            assert_eq!(Some(sha256(&bytes)), l.diff_id, "{r} layer {}", l.index);
+        }
+    }
+}
