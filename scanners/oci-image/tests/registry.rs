@@ -54,6 +54,26 @@ fn anonymous_plain_http() {
     // Plain HTTP is refused when TLS is verified.
     let e = open(&r, &quick()).unwrap_err();
     assert_eq!(e.kind, ErrorKind::Network, "{e}");
+    // A multi-platform index pushed with --all: the host's platform is picked, another
+    // platform that is there is found, one that is not is named with those present.
+    add_index(&t.path().join("layout"), &built, "multi");
+    skopeo(&[
+        "copy",
+        "--all",
+        "--dest-tls-verify=false",
+        &format!("oci:{}:multi", t.path().join("layout").display()),
+        &format!("docker://{}/test/image:multi", reg.host()),
+    ]);
+    let multi = format!("docker://{}/test/image:multi", reg.host());
+    let host = open(&multi, &options).unwrap();
+    assert!(host.index_digest.is_some());
+    assert_same(&host, &built);
+    let arm = PullOptions { platform: Some(oci_image::Platform::parse("linux/arm64").unwrap()), ..options.clone() };
+    assert_eq!(open(&multi, &arm).unwrap().manifest_digest, host.manifest_digest);
+    let s390x = PullOptions { platform: Some(oci_image::Platform::parse("linux/s390x").unwrap()), ..options.clone() };
+    let e = open(&multi, &s390x).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Platform, "{e}");
+    assert!(e.to_string().contains("(it has: linux/arm64/v8, linux/amd64)"), "{e}");
     // A missing tag.
     let e = open(&format!("docker://{}/test/image:nope", reg.host()), &options).unwrap_err();
     assert_eq!(e.kind, ErrorKind::NotFound, "{e}");

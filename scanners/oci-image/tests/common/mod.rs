@@ -208,6 +208,29 @@ pub fn build_layout_with(dir: &Path, tag: &str, zstd_layer: bool) -> Built {
     }
 }
 
+/// Tag `tag` in the layout at `dir` as an index of two platforms, linux/amd64 and
+/// linux/arm64/v8, both the built manifest. Returns the index digest.
+pub fn add_index(dir: &Path, built: &Built, tag: &str) -> String {
+    let size = std::fs::metadata(dir.join("blobs/sha256").join(&built.manifest_digest[7..])).unwrap().len();
+    let entry = |arch: &str, variant: Option<&str>| {
+        let mut p = serde_json::json!({"os": "linux", "architecture": arch});
+        if let Some(v) = variant {
+            p["variant"] = serde_json::json!(v);
+        }
+        serde_json::json!({"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": built.manifest_digest, "size": size, "platform": p})
+    };
+    let index = serde_json::json!({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": [entry("arm64", Some("v8")), entry("amd64", None)]})
+    .to_string();
+    let (d, s) = write_blob(dir, index.as_bytes());
+    let path = dir.join("index.json");
+    let mut top: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    top["manifests"].as_array_mut().unwrap().push(serde_json::json!({"mediaType": "application/vnd.oci.image.index.v1+json",
+        "digest": d, "size": s, "annotations": {"org.opencontainers.image.ref.name": tag}}));
+    std::fs::write(&path, top.to_string()).unwrap();
+    d
+}
+
 /// Check an opened image against what was built: config digest, labels, platform, layers,
 /// diff_ids, history, and every layer's decompressed bytes.
 pub fn assert_same(image: &oci_image::Image, built: &Built) {
