@@ -45,7 +45,8 @@ pub fn open(r: &DockerRef, options: &PullOptions, platform: &Platform) -> Result
     let resolved = manifest::resolve(top, top_digest, ctype.as_deref(), platform, &fetch)?;
     let config = manifest::config_of(&resolved.manifest, options.max_config_bytes, &|d, size| {
         let resp = client.get_blob(d)?;
-        layer::read_small(resp.body.into_with_config().limit(options.max_config_bytes.saturating_add(1)).reader(), d, size, options.max_config_bytes, "config")
+        // No ureq limit on bodies: our readers count and stop at ours, naming it.
+        layer::read_small(resp.body.into_with_config().reader(), d, size, options.max_config_bytes, "config")
     })?;
     let layers = manifest::layers(&resolved.manifest, &config, options.max_layer_bytes)?;
     Ok(Found {
@@ -511,8 +512,8 @@ impl Client {
 fn read_limited(body: ureq::Body, limit: u64, what: &str) -> Result<Vec<u8>, Fail> {
     let mut out = Vec::new();
     body.into_with_config()
-        .limit(limit.saturating_add(1))
         .reader()
+        .take(limit.saturating_add(1))
         .read_to_end(&mut out)
         .map_err(|e| {
             let kind = if e.kind() == std::io::ErrorKind::TimedOut { ErrorKind::Timeout } else { ErrorKind::Network };
@@ -533,7 +534,7 @@ impl BlobSource for Client {
                 return Err(fail(ErrorKind::DigestMismatch, format!("the registry announces {len} bytes, the descriptor {size}")));
             }
         }
-        let reader = resp.body.into_with_config().limit(limits.max_layer_bytes.saturating_add(1)).reader();
+        let reader = resp.body.into_with_config().reader();
         layer::tar_stream(Box::new(reader), layer, Some(d), limits)
     }
 }

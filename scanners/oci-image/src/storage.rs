@@ -349,6 +349,19 @@ mod tests {
     use super::*;
 
     #[test]
+    fn storage_conf_subset() {
+        let t = tempfile::tempdir().unwrap();
+        let f = t.path().join("storage.conf");
+        std::fs::write(
+            &f,
+            "# comment\n[storage]\ndriver = \"vfs\"  # trailing\nrunroot = \"/run/x\"\ngraphroot = '/srv/graph'\n[storage.options]\ngraphroot = \"/wrong\"\n",
+        )
+        .unwrap();
+        assert_eq!(storage_conf(&f), Some((Some(PathBuf::from("/srv/graph")), Some("vfs".to_string()))));
+        assert_eq!(storage_conf(&t.path().join("none")), None);
+    }
+
+    #[test]
     fn names_and_keys() {
         assert_eq!(candidates("t"), ["t:latest", "localhost/t:latest", "docker.io/library/t:latest"]);
         assert_eq!(candidates("a/b:1"), ["a/b:1", "localhost/a/b:1", "docker.io/a/b:1"]);

@@ -211,6 +211,38 @@ fn silent_server_times_out() {
     assert!(start.elapsed() < Duration::from_secs(6), "{:?}", start.elapsed());
 }
 
+#[test]
+fn endless_manifest_is_cut_at_the_limit() {
+    use std::io::{BufRead, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    std::thread::spawn(move || {
+        for s in listener.incoming() {
+            let Ok(mut s) = s else { continue };
+            std::thread::spawn(move || {
+                let mut r = std::io::BufReader::new(s.try_clone().unwrap());
+                let mut line = String::new();
+                if r.read_line(&mut line).is_err() {
+                    return; // the https attempt's TLS hello
+                }
+                while { let mut h = String::new(); r.read_line(&mut h).unwrap_or(0) > 2 } {}
+                if line.starts_with("GET /v2/ ") {
+                    let _ = s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}");
+                    return;
+                }
+                // A manifest that never ends (no length, then bytes forever).
+                let _ = s.write_all(b"HTTP/1.1 200 OK\r\nContent-Type: application/vnd.oci.image.manifest.v1+json\r\nConnection: close\r\n\r\n");
+                let chunk = vec![b' '; 64 * 1024];
+                while s.write_all(&chunk).is_ok() {}
+            });
+        }
+    });
+    let start = Instant::now();
+    let e = open(&format!("docker://127.0.0.1:{port}/x/y:z"), &PullOptions { tls_verify: false, ..quick() }).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::TooLarge, "{e}");
+    assert!(start.elapsed() < Duration::from_secs(10));
+}
+
 /// A registry of our own making: manifests and config served, blobs redirected to another
 /// origin, which records the Authorization it receives.
 #[test]
