@@ -97,6 +97,9 @@ fn containers_storage_overlay_and_vfs() {
                 let wh = std::fs::symlink_metadata(dirs[2].join("usr/bin/tool")).unwrap();
                 assert!(wh.file_type().is_char_device() && wh.rdev() == 0, "{wh:?}");
                 assert_eq!(std::fs::read(dirs[2].join("etc/motd2")).unwrap(), b"layer 2\n");
+                // The opaque directory: the xattr overlayfs reads (as root: trusted.).
+                assert_eq!(xattr(&dirs[2].join("opt"), "trusted.overlay.opaque").as_deref(), Some(&b"y"[..]));
+                assert!(dirs[2].join("opt/new").exists() && !dirs[2].join("opt/old").exists());
             }
             _ => {
                 let LayerContent::Snapshot(top) = image.open_layer(2).unwrap() else {
@@ -105,6 +108,7 @@ fn containers_storage_overlay_and_vfs() {
                 // The complete tree: lower layers' files, the deleted one absent.
                 assert!(top.join("etc/os-release").exists() && top.join("usr/share/doc/readme").exists());
                 assert!(!top.join("usr/bin/tool").exists());
+                assert!(top.join("opt/new").exists() && !top.join("opt/old").exists());
                 let LayerContent::Snapshot(bottom) = image.open_layer(0).unwrap() else { panic!() };
                 assert!(bottom.join("usr/bin/tool").exists());
             }
@@ -166,4 +170,14 @@ fn podman_built_image_from_storage_and_save() {
             assert_eq!(Some(sha256(&bytes)), l.diff_id, "{r} layer {}", l.index);
         }
     }
+}
+
+fn xattr(path: &std::path::Path, name: &str) -> Option<Vec<u8>> {
+    use std::os::unix::ffi::OsStrExt;
+    let p = std::ffi::CString::new(path.as_os_str().as_bytes()).unwrap();
+    let n = std::ffi::CString::new(name).unwrap();
+    let mut buf = [0u8; 64];
+    // SAFETY: both strings are NUL-terminated, the buffer's length is given.
+    let len = unsafe { libc::lgetxattr(p.as_ptr(), n.as_ptr(), buf.as_mut_ptr().cast(), buf.len()) };
+    (len >= 0).then(|| buf[..len as usize].to_vec())
 }

@@ -113,7 +113,8 @@ fn write_blob(dir: &Path, bytes: &[u8]) -> (String, u64) {
 }
 
 /// An OCI layout at `dir` tagged `tag`: three layers (gzip, zstd, uncompressed with a
-/// whiteout and a hard link), labels, a history with an empty_layer step.
+/// whiteout, an opaque directory and a hard link), labels, a history with an empty_layer
+/// step.
 pub fn build_layout(dir: &Path, tag: &str) -> Built {
     build_layout_with(dir, tag, true)
 }
@@ -129,14 +130,15 @@ pub fn build_layout_with(dir: &Path, tag: &str, zstd_layer: bool) -> Built {
             &[
                 ("etc/os-release", b"ID=centos\nVERSION_ID=\"9\"\n"),
                 ("usr/bin/tool", &big),
+                ("opt/old", b"hidden by layer 2\n"),
             ],
             &[],
             &[],
         ),
         tar_of(&[("usr/share/doc/readme", b"hello from layer 1\n")], &[], &[]),
         tar_of(
-            &[("etc/motd", b"layer 2\n")],
-            &["usr/bin/.wh.tool"],
+            &[("etc/motd", b"layer 2\n"), ("opt/new", b"new\n")],
+            &["usr/bin/.wh.tool", "opt/.wh..wh..opq"],
             &[("etc/motd2", "etc/motd")],
         ),
     ];
