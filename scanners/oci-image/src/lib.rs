@@ -28,7 +28,7 @@
 //! | `docker-archive:FILE[:NAME:TAG\|:@N]` | `docker save` / `podman save` output, read in place |
 //! | `containers-storage:[DRIVER@ROOT+RUN]NAME[:TAG]`, `…ID-PREFIX`, `…NAME@DIGEST` | podman's storage, overlay or vfs, read directly |
 //!
-//! The modules follow the data: [`reference`] says where the image lives; one module per
+//! The modules follow the data: `reference` says where the image lives; one module per
 //! source reads it (`registry` with `auth` and `credentials`, `layout`, `archive`,
 //! `storage`); `manifest` turns manifest and config bytes into an [`Image`]; `layer` turns a
 //! blob into a checked tar stream. Images and registries are untrusted: every size is
