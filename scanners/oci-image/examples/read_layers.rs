@@ -12,7 +12,13 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let start = Instant::now();
     let image = oci_image::open(&reference, &options)?;
-    println!("{} {} {} ({} layers)", image.manifest_digest, image.config_digest, image.platform, image.layers.len());
+    println!(
+        "{} {} {} ({} layers)",
+        image.manifest_digest,
+        image.config_digest,
+        image.platform,
+        image.layers.len()
+    );
     let mut buf = vec![0u8; 256 * 1024];
     for layer in &image.layers {
         let t = Instant::now();
@@ -27,9 +33,17 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                     n += k as u64;
                 }
                 let s = t.elapsed().as_secs_f64();
-                println!("layer {} {} {} -> {n} bytes in {s:.3}s ({:.0} MiB/s)", layer.index, layer.media_type, layer.size.unwrap_or(0), n as f64 / 1048576.0 / s);
+                println!(
+                    "layer {} {} {} -> {n} bytes in {s:.3}s ({:.0} MiB/s)",
+                    layer.index,
+                    layer.media_type,
+                    layer.size.unwrap_or(0),
+                    n as f64 / 1048576.0 / s
+                );
             }
-            oci_image::LayerContent::Dir(d) | oci_image::LayerContent::Snapshot(d) => println!("layer {} dir {}", layer.index, d.display()),
+            oci_image::LayerContent::Dir(d) | oci_image::LayerContent::Snapshot(d) => {
+                println!("layer {} dir {}", layer.index, d.display())
+            }
         }
     }
     println!("total {:.3}s", start.elapsed().as_secs_f64());

@@ -22,9 +22,15 @@ use std::sync::Arc;
 const MAX_MEMBERS: usize = 1_000_000;
 
 enum Member {
-    File { offset: u64, size: u64 },
+    File {
+        offset: u64,
+        size: u64,
+    },
     /// Symlink (target relative to the member's directory) or hard link (target from the top).
-    Link { target: String, hard: bool },
+    Link {
+        target: String,
+        hard: bool,
+    },
 }
 
 /// A tar's members, by normalised path.
@@ -52,20 +58,34 @@ fn normalize(p: &str) -> Option<String> {
 impl TarIndex {
     pub fn open(path: &Path) -> Result<TarIndex, Fail> {
         let file = File::open(path).map_err(|e| {
-            let kind = if e.kind() == io::ErrorKind::NotFound { ErrorKind::NotFound } else { ErrorKind::Io };
+            let kind = if e.kind() == io::ErrorKind::NotFound {
+                ErrorKind::NotFound
+            } else {
+                ErrorKind::Io
+            };
             fail(kind, format!("cannot open {}: {e}", path.display()))
         })?;
-        let bad = |e: io::Error| fail(ErrorKind::Malformed, format!("{} is not a readable tar archive: {e}", path.display()));
+        let bad = |e: io::Error| {
+            fail(
+                ErrorKind::Malformed,
+                format!("{} is not a readable tar archive: {e}", path.display()),
+            )
+        };
         let mut members = HashMap::new();
         {
             let mut archive = tar::Archive::new(&file);
             for entry in archive.entries_with_seek().map_err(bad)? {
                 let entry = entry.map_err(bad)?;
                 if members.len() >= MAX_MEMBERS {
-                    return Err(fail(ErrorKind::TooLarge, format!("{} has more than {MAX_MEMBERS} members", path.display())));
+                    return Err(fail(
+                        ErrorKind::TooLarge,
+                        format!("{} has more than {MAX_MEMBERS} members", path.display()),
+                    ));
                 }
                 let raw = entry.path_bytes();
-                let Some(name) = std::str::from_utf8(&raw).ok().and_then(normalize) else { continue };
+                let Some(name) = std::str::from_utf8(&raw).ok().and_then(normalize) else {
+                    continue;
+                };
                 let kind = entry.header().entry_type();
                 let member = if kind.is_file() {
                     Member::File {
@@ -100,7 +120,8 @@ impl TarIndex {
 
     /// The byte range of a regular member, following links inside the archive.
     fn locate(&self, path: &str) -> Result<(u64, u64), Fail> {
-        let mut name = normalize(path).ok_or_else(|| fail(ErrorKind::Malformed, format!("{path:?} leaves the archive")))?;
+        let mut name =
+            normalize(path).ok_or_else(|| fail(ErrorKind::Malformed, format!("{path:?} leaves the archive")))?;
         for _ in 0..16 {
             match self.members.get(&name) {
                 None => {
@@ -120,7 +141,10 @@ impl TarIndex {
                         }
                     };
                     name = normalize(&joined).ok_or_else(|| {
-                        fail(ErrorKind::Malformed, format!("{path}: its link target {target:?} leaves the archive"))
+                        fail(
+                            ErrorKind::Malformed,
+                            format!("{path}: its link target {target:?} leaves the archive"),
+                        )
                     })?;
                 }
             }
@@ -153,7 +177,10 @@ impl Read for Section {
         let want = buf.len().min(left.min(usize::MAX as u64) as usize);
         let n = self.file.read_at(&mut buf[..want], self.pos)?;
         if n == 0 {
-            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "the archive ends inside a member"));
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                "the archive ends inside a member",
+            ));
         }
         self.pos += n as u64;
         Ok(n)
@@ -196,7 +223,10 @@ pub fn open_docker(file: &Path, name: Option<&str>, options: &PullOptions) -> Re
     let read_member = |path: &str, limit: u64| -> Result<Vec<u8>, Fail> {
         let (offset, size) = index.locate(path)?;
         if size > limit {
-            return Err(fail(ErrorKind::TooLarge, format!("{path}: {size} bytes, more than the {limit}-byte limit")));
+            return Err(fail(
+                ErrorKind::TooLarge,
+                format!("{path}: {size} bytes, more than the {limit}-byte limit"),
+            ));
         }
         let mut out = Vec::new();
         index
@@ -209,29 +239,56 @@ pub fn open_docker(file: &Path, name: Option<&str>, options: &PullOptions) -> Re
     let entries: Vec<ArchiveEntry> = serde_json::from_slice(&bytes)
         .map_err(|e| fail(ErrorKind::Malformed, format!("manifest.json: {e}")).step("manifest.json"))?;
     let all_tags = || {
-        let t: Vec<&str> = entries.iter().flat_map(|e| e.repo_tags.iter().flatten()).map(String::as_str).collect();
-        if t.is_empty() { "none".to_string() } else { t.join(", ") }
+        let t: Vec<&str> = entries
+            .iter()
+            .flat_map(|e| e.repo_tags.iter().flatten())
+            .map(String::as_str)
+            .collect();
+        if t.is_empty() {
+            "none".to_string()
+        } else {
+            t.join(", ")
+        }
     };
     let entry = match name {
-        Some(n) if n.starts_with('@') => n[1..]
-            .parse::<usize>()
-            .ok()
-            .and_then(|i| entries.get(i))
-            .ok_or_else(|| fail(ErrorKind::NotFound, format!("no image {n} in the archive ({} images)", entries.len())))?,
+        Some(n) if n.starts_with('@') => {
+            n[1..]
+                .parse::<usize>()
+                .ok()
+                .and_then(|i| entries.get(i))
+                .ok_or_else(|| {
+                    fail(
+                        ErrorKind::NotFound,
+                        format!("no image {n} in the archive ({} images)", entries.len()),
+                    )
+                })?
+        }
         Some(n) => {
             let want = normalized_name(n);
             entries
                 .iter()
                 .find(|e| {
-                    e.repo_tags.iter().flatten().any(|t| t == n || (want.is_some() && normalized_name(t) == want))
+                    e.repo_tags
+                        .iter()
+                        .flatten()
+                        .any(|t| t == n || (want.is_some() && normalized_name(t) == want))
                 })
-                .ok_or_else(|| fail(ErrorKind::NotFound, format!("no image named {n:?} in the archive (tags: {})", all_tags())))?
+                .ok_or_else(|| {
+                    fail(
+                        ErrorKind::NotFound,
+                        format!("no image named {n:?} in the archive (tags: {})", all_tags()),
+                    )
+                })?
         }
         None if entries.len() == 1 => &entries[0],
         None => {
             return Err(fail(
                 ErrorKind::NotFound,
-                format!("the archive holds {} images: name one (tags: {})", entries.len(), all_tags()),
+                format!(
+                    "the archive holds {} images: name one (tags: {})",
+                    entries.len(),
+                    all_tags()
+                ),
             ))
         }
     }
@@ -243,7 +300,10 @@ pub fn open_docker(file: &Path, name: Option<&str>, options: &PullOptions) -> Re
     if stem.len() == 64 && stem.bytes().all(|b| b.is_ascii_hexdigit()) && stem != config_digest.hex() {
         return Err(fail(
             ErrorKind::DigestMismatch,
-            format!("{}: digest mismatch: the name says sha256:{stem}, the bytes have {config_digest}", entry.config),
+            format!(
+                "{}: digest mismatch: the name says sha256:{stem}, the bytes have {config_digest}",
+                entry.config
+            ),
         )
         .step("config"));
     }
@@ -265,7 +325,10 @@ pub fn open_docker(file: &Path, name: Option<&str>, options: &PullOptions) -> Re
         if size > options.max_layer_bytes {
             return Err(fail(
                 ErrorKind::TooLarge,
-                format!("layer {i} ({path}): {size} bytes, more than the {}-byte limit", options.max_layer_bytes),
+                format!(
+                    "layer {i} ({path}): {size} bytes, more than the {}-byte limit",
+                    options.max_layer_bytes
+                ),
             ));
         }
         let mut magic = [0u8; 4];

@@ -159,6 +159,9 @@ mod tests {
         assert!(l.found.is_none());
         assert!(l.helper.unwrap().contains("docker-credential-gcloud"));
         let l = lookup(Some(&t.path().join("none.json")), "x.io", "a");
-        assert_eq!(l.tried, vec![format!("{} (absent)", t.path().join("none.json").display())]);
+        assert_eq!(
+            l.tried,
+            vec![format!("{} (absent)", t.path().join("none.json").display())]
+        );
     }
 }

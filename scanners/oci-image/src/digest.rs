@@ -44,7 +44,11 @@ impl Digest {
         let algorithm = match alg {
             "sha256" => Algorithm::Sha256,
             "sha512" => Algorithm::Sha512,
-            _ => return Err(format!("{shown:?}: unsupported digest algorithm (sha256 and sha512 are)")),
+            _ => {
+                return Err(format!(
+                    "{shown:?}: unsupported digest algorithm (sha256 and sha512 are)"
+                ))
+            }
         };
         if hex.len() != algorithm.hex_len() || !hex.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b)) {
             return Err(format!(
@@ -274,7 +278,10 @@ mod tests {
             size,
             limit,
         };
-        assert_eq!(read(b"abc", e(Some(Digest::sha256_of(b"abc")), Some(3), 3)).unwrap(), b"abc");
+        assert_eq!(
+            read(b"abc", e(Some(Digest::sha256_of(b"abc")), Some(3), 3)).unwrap(),
+            b"abc"
+        );
         let err = read(b"abd", e(Some(Digest::sha256_of(b"abc")), Some(3), 3)).unwrap_err();
         assert!(err.to_string().contains("digest mismatch"), "{err}");
         let err = read(b"ab", e(None, Some(3), 10)).unwrap_err();

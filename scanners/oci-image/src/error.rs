@@ -94,7 +94,11 @@ impl Fail {
     }
 
     pub fn at(self, reference: &str, step: &str) -> ImageError {
-        let step = if self.step.is_empty() { step.to_string() } else { self.step };
+        let step = if self.step.is_empty() {
+            step.to_string()
+        } else {
+            self.step
+        };
         ImageError {
             reference: reference.to_string(),
             step,

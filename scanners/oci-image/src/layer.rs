@@ -88,7 +88,12 @@ impl Read for Decompressed {
 
 /// Turn a raw layer blob into [`LayerContent::Tar`]. `blob` is what the stored bytes must
 /// hash to (`None` when they are stored decompressed and only the diff_id applies).
-pub fn tar_stream(raw: Box<dyn Read + Send>, layer: &Layer, blob: Option<Digest>, limits: &Limits) -> Result<LayerContent, Fail> {
+pub fn tar_stream(
+    raw: Box<dyn Read + Send>,
+    layer: &Layer,
+    blob: Option<Digest>,
+    limits: &Limits,
+) -> Result<LayerContent, Fail> {
     let what = format!("layer {} ({})", layer.index, layer.digest);
     let checked = Verifier::new(
         raw,
@@ -101,7 +106,8 @@ pub fn tar_stream(raw: Box<dyn Read + Send>, layer: &Layer, blob: Option<Digest>
     );
     let mut source: Source = Box::new(BufReader::with_capacity(64 * 1024, checked));
     let magic = peek(&mut source, 4).map_err(|e| fail(ErrorKind::Io, e.to_string()))?;
-    let compression = Compression::from_magic(&magic).unwrap_or_else(|| Compression::from_media_type(&layer.media_type));
+    let compression =
+        Compression::from_magic(&magic).unwrap_or_else(|| Compression::from_media_type(&layer.media_type));
     let decoder = match compression {
         Compression::None => Decoder::Plain(source),
         Compression::Gzip => Decoder::Gzip(Box::new(flate2::bufread::MultiGzDecoder::new(source))),
@@ -214,7 +220,9 @@ mod tests {
         gz.write_all(&tar).unwrap();
         let gz = gz.finish().unwrap();
         let zs = zstd::encode_all(&tar[..], 3).unwrap();
-        let limits = Limits { max_layer_bytes: 1 << 20 };
+        let limits = Limits {
+            max_layer_bytes: 1 << 20,
+        };
         for (blob, media) in [
             (gz.clone(), "application/vnd.oci.image.layer.v1.tar+gzip"),
             (zs.clone(), "application/vnd.oci.image.layer.v1.tar+zstd"),
@@ -239,7 +247,12 @@ mod tests {
         let mut trailing = gz.clone();
         trailing.extend_from_slice(&[0u8; 8]);
         let d = Digest::sha256_of(&gz); // not the digest of what is stored
-        let l = layer(&d, &diff, trailing.len() as u64, "application/vnd.oci.image.layer.v1.tar+gzip");
+        let l = layer(
+            &d,
+            &diff,
+            trailing.len() as u64,
+            "application/vnd.oci.image.layer.v1.tar+gzip",
+        );
         let c = tar_stream(Box::new(io::Cursor::new(trailing)), &l, Some(d), &limits).unwrap();
         assert!(read_all(c).is_err());
     }
@@ -250,8 +263,21 @@ mod tests {
         let zs = zstd::encode_all(&zeros[..], 19).unwrap();
         assert!(zs.len() < 4096);
         let d = Digest::sha256_of(&zs);
-        let l = layer(&d, &Digest::sha256_of(&zeros), zs.len() as u64, "application/vnd.oci.image.layer.v1.tar+zstd");
-        let c = tar_stream(Box::new(io::Cursor::new(zs)), &l, Some(d), &Limits { max_layer_bytes: 1 << 20 }).unwrap();
+        let l = layer(
+            &d,
+            &Digest::sha256_of(&zeros),
+            zs.len() as u64,
+            "application/vnd.oci.image.layer.v1.tar+zstd",
+        );
+        let c = tar_stream(
+            Box::new(io::Cursor::new(zs)),
+            &l,
+            Some(d),
+            &Limits {
+                max_layer_bytes: 1 << 20,
+            },
+        )
+        .unwrap();
         let e = read_all(c).unwrap_err();
         assert!(e.to_string().contains("limit"), "{e}");
     }

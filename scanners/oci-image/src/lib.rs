@@ -227,12 +227,8 @@ pub fn open(reference: &str, options: &PullOptions) -> Result<Image, ImageError>
     let found = match &parsed {
         reference::Reference::Docker(r) => registry::open(r, options, &platform),
         reference::Reference::Oci { dir, tag } => layout::open(dir, tag.as_deref(), options, &platform),
-        reference::Reference::OciArchive { file, tag } => {
-            archive::open_oci(file, tag.as_deref(), options, &platform)
-        }
-        reference::Reference::DockerArchive { file, name } => {
-            archive::open_docker(file, name.as_deref(), options)
-        }
+        reference::Reference::OciArchive { file, tag } => archive::open_oci(file, tag.as_deref(), options, &platform),
+        reference::Reference::DockerArchive { file, name } => archive::open_docker(file, name.as_deref(), options),
         reference::Reference::ContainersStorage(r) => storage::open(r, options, &platform),
     }
     .map_err(|f| f.at(reference, ""))?;

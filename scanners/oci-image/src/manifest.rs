@@ -68,7 +68,10 @@ pub fn parse(bytes: &[u8], content_type: Option<&str>) -> Result<Parsed, Fail> {
     } else {
         if let Some(m) = media {
             if m != OCI_MANIFEST && m != DOCKER_MANIFEST && !m.is_empty() && probe.media_type.is_some() {
-                return Err(fail(ErrorKind::Unsupported, format!("unsupported manifest media type {m}")));
+                return Err(fail(
+                    ErrorKind::Unsupported,
+                    format!("unsupported manifest media type {m}"),
+                ));
             }
         }
         let manifest: ImageManifest = serde_json::from_slice(bytes).map_err(|e| malformed("image manifest", e))?;
@@ -109,7 +112,11 @@ pub fn select<'a>(index: &'a ImageIndex, platform: &Platform, what: &str) -> Res
         ErrorKind::Platform,
         format!(
             "the {what} has no image for {platform} (it has: {})",
-            if present.is_empty() { "no platform-tagged manifest".to_string() } else { present.join(", ") }
+            if present.is_empty() {
+                "no platform-tagged manifest".to_string()
+            } else {
+                present.join(", ")
+            }
         ),
     ))
 }
@@ -120,7 +127,10 @@ pub fn check_blob(bytes: &[u8], digest: &Digest, size: Option<u64>, what: &str) 
         if bytes.len() as u64 != size {
             return Err(fail(
                 ErrorKind::DigestMismatch,
-                format!("{what} {digest}: {} bytes where the descriptor says {size}", bytes.len()),
+                format!(
+                    "{what} {digest}: {} bytes where the descriptor says {size}",
+                    bytes.len()
+                ),
             ));
         }
     }
@@ -164,7 +174,8 @@ pub fn resolve(
                 })
             }
             Parsed::Index(index) => {
-                let d = select(&index, platform, "manifest list").map_err(|f| f.step(format!("manifest list {digest}")))?;
+                let d =
+                    select(&index, platform, "manifest list").map_err(|f| f.step(format!("manifest list {digest}")))?;
                 let child = descriptor_digest(d)?;
                 index_digest.get_or_insert(digest.clone());
                 let (b, t) = fetch(&child, Some(d.size())).map_err(|f| f.step(format!("manifest {child}")))?;
@@ -259,12 +270,18 @@ pub fn layers(manifest: &ImageManifest, config: &Config, max_layer_bytes: u64) -
         let digest = descriptor_digest(d).map_err(|f| f.step(format!("layer {i}")))?;
         let media_type = d.media_type().to_string();
         if !layer_media_type_ok(&media_type) {
-            return Err(fail(ErrorKind::Unsupported, format!("layer {i} ({digest}): unsupported media type {media_type}")));
+            return Err(fail(
+                ErrorKind::Unsupported,
+                format!("layer {i} ({digest}): unsupported media type {media_type}"),
+            ));
         }
         if d.size() > max_layer_bytes {
             return Err(fail(
                 ErrorKind::TooLarge,
-                format!("layer {i} ({digest}): {} bytes, more than the {max_layer_bytes}-byte limit", d.size()),
+                format!(
+                    "layer {i} ({digest}): {} bytes, more than the {max_layer_bytes}-byte limit",
+                    d.size()
+                ),
             ));
         }
         out.push(Layer {
@@ -280,11 +297,7 @@ pub fn layers(manifest: &ImageManifest, config: &Config, max_layer_bytes: u64) -
 }
 
 /// Fetch the config a manifest names and read it.
-pub fn config_of(
-    manifest: &ImageManifest,
-    max_config_bytes: u64,
-    fetch: &BlobFetch<'_>,
-) -> Result<Config, Fail> {
+pub fn config_of(manifest: &ImageManifest, max_config_bytes: u64, fetch: &BlobFetch<'_>) -> Result<Config, Fail> {
     let d = manifest.config();
     let digest = descriptor_digest(d).map_err(|f| f.step("config"))?;
     if d.size() > max_config_bytes {
@@ -304,7 +317,9 @@ mod tests {
 
     #[test]
     fn schema1_refused() {
-        let e = parse(br#"{"schemaVersion":1,"name":"x","fsLayers":[]}"#, None).err().unwrap();
+        let e = parse(br#"{"schemaVersion":1,"name":"x","fsLayers":[]}"#, None)
+            .err()
+            .unwrap();
         assert_eq!(e.kind, ErrorKind::Unsupported);
         assert!(e.message.contains("schema 1"));
     }
@@ -314,7 +329,9 @@ mod tests {
         let list = br#"{"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.list.v2+json","manifests":[
           {"mediaType":"application/vnd.docker.distribution.manifest.v2+json","size":1,"digest":"sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855","platform":{"os":"linux","architecture":"arm64","variant":"v8"}},
           {"mediaType":"application/vnd.docker.distribution.manifest.v2+json","size":1,"digest":"sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855","platform":{"os":"linux","architecture":"s390x"}}]}"#;
-        let Parsed::Index(i) = parse(list, None).ok().unwrap() else { panic!() };
+        let Parsed::Index(i) = parse(list, None).ok().unwrap() else {
+            panic!()
+        };
         let e = select(&i, &Platform::parse("linux/amd64").unwrap(), "manifest list").unwrap_err();
         assert_eq!(e.kind, ErrorKind::Platform);
         assert!(e.message.contains("linux/arm64/v8, linux/s390x"), "{}", e.message);
@@ -323,7 +340,13 @@ mod tests {
 
     #[test]
     fn garbage_is_an_error() {
-        for b in [&b""[..], b"[]", b"{\"schemaVersion\":2}", b"{\"manifests\":7}", &[0xff; 10]] {
+        for b in [
+            &b""[..],
+            b"[]",
+            b"{\"schemaVersion\":2}",
+            b"{\"manifests\":7}",
+            &[0xff; 10],
+        ] {
             assert!(parse(b, None).is_err());
         }
     }

@@ -146,10 +146,19 @@ impl DockerRef {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Reference {
     Docker(DockerRef),
-    Oci { dir: PathBuf, tag: Option<String> },
-    OciArchive { file: PathBuf, tag: Option<String> },
+    Oci {
+        dir: PathBuf,
+        tag: Option<String>,
+    },
+    OciArchive {
+        file: PathBuf,
+        tag: Option<String>,
+    },
     /// `name` is the `NAME:TAG` in `RepoTags`, or `@N` for the Nth image.
-    DockerArchive { file: PathBuf, name: Option<String> },
+    DockerArchive {
+        file: PathBuf,
+        name: Option<String>,
+    },
     ContainersStorage(StorageRef),
 }
 
@@ -193,9 +202,10 @@ pub fn parse(s: &str) -> Result<Reference, Fail> {
         (r, Transport::DockerArchive)
     } else if let Some(r) = s.strip_prefix("containers-storage:") {
         return parse_storage(r).map(Reference::ContainersStorage);
-    } else if let Some((t, _)) = s.split_once(':').filter(|(t, rest)| {
-        ["docker-daemon", "dir", "ostree", "sif", "tarball"].contains(t) && !rest.is_empty()
-    }) {
+    } else if let Some((t, _)) = s
+        .split_once(':')
+        .filter(|(t, rest)| ["docker-daemon", "dir", "ostree", "sif", "tarball"].contains(t) && !rest.is_empty())
+    {
         return Err(fail(
             ErrorKind::Unsupported,
             format!("the {t}: transport is not supported (docker://, oci:, oci-archive:, docker-archive:, containers-storage: are)"),
@@ -269,12 +279,18 @@ pub fn parse_docker(s: &str) -> Result<DockerRef, Fail> {
         }
     }
     let (domain, path) = match name.split_once('/') {
-        Some((first, rest)) if first.contains(['.', ':']) || first == "localhost" || first.bytes().any(|b| b.is_ascii_uppercase()) => {
+        Some((first, rest))
+            if first.contains(['.', ':']) || first == "localhost" || first.bytes().any(|b| b.is_ascii_uppercase()) =>
+        {
             (first.to_string(), rest.to_string())
         }
         _ => ("docker.io".to_string(), name.to_string()),
     };
-    let domain = if domain == "index.docker.io" { "docker.io".to_string() } else { domain };
+    let domain = if domain == "index.docker.io" {
+        "docker.io".to_string()
+    } else {
+        domain
+    };
     let path = if domain == "docker.io" && !path.contains('/') {
         format!("library/{path}")
     } else {
@@ -282,7 +298,8 @@ pub fn parse_docker(s: &str) -> Result<DockerRef, Fail> {
     };
     let valid_component = |c: &str| {
         !c.is_empty()
-            && c.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
+            && c.bytes()
+                .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b"._-".contains(&b))
             && c.bytes().next().is_some_and(|b| b.is_ascii_alphanumeric())
             && c.bytes().last().is_some_and(|b| b.is_ascii_alphanumeric())
     };
@@ -324,19 +341,35 @@ mod tests {
     #[test]
     fn docker_normalisation() {
         let d = docker("busybox");
-        assert_eq!((d.domain.as_str(), d.name.as_str(), d.tag.as_deref()), ("docker.io", "library/busybox", Some("latest")));
+        assert_eq!(
+            (d.domain.as_str(), d.name.as_str(), d.tag.as_deref()),
+            ("docker.io", "library/busybox", Some("latest"))
+        );
         assert_eq!(d.api_host(), "registry-1.docker.io");
         let d = docker("docker://quay.io/centos/centos:stream9");
-        assert_eq!((d.domain.as_str(), d.name.as_str(), d.tag.as_deref()), ("quay.io", "centos/centos", Some("stream9")));
+        assert_eq!(
+            (d.domain.as_str(), d.name.as_str(), d.tag.as_deref()),
+            ("quay.io", "centos/centos", Some("stream9"))
+        );
         let d = docker("docker://127.0.0.1:5000/a/b");
-        assert_eq!((d.domain.as_str(), d.name.as_str(), d.tag.as_deref()), ("127.0.0.1:5000", "a/b", Some("latest")));
+        assert_eq!(
+            (d.domain.as_str(), d.name.as_str(), d.tag.as_deref()),
+            ("127.0.0.1:5000", "a/b", Some("latest"))
+        );
         let dg = "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855";
         let d = docker(&format!("localhost/x@{dg}"));
         assert_eq!((d.domain.as_str(), d.tag.as_deref()), ("localhost", None));
         assert_eq!(d.manifest_ref(), dg);
         let d = docker("docker://user/repo:1.0");
         assert_eq!((d.domain.as_str(), d.name.as_str()), ("docker.io", "user/repo"));
-        for bad in ["docker://", "docker://UPPER/x/Y", "a/b:bad tag", "x@sha256:../..", "docker://h/../x", "dir:/x"] {
+        for bad in [
+            "docker://",
+            "docker://UPPER/x/Y",
+            "a/b:bad tag",
+            "x@sha256:../..",
+            "docker://h/../x",
+            "dir:/x",
+        ] {
             assert!(parse(bad).is_err(), "{bad}");
         }
     }
@@ -345,12 +378,24 @@ mod tests {
     fn paths_and_storage() {
         assert_eq!(
             parse("oci:/srv/l:v1").unwrap(),
-            Reference::Oci { dir: "/srv/l".into(), tag: Some("v1".into()) }
+            Reference::Oci {
+                dir: "/srv/l".into(),
+                tag: Some("v1".into())
+            }
         );
-        assert_eq!(parse("oci-archive:x.tar").unwrap(), Reference::OciArchive { file: "x.tar".into(), tag: None });
+        assert_eq!(
+            parse("oci-archive:x.tar").unwrap(),
+            Reference::OciArchive {
+                file: "x.tar".into(),
+                tag: None
+            }
+        );
         assert_eq!(
             parse("docker-archive:/x.tar:localhost/a:b").unwrap(),
-            Reference::DockerArchive { file: "/x.tar".into(), name: Some("localhost/a:b".into()) }
+            Reference::DockerArchive {
+                file: "/x.tar".into(),
+                name: Some("localhost/a:b".into())
+            }
         );
         assert_eq!(
             parse("containers-storage:[vfs@/g+/r]localhost/a:b").unwrap(),

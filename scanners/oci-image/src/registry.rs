@@ -46,7 +46,13 @@ pub fn open(r: &DockerRef, options: &PullOptions, platform: &Platform) -> Result
     let config = manifest::config_of(&resolved.manifest, options.max_config_bytes, &|d, size| {
         let resp = client.get_blob(d)?;
         // No ureq limit on bodies: our readers count and stop at ours, naming it.
-        layer::read_small(resp.body.into_with_config().reader(), d, size, options.max_config_bytes, "config")
+        layer::read_small(
+            resp.body.into_with_config().reader(),
+            d,
+            size,
+            options.max_config_bytes,
+            "config",
+        )
     })?;
     let layers = manifest::layers(&resolved.manifest, &config, options.max_layer_bytes)?;
     Ok(Found {
@@ -62,7 +68,11 @@ pub fn open(r: &DockerRef, options: &PullOptions, platform: &Platform) -> Result
 #[derive(Debug, Clone, PartialEq, Eq)]
 enum Challenge {
     Basic,
-    Bearer { realm: String, service: Option<String>, scope: Option<String> },
+    Bearer {
+        realm: String,
+        service: Option<String>,
+        scope: Option<String>,
+    },
 }
 
 fn parse_challenge(h: &str) -> Option<Challenge> {
@@ -168,7 +178,9 @@ fn classify(url: &str, e: ureq::Error) -> Fail {
     let shown = url;
     match e {
         ureq::Error::Timeout(t) => fail(ErrorKind::Timeout, format!("{shown}: timed out ({t})")),
-        ureq::Error::Io(io) if io.kind() == std::io::ErrorKind::TimedOut || io.kind() == std::io::ErrorKind::WouldBlock => {
+        ureq::Error::Io(io)
+            if io.kind() == std::io::ErrorKind::TimedOut || io.kind() == std::io::ErrorKind::WouldBlock =>
+        {
             fail(ErrorKind::Timeout, format!("{shown}: timed out ({io})"))
         }
         ureq::Error::Io(io) => fail(ErrorKind::Network, format!("{shown}: {io}")),
@@ -180,12 +192,19 @@ fn classify(url: &str, e: ureq::Error) -> Fail {
 
 fn transient(f: &Fail) -> bool {
     f.kind == ErrorKind::Network
-        && (f.message.contains("refused") || f.message.contains("reset") || f.message.contains("connection failed") || f.message.contains("aborted") || f.message.contains("HTTP status 5") || f.message.contains("HTTP status 429"))
+        && (f.message.contains("refused")
+            || f.message.contains("reset")
+            || f.message.contains("connection failed")
+            || f.message.contains("aborted")
+            || f.message.contains("HTTP status 5")
+            || f.message.contains("HTTP status 429"))
 }
 
 /// PEM certificates of `*.crt` files in a directory, with their file names.
 fn ca_files(dir: &std::path::Path) -> Vec<(PathBuf, Vec<u8>)> {
-    let Ok(rd) = std::fs::read_dir(dir) else { return Vec::new() };
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
     let mut v: Vec<(PathBuf, Vec<u8>)> = rd
         .flatten()
         .map(|e| e.path())
@@ -270,15 +289,25 @@ impl Client {
             200..=299 => {}
             401 => {
                 let ch = ping.challenge.as_deref().and_then(parse_challenge).ok_or_else(|| {
-                    fail(ErrorKind::Unauthorized, format!("{}/v2/: 401 without a usable WWW-Authenticate challenge", client.base))
+                    fail(
+                        ErrorKind::Unauthorized,
+                        format!("{}/v2/: 401 without a usable WWW-Authenticate challenge", client.base),
+                    )
                 })?;
                 *client.challenge.lock().unwrap_or_else(|p| p.into_inner()) = Some(ch);
                 client.authenticate(None).map_err(|f| f.step("authenticating"))?;
             }
             s => {
                 return Err(fail(
-                    if s >= 500 { ErrorKind::Network } else { ErrorKind::Unsupported },
-                    format!("{}/v2/: HTTP status {s}: not a registry (distribution API v2)?", client.base),
+                    if s >= 500 {
+                        ErrorKind::Network
+                    } else {
+                        ErrorKind::Unsupported
+                    },
+                    format!(
+                        "{}/v2/: HTTP status {s}: not a registry (distribution API v2)?",
+                        client.base
+                    ),
                 )
                 .step("contacting the registry"))
             }
@@ -290,7 +319,11 @@ impl Client {
         let mut m = format!(
             "the registry requires authentication: no credentials for {} in: {}",
             self.domain,
-            if self.lookup.tried.is_empty() { "no credential file (HOME unset)".into() } else { self.lookup.tried.join(", ") }
+            if self.lookup.tried.is_empty() {
+                "no credential file (HOME unset)".into()
+            } else {
+                self.lookup.tried.join(", ")
+            }
         );
         if let Some(h) = &self.lookup.helper {
             m.push_str(&format!("; a credential helper is configured, {h}, but helpers are not run: put the credentials in an auth file (--authfile)"));
@@ -316,7 +349,9 @@ impl Client {
             None => return Ok(()),
             Some(Challenge::Basic) => Client::basic(self.creds().ok_or_else(|| self.no_credentials())?),
             Some(Challenge::Bearer { realm, service, .. }) => {
-                let scope = scope.map(str::to_string).unwrap_or_else(|| format!("repository:{}:pull", self.name));
+                let scope = scope
+                    .map(str::to_string)
+                    .unwrap_or_else(|| format!("repository:{}:pull", self.name));
                 let mut url = realm.clone();
                 url.push(if url.contains('?') { '&' } else { '?' });
                 if let Some(s) = &service {
@@ -324,7 +359,10 @@ impl Client {
                 }
                 url.push_str(&format!("scope={}", percent_encode(&scope)));
                 if !(url.starts_with("https://") || url.starts_with("http://")) {
-                    return Err(fail(ErrorKind::Unauthorized, format!("token realm {realm:?} is not an http(s) URL")));
+                    return Err(fail(
+                        ErrorKind::Unauthorized,
+                        format!("token realm {realm:?} is not an http(s) URL"),
+                    ));
                 }
                 if let Some(check) = &self.redirect_check {
                     check(&url).map_err(|e| fail(ErrorKind::Network, format!("token realm {url} refused: {e}")))?;
@@ -336,12 +374,19 @@ impl Client {
                         None => self.no_credentials(),
                         Some(c) => fail(
                             ErrorKind::Unauthorized,
-                            format!("the token server {realm} refused the credentials of {} from {}", c.user, c.file.display()),
+                            format!(
+                                "the token server {realm} refused the credentials of {} from {}",
+                                c.user,
+                                c.file.display()
+                            ),
                         ),
                     });
                 }
                 if resp.status != 200 {
-                    return Err(fail(ErrorKind::Unauthorized, format!("token server {realm}: HTTP status {}", resp.status)));
+                    return Err(fail(
+                        ErrorKind::Unauthorized,
+                        format!("token server {realm}: HTTP status {}", resp.status),
+                    ));
                 }
                 let bytes = read_limited(resp.body, MAX_TOKEN_BYTES, &realm)?;
                 let v: serde_json::Value = serde_json::from_slice(&bytes)
@@ -351,7 +396,12 @@ impl Client {
                     .or_else(|| v.get("access_token"))
                     .and_then(|t| t.as_str())
                     .filter(|t| !t.is_empty())
-                    .ok_or_else(|| fail(ErrorKind::Malformed, format!("token server {realm}: no token in the answer")))?;
+                    .ok_or_else(|| {
+                        fail(
+                            ErrorKind::Malformed,
+                            format!("token server {realm}: no token in the answer"),
+                        )
+                    })?;
                 format!("Bearer {token}")
             }
         };
@@ -381,7 +431,12 @@ impl Client {
             });
             match result {
                 Ok(resp) => {
-                    let h = |name: &str| resp.headers().get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
+                    let h = |name: &str| {
+                        resp.headers()
+                            .get(name)
+                            .and_then(|v| v.to_str().ok())
+                            .map(str::to_string)
+                    };
                     let r = Response {
                         status: resp.status().as_u16(),
                         content_type: h("content-type"),
@@ -417,17 +472,28 @@ impl Client {
             if !matches!(resp.status, 301 | 302 | 303 | 307 | 308) {
                 return Ok(resp);
             }
-            let loc = resp.location.clone().ok_or_else(|| fail(ErrorKind::Network, format!("{url}: redirect without Location")))?;
-            let next = join_location(&url, &loc).ok_or_else(|| fail(ErrorKind::Network, format!("{url}: bad redirect {loc:?}")))?;
+            let loc = resp
+                .location
+                .clone()
+                .ok_or_else(|| fail(ErrorKind::Network, format!("{url}: redirect without Location")))?;
+            let next = join_location(&url, &loc)
+                .ok_or_else(|| fail(ErrorKind::Network, format!("{url}: bad redirect {loc:?}")))?;
             if !(next.starts_with("https://") || next.starts_with("http://")) {
-                return Err(fail(ErrorKind::Network, format!("{url}: redirect to {next:?} is not http(s)")));
+                return Err(fail(
+                    ErrorKind::Network,
+                    format!("{url}: redirect to {next:?} is not http(s)"),
+                ));
             }
             if let Some(check) = &self.redirect_check {
-                check(&next).map_err(|e| fail(ErrorKind::Network, format!("{url}: redirect to {next} refused: {e}")))?;
+                check(&next)
+                    .map_err(|e| fail(ErrorKind::Network, format!("{url}: redirect to {next} refused: {e}")))?;
             }
             url = next;
         }
-        Err(fail(ErrorKind::Network, format!("{url}: more than {MAX_REDIRECTS} redirects")))
+        Err(fail(
+            ErrorKind::Network,
+            format!("{url}: more than {MAX_REDIRECTS} redirects"),
+        ))
     }
 
     /// GET a registry path with our authorization, answering one new challenge on a 401.
@@ -445,7 +511,11 @@ impl Client {
                     (None, _) => self.no_credentials(),
                     (Some(c), _) => fail(
                         ErrorKind::Unauthorized,
-                        format!("{url}: 401: the registry refused the credentials of {} from {}", c.user, c.file.display()),
+                        format!(
+                            "{url}: 401: the registry refused the credentials of {} from {}",
+                            c.user,
+                            c.file.display()
+                        ),
                     ),
                 });
             }
@@ -468,14 +538,20 @@ impl Client {
             404 => {
                 return Err(fail(
                     ErrorKind::NotFound,
-                    format!("{}/{} has no manifest {reference} (no such tag or digest)", self.domain, self.name),
+                    format!(
+                        "{}/{} has no manifest {reference} (no such tag or digest)",
+                        self.domain, self.name
+                    ),
                 ))
             }
             s => return Err(fail(ErrorKind::Network, format!("HTTP status {s}"))),
         }
         let limit = self.max_manifest_bytes;
         if resp.content_length.is_some_and(|l| l > limit) {
-            return Err(fail(ErrorKind::TooLarge, format!("the registry announces more than the {limit}-byte manifest limit")));
+            return Err(fail(
+                ErrorKind::TooLarge,
+                format!("the registry announces more than the {limit}-byte manifest limit"),
+            ));
         }
         let header = resp.docker_digest.clone();
         let ctype = resp.content_type.clone();
@@ -488,11 +564,15 @@ impl Client {
             None => Digest::of(Algorithm::Sha256, &bytes),
         };
         if let Some(h) = header {
-            let hd = Digest::parse(&h).map_err(|e| fail(ErrorKind::Malformed, format!("Docker-Content-Digest: {e}")))?;
+            let hd =
+                Digest::parse(&h).map_err(|e| fail(ErrorKind::Malformed, format!("Docker-Content-Digest: {e}")))?;
             if !hd.matches(&bytes) {
                 return Err(fail(
                     ErrorKind::DigestMismatch,
-                    format!("Docker-Content-Digest says {hd}, the manifest bytes have {}", Digest::of(hd.algorithm(), &bytes)),
+                    format!(
+                        "Docker-Content-Digest says {hd}, the manifest bytes have {}",
+                        Digest::of(hd.algorithm(), &bytes)
+                    ),
                 ));
             }
         }
@@ -503,7 +583,10 @@ impl Client {
         let resp = self.get(&format!("blobs/{d}"), false)?;
         match resp.status {
             200 => Ok(resp),
-            404 => Err(fail(ErrorKind::NotFound, format!("{}/{} has no blob {d}", self.domain, self.name))),
+            404 => Err(fail(
+                ErrorKind::NotFound,
+                format!("{}/{} has no blob {d}", self.domain, self.name),
+            )),
             s => Err(fail(ErrorKind::Network, format!("blob {d}: HTTP status {s}"))),
         }
     }
@@ -516,11 +599,18 @@ fn read_limited(body: ureq::Body, limit: u64, what: &str) -> Result<Vec<u8>, Fai
         .take(limit.saturating_add(1))
         .read_to_end(&mut out)
         .map_err(|e| {
-            let kind = if e.kind() == std::io::ErrorKind::TimedOut { ErrorKind::Timeout } else { ErrorKind::Network };
+            let kind = if e.kind() == std::io::ErrorKind::TimedOut {
+                ErrorKind::Timeout
+            } else {
+                ErrorKind::Network
+            };
             fail(kind, format!("{what}: {e}"))
         })?;
     if out.len() as u64 > limit {
-        return Err(fail(ErrorKind::TooLarge, format!("{what}: more than the {limit}-byte limit")));
+        return Err(fail(
+            ErrorKind::TooLarge,
+            format!("{what}: more than the {limit}-byte limit"),
+        ));
     }
     Ok(out)
 }
@@ -531,7 +621,10 @@ impl BlobSource for Client {
         let resp = self.get_blob(&d)?;
         if let (Some(len), Some(size)) = (resp.content_length, layer.size) {
             if len != size {
-                return Err(fail(ErrorKind::DigestMismatch, format!("the registry announces {len} bytes, the descriptor {size}")));
+                return Err(fail(
+                    ErrorKind::DigestMismatch,
+                    format!("the registry announces {len} bytes, the descriptor {size}"),
+                ));
             }
         }
         let reader = resp.body.into_with_config().reader();
@@ -552,7 +645,9 @@ mod tests {
     fn challenges() {
         assert_eq!(parse_challenge("Basic realm=\"x\""), Some(Challenge::Basic));
         assert_eq!(
-            parse_challenge(r#"Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:library/busybox:pull,push""#),
+            parse_challenge(
+                r#"Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:library/busybox:pull,push""#
+            ),
             Some(Challenge::Bearer {
                 realm: "https://auth.docker.io/token".into(),
                 service: Some("registry.docker.io".into()),

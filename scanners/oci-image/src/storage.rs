@@ -95,7 +95,10 @@ fn locate(r: &StorageRef, options: &PullOptions) -> (PathBuf, Option<String>) {
             .map(|d| vec![d.join("containers/storage.conf")])
             .unwrap_or_default()
     } else {
-        vec!["/etc/containers/storage.conf".into(), "/usr/share/containers/storage.conf".into()]
+        vec![
+            "/etc/containers/storage.conf".into(),
+            "/usr/share/containers/storage.conf".into(),
+        ]
     };
     let conf = confs.iter().find_map(|c| storage_conf(c));
     let (conf_root, conf_driver) = conf.unwrap_or((None, None));
@@ -120,7 +123,11 @@ fn locate(r: &StorageRef, options: &PullOptions) -> (PathBuf, Option<String>) {
 
 fn read_bounded(path: &Path, limit: u64) -> Result<Vec<u8>, Fail> {
     let f = std::fs::File::open(path).map_err(|e| {
-        let kind = if e.kind() == std::io::ErrorKind::NotFound { ErrorKind::NotFound } else { ErrorKind::Io };
+        let kind = if e.kind() == std::io::ErrorKind::NotFound {
+            ErrorKind::NotFound
+        } else {
+            ErrorKind::Io
+        };
         fail(kind, format!("{}: {e}", path.display()))
     })?;
     let mut out = Vec::new();
@@ -128,7 +135,10 @@ fn read_bounded(path: &Path, limit: u64) -> Result<Vec<u8>, Fail> {
         .read_to_end(&mut out)
         .map_err(|e| fail(ErrorKind::Io, format!("{}: {e}", path.display())))?;
     if out.len() as u64 > limit {
-        return Err(fail(ErrorKind::TooLarge, format!("{}: more than the {limit}-byte limit", path.display())));
+        return Err(fail(
+            ErrorKind::TooLarge,
+            format!("{}: more than the {limit}-byte limit", path.display()),
+        ));
     }
     Ok(out)
 }
@@ -145,7 +155,11 @@ fn big_data_name(key: &str) -> String {
 /// The names a user's `NAME[:TAG]` may be stored under.
 fn candidates(name: &str) -> Vec<String> {
     let last = name.rsplit('/').next().unwrap_or(name);
-    let with_tag = if last.contains(':') || name.contains('@') { name.to_string() } else { format!("{name}:latest") };
+    let with_tag = if last.contains(':') || name.contains('@') {
+        name.to_string()
+    } else {
+        format!("{name}:latest")
+    };
     let first = with_tag.split('/').next().unwrap_or("");
     let has_domain = with_tag.contains('/') && (first.contains(['.', ':']) || first == "localhost");
     let mut v = vec![with_tag.clone()];
@@ -172,7 +186,12 @@ fn find<'a>(images: &'a [StoredImage], wanted: &str) -> Result<Option<&'a Stored
     if let Some((name, digest)) = wanted.split_once('@') {
         let by = |i: &&StoredImage| {
             (i.digest.as_deref() == Some(digest) || i.digests.iter().any(|d| d == digest))
-                && (name.is_empty() || i.names.iter().any(|n| candidates(name).iter().any(|c| n.split([':', '@']).next() == c.split(':').next())))
+                && (name.is_empty()
+                    || i.names.iter().any(|n| {
+                        candidates(name)
+                            .iter()
+                            .any(|c| n.split([':', '@']).next() == c.split(':').next())
+                    }))
         };
         return Ok(images.iter().find(by));
     }
@@ -187,7 +206,12 @@ fn find<'a>(images: &'a [StoredImage], wanted: &str) -> Result<Option<&'a Stored
         match matching.len() {
             0 => {}
             1 => return Ok(Some(matching[0])),
-            n => return Err(fail(ErrorKind::NotFound, format!("{n} images have an id starting with {id}: give more of it"))),
+            n => {
+                return Err(fail(
+                    ErrorKind::NotFound,
+                    format!("{n} images have an id starting with {id}: give more of it"),
+                ))
+            }
         }
     }
     Ok(None)
@@ -204,7 +228,10 @@ pub fn open(r: &StorageRef, options: &PullOptions, platform: &Platform) -> Resul
         if d != "overlay" && d != "vfs" {
             return Err(fail(
                 ErrorKind::Unsupported,
-                format!("storage driver {d} of {} is not read (overlay and vfs are)", root.display()),
+                format!(
+                    "storage driver {d} of {} is not read (overlay and vfs are)",
+                    root.display()
+                ),
             ));
         }
         let images_json = root.join(format!("{d}-images/images.json"));
@@ -225,13 +252,26 @@ pub fn open(r: &StorageRef, options: &PullOptions, platform: &Platform) -> Resul
     }
     Err(fail(
         ErrorKind::NotFound,
-        format!("no image {:?} in containers-storage (looked in {})", r.image, looked.join(", ")),
+        format!(
+            "no image {:?} in containers-storage (looked in {})",
+            r.image,
+            looked.join(", ")
+        ),
     ))
 }
 
-fn read_image(root: &Path, driver: &str, image: &StoredImage, options: &PullOptions, platform: &Platform) -> Result<Found, Fail> {
+fn read_image(
+    root: &Path,
+    driver: &str,
+    image: &StoredImage,
+    options: &PullOptions,
+    platform: &Platform,
+) -> Result<Found, Fail> {
     if !is_id(&image.id) {
-        return Err(fail(ErrorKind::Malformed, format!("images.json: {:?} is not an image id", image.id)));
+        return Err(fail(
+            ErrorKind::Malformed,
+            format!("images.json: {:?} is not an image id", image.id),
+        ));
     }
     let dir = root.join(format!("{driver}-images")).join(&image.id);
     let big = |key: &str, limit: u64| read_bounded(&dir.join(big_data_name(key)), limit);
@@ -277,14 +317,22 @@ fn read_image(root: &Path, driver: &str, image: &StoredImage, options: &PullOpti
     let mut next = image.layer.clone();
     while let Some(id) = next {
         if chain.len() > layers.len() {
-            return Err(fail(ErrorKind::Malformed, format!("{}: the layer chain is longer than the manifest", layers_json.display())));
+            return Err(fail(
+                ErrorKind::Malformed,
+                format!("{}: the layer chain is longer than the manifest", layers_json.display()),
+            ));
         }
-        let l = stored
-            .iter()
-            .find(|l| l.id == id)
-            .ok_or_else(|| fail(ErrorKind::Malformed, format!("{}: no layer {id}", layers_json.display())))?;
+        let l = stored.iter().find(|l| l.id == id).ok_or_else(|| {
+            fail(
+                ErrorKind::Malformed,
+                format!("{}: no layer {id}", layers_json.display()),
+            )
+        })?;
         if !is_id(&l.id) {
-            return Err(fail(ErrorKind::Malformed, format!("{}: {:?} is not a layer id", layers_json.display(), l.id)));
+            return Err(fail(
+                ErrorKind::Malformed,
+                format!("{}: {:?} is not a layer id", layers_json.display(), l.id),
+            ));
         }
         chain.push(l);
         next = l.parent.clone();
@@ -293,7 +341,11 @@ fn read_image(root: &Path, driver: &str, image: &StoredImage, options: &PullOpti
     if chain.len() != layers.len() {
         return Err(fail(
             ErrorKind::Malformed,
-            format!("the storage has {} layers for the image, its manifest {}", chain.len(), layers.len()),
+            format!(
+                "the storage has {} layers for the image, its manifest {}",
+                chain.len(),
+                layers.len()
+            ),
         ));
     }
     for (layer, stored) in layers.iter_mut().zip(&chain) {
@@ -331,16 +383,27 @@ struct StorageLayers {
 
 impl BlobSource for StorageLayers {
     fn open_layer(&self, layer: &Layer, _limits: &Limits) -> Result<LayerContent, Fail> {
-        let id = self.ids.get(layer.index).ok_or_else(|| fail(ErrorKind::NotFound, "no such layer"))?;
+        let id = self
+            .ids
+            .get(layer.index)
+            .ok_or_else(|| fail(ErrorKind::NotFound, "no such layer"))?;
         let (dir, snapshot) = match self.driver.as_str() {
             "overlay" => (self.root.join("overlay").join(id).join("diff"), false),
             _ => (self.root.join("vfs/dir").join(id), true),
         };
-        let meta = std::fs::symlink_metadata(&dir).map_err(|e| fail(ErrorKind::NotFound, format!("{}: {e}", dir.display())))?;
+        let meta = std::fs::symlink_metadata(&dir)
+            .map_err(|e| fail(ErrorKind::NotFound, format!("{}: {e}", dir.display())))?;
         if !meta.is_dir() {
-            return Err(fail(ErrorKind::Malformed, format!("{} is not a directory", dir.display())));
+            return Err(fail(
+                ErrorKind::Malformed,
+                format!("{} is not a directory", dir.display()),
+            ));
         }
-        Ok(if snapshot { LayerContent::Snapshot(dir) } else { LayerContent::Dir(dir) })
+        Ok(if snapshot {
+            LayerContent::Snapshot(dir)
+        } else {
+            LayerContent::Dir(dir)
+        })
     }
 }
 
@@ -357,13 +420,19 @@ mod tests {
             "# comment\n[storage]\ndriver = \"vfs\"  # trailing\nrunroot = \"/run/x\"\ngraphroot = '/srv/graph'\n[storage.options]\ngraphroot = \"/wrong\"\n",
         )
         .unwrap();
-        assert_eq!(storage_conf(&f), Some((Some(PathBuf::from("/srv/graph")), Some("vfs".to_string()))));
+        assert_eq!(
+            storage_conf(&f),
+            Some((Some(PathBuf::from("/srv/graph")), Some("vfs".to_string())))
+        );
         assert_eq!(storage_conf(&t.path().join("none")), None);
     }
 
     #[test]
     fn names_and_keys() {
-        assert_eq!(candidates("t"), ["t:latest", "localhost/t:latest", "docker.io/library/t:latest"]);
+        assert_eq!(
+            candidates("t"),
+            ["t:latest", "localhost/t:latest", "docker.io/library/t:latest"]
+        );
         assert_eq!(candidates("a/b:1"), ["a/b:1", "localhost/a/b:1", "docker.io/a/b:1"]);
         assert_eq!(candidates("quay.io/a/b"), ["quay.io/a/b:latest"]);
         assert_eq!(big_data_name("manifest"), "manifest");

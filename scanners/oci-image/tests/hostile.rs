@@ -12,7 +12,9 @@ fn blob(dir: &Path, digest: &str) -> std::path::PathBuf {
 }
 
 fn read_layer(image: &oci_image::Image, i: usize) -> std::io::Result<Vec<u8>> {
-    let LayerContent::Tar(mut r) = image.open_layer(i).unwrap() else { panic!() };
+    let LayerContent::Tar(mut r) = image.open_layer(i).unwrap() else {
+        panic!()
+    };
     let mut v = Vec::new();
     r.read_to_end(&mut v).map(|_| v)
 }
@@ -47,7 +49,10 @@ fn corrupt_layer_blob_fails_when_read() {
     std::fs::write(&path, &b).unwrap();
     let e = read_layer(&image, 2).unwrap_err();
     assert_eq!(e.kind(), std::io::ErrorKind::InvalidData);
-    assert!(e.to_string().contains("digest mismatch") && e.to_string().contains(&image.layers[2].digest), "{e}");
+    assert!(
+        e.to_string().contains("digest mismatch") && e.to_string().contains(&image.layers[2].digest),
+        "{e}"
+    );
     // Truncated gzip layer.
     let path = blob(&dir, &image.layers[0].digest);
     let b = std::fs::read(&path).unwrap();
@@ -63,7 +68,14 @@ fn corrupt_config_and_oversized_manifest() {
     let dir = t.path().join("l");
     let built = build_layout(&dir, "v1");
     let r = format!("oci:{}:v1", dir.display());
-    let e = open(&r, &PullOptions { max_manifest_bytes: 100, ..PullOptions::default() }).unwrap_err();
+    let e = open(
+        &r,
+        &PullOptions {
+            max_manifest_bytes: 100,
+            ..PullOptions::default()
+        },
+    )
+    .unwrap_err();
     assert_eq!(e.kind, ErrorKind::TooLarge, "{e}");
     let path = blob(&dir, &built.config_digest);
     let mut b = std::fs::read(&path).unwrap();
@@ -73,7 +85,10 @@ fn corrupt_config_and_oversized_manifest() {
     let e = open(&r, &PullOptions::default()).unwrap_err();
     assert_eq!(e.kind, ErrorKind::DigestMismatch, "{e}");
     let text = e.to_string();
-    assert!(text.contains(&r) && text.contains("config") && text.contains(&built.config_digest), "{text}");
+    assert!(
+        text.contains(&r) && text.contains("config") && text.contains(&built.config_digest),
+        "{text}"
+    );
 }
 
 #[test]
@@ -83,7 +98,10 @@ fn missing_tag_names_the_tags_present() {
     build_layout(&dir, "v1");
     let e = open(&format!("oci:{}:v2", dir.display()), &PullOptions::default()).unwrap_err();
     assert_eq!(e.kind, ErrorKind::NotFound);
-    assert!(e.to_string().contains("\"v2\"") && e.to_string().contains("tags: v1"), "{e}");
+    assert!(
+        e.to_string().contains("\"v2\"") && e.to_string().contains("tags: v1"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -99,12 +117,22 @@ fn index_without_the_platform() {
          "platform": {"os": "linux", "architecture": "s390x"}}]});
     let index_digest = retag(&dir, &index, "application/vnd.oci.image.index.v1+json");
     let r = format!("oci:{}:v1", dir.display());
-    let amd64 = PullOptions { platform: Some(Platform::parse("linux/amd64").unwrap()), ..PullOptions::default() };
+    let amd64 = PullOptions {
+        platform: Some(Platform::parse("linux/amd64").unwrap()),
+        ..PullOptions::default()
+    };
     let e = open(&r, &amd64).unwrap_err();
     assert_eq!(e.kind, ErrorKind::Platform, "{e}");
-    assert!(e.to_string().contains("no image for linux/amd64 (it has: linux/arm64/v8, linux/s390x)"), "{e}");
+    assert!(
+        e.to_string()
+            .contains("no image for linux/amd64 (it has: linux/arm64/v8, linux/s390x)"),
+        "{e}"
+    );
     // Asked for one it has (the manifest is the same; the config says amd64).
-    let arm = PullOptions { platform: Some(Platform::parse("linux/arm64").unwrap()), ..PullOptions::default() };
+    let arm = PullOptions {
+        platform: Some(Platform::parse("linux/arm64").unwrap()),
+        ..PullOptions::default()
+    };
     let image = open(&r, &arm).unwrap();
     assert_eq!(image.index_digest.as_deref(), Some(index_digest.as_str()));
     assert_eq!(image.manifest_digest, built.manifest_digest);
@@ -117,7 +145,11 @@ fn digests_that_would_name_other_paths() {
     let built = build_layout(&dir, "v1");
     std::fs::write(t.path().join("outside"), b"{}").unwrap();
     let r = format!("oci:{}:v1", dir.display());
-    for bad in ["sha256:../../outside", "sha256/../../../outside:x", "md5:d41d8cd98f00b204e9800998ecf8427e"] {
+    for bad in [
+        "sha256:../../outside",
+        "sha256/../../../outside:x",
+        "md5:d41d8cd98f00b204e9800998ecf8427e",
+    ] {
         let index = serde_json::json!({"schemaVersion": 2, "manifests": [{"mediaType": "application/vnd.oci.image.manifest.v1+json",
             "digest": bad, "size": 2, "annotations": {"org.opencontainers.image.ref.name": "v1"}}]});
         std::fs::write(dir.join("index.json"), index.to_string()).unwrap();
@@ -130,7 +162,10 @@ fn digests_that_would_name_other_paths() {
     retag(&dir, &m, "application/vnd.oci.image.manifest.v1+json");
     let e = open(&r, &PullOptions::default()).unwrap_err();
     assert_eq!(e.kind, ErrorKind::Malformed, "{e}");
-    assert!(e.to_string().contains("outside") && e.step.starts_with("manifest sha256:"), "{e}");
+    assert!(
+        e.to_string().contains("outside") && e.step.starts_with("manifest sha256:"),
+        "{e}"
+    );
     // One oci-spec accepts (an algorithm it knows) but blobs/ must not be named by.
     m["layers"][1]["digest"] = serde_json::json!(format!("sha384:{}", "a".repeat(96)));
     retag(&dir, &m, "application/vnd.oci.image.manifest.v1+json");
@@ -150,7 +185,10 @@ fn symlinks_inside_the_layout_are_not_followed() {
     std::fs::remove_file(&path).unwrap();
     std::os::unix::fs::symlink(t.path().join("config-copy"), &path).unwrap();
     let e = open(&r, &PullOptions::default()).unwrap_err();
-    assert!(e.to_string().contains("symlinks inside a layout are not followed"), "{e}");
+    assert!(
+        e.to_string().contains("symlinks inside a layout are not followed"),
+        "{e}"
+    );
     // The whole blobs directory a symlink.
     std::fs::remove_file(&path).unwrap();
     std::fs::rename(t.path().join("config-copy"), &path).unwrap();
@@ -168,11 +206,21 @@ fn layers_over_the_limit() {
     let r = format!("oci:{}:v1", dir.display());
     // The first layer's blob is ~1 KB of gzip, 300 KB decompressed: a 100 KB limit lets the
     // blob in and stops the decompression.
-    let options = PullOptions { max_layer_bytes: 100_000, ..PullOptions::default() };
+    let options = PullOptions {
+        max_layer_bytes: 100_000,
+        ..PullOptions::default()
+    };
     let image = open(&r, &options).unwrap();
     let e = read_layer(&image, 0).unwrap_err();
     assert!(e.to_string().contains("100000-byte limit"), "{e}");
-    let e = open(&r, &PullOptions { max_layer_bytes: 10, ..PullOptions::default() }).unwrap_err();
+    let e = open(
+        &r,
+        &PullOptions {
+            max_layer_bytes: 10,
+            ..PullOptions::default()
+        },
+    )
+    .unwrap_err();
     assert_eq!(e.kind, ErrorKind::TooLarge, "{e}");
 }
 
@@ -182,14 +230,24 @@ fn garbage_everywhere_is_an_error_not_a_panic() {
     let dir = t.path().join("l");
     build_layout(&dir, "v1");
     let r = format!("oci:{}:v1", dir.display());
-    for index in ["", "null", "[]", "{\"manifests\": 3}", "{\"schemaVersion\":2,\"manifests\":[{}]}"] {
+    for index in [
+        "",
+        "null",
+        "[]",
+        "{\"manifests\": 3}",
+        "{\"schemaVersion\":2,\"manifests\":[{}]}",
+    ] {
         std::fs::write(dir.join("index.json"), index).unwrap();
         assert!(open(&r, &PullOptions::default()).is_err(), "{index}");
     }
     let archive = t.path().join("a.tar");
     std::fs::write(&archive, vec![0x55u8; 4096]).unwrap();
     assert!(open(&format!("oci-archive:{}", archive.display()), &PullOptions::default()).is_err());
-    assert!(open(&format!("docker-archive:{}", archive.display()), &PullOptions::default()).is_err());
+    assert!(open(
+        &format!("docker-archive:{}", archive.display()),
+        &PullOptions::default()
+    )
+    .is_err());
     assert!(open("oci:/nonexistent/dir:x", &PullOptions::default()).is_err());
     assert!(open("docker://", &PullOptions::default()).is_err());
 }

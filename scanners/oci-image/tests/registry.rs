@@ -68,9 +68,15 @@ fn anonymous_plain_http() {
     let host = open(&multi, &options).unwrap();
     assert!(host.index_digest.is_some());
     assert_same(&host, &built);
-    let arm = PullOptions { platform: Some(oci_image::Platform::parse("linux/arm64").unwrap()), ..options.clone() };
+    let arm = PullOptions {
+        platform: Some(oci_image::Platform::parse("linux/arm64").unwrap()),
+        ..options.clone()
+    };
     assert_eq!(open(&multi, &arm).unwrap().manifest_digest, host.manifest_digest);
-    let s390x = PullOptions { platform: Some(oci_image::Platform::parse("linux/s390x").unwrap()), ..options.clone() };
+    let s390x = PullOptions {
+        platform: Some(oci_image::Platform::parse("linux/s390x").unwrap()),
+        ..options.clone()
+    };
     let e = open(&multi, &s390x).unwrap_err();
     assert_eq!(e.kind, ErrorKind::Platform, "{e}");
     assert!(e.to_string().contains("(it has: linux/arm64/v8, linux/amd64)"), "{e}");
@@ -92,8 +98,15 @@ fn tls_with_cert_dir_and_basic_auth() {
     let reg = Registry::start(
         &t.path().join("tlsreg"),
         &storage,
-        &format!("  tls:\n    certificate: {}\n    key: {}", tls.join("server.crt").display(), tls.join("server.key").display()),
-        &format!("auth:\n  htpasswd:\n    realm: test\n    path: {}", t.path().join("htpasswd").display()),
+        &format!(
+            "  tls:\n    certificate: {}\n    key: {}",
+            tls.join("server.crt").display(),
+            tls.join("server.key").display()
+        ),
+        &format!(
+            "auth:\n  htpasswd:\n    realm: test\n    path: {}",
+            t.path().join("htpasswd").display()
+        ),
     );
     let certs = t.path().join("certs");
     std::fs::create_dir_all(&certs).unwrap();
@@ -114,21 +127,57 @@ fn tls_with_cert_dir_and_basic_auth() {
     assert_eq!(image.manifest_digest, out.trim());
 
     // Without the CA: the certificate is not trusted.
-    let e = open(&r, &PullOptions { cert_dir: Some(t.path().join("empty")), ..options.clone() }).unwrap_err();
+    let e = open(
+        &r,
+        &PullOptions {
+            cert_dir: Some(t.path().join("empty")),
+            ..options.clone()
+        },
+    )
+    .unwrap_err();
     assert_eq!(e.kind, ErrorKind::Network, "{e}");
     // tls_verify=false accepts it.
-    open(&r, &PullOptions { cert_dir: Some(t.path().join("empty")), tls_verify: false, ..options.clone() }).unwrap();
+    open(
+        &r,
+        &PullOptions {
+            cert_dir: Some(t.path().join("empty")),
+            tls_verify: false,
+            ..options.clone()
+        },
+    )
+    .unwrap();
     // Without credentials: the error names the files tried.
     let none = t.path().join("no-such-auth.json");
-    let e = open(&r, &PullOptions { authfile: Some(none.clone()), ..options.clone() }).unwrap_err();
+    let e = open(
+        &r,
+        &PullOptions {
+            authfile: Some(none.clone()),
+            ..options.clone()
+        },
+    )
+    .unwrap_err();
     assert_eq!(e.kind, ErrorKind::Unauthorized, "{e}");
     let text = e.to_string();
-    assert!(text.contains(&format!("no credentials for {} in: {} (absent)", reg.host(), none.display())), "{text}");
+    assert!(
+        text.contains(&format!(
+            "no credentials for {} in: {} (absent)",
+            reg.host(),
+            none.display()
+        )),
+        "{text}"
+    );
     assert!(text.contains(&r), "{text}");
     // Wrong password.
     let wrong = t.path().join("wrong.json");
     write_authfile(&wrong, &reg.host(), "alice", "nope");
-    let e = open(&r, &PullOptions { authfile: Some(wrong), ..options }).unwrap_err();
+    let e = open(
+        &r,
+        &PullOptions {
+            authfile: Some(wrong),
+            ..options
+        },
+    )
+    .unwrap_err();
     assert_eq!(e.kind, ErrorKind::Unauthorized, "{e}");
     assert!(e.to_string().contains("refused the credentials of alice"), "{e}");
 }
@@ -147,7 +196,10 @@ fn bearer_token_from_an_issuer_the_test_runs() {
         if req.header("authorization") != Some("Basic Ym9iOnB3") {
             return Reply::new(401, "{}");
         }
-        let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap().as_secs();
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
         let claims = serde_json::json!({
             "iss": "test-issuer", "sub": "bob", "aud": "test-registry",
             "exp": now + 600, "nbf": now - 60, "iat": now - 60, "jti": format!("{now}-{}", req.target.len()),
@@ -178,9 +230,19 @@ fn bearer_token_from_an_issuer_the_test_runs() {
     assert_same(&image, &built);
     let first = seen.lock().unwrap()[0].clone();
     assert!(first.target.contains("service=test-registry"), "{first:?}");
-    assert!(first.target.contains("scope=repository%3Atest%2Fimage%3Apull"), "{first:?}");
+    assert!(
+        first.target.contains("scope=repository%3Atest%2Fimage%3Apull"),
+        "{first:?}"
+    );
     // No credentials: the issuer refuses, and we say which files had none.
-    let e = open(&r, &PullOptions { authfile: Some(t.path().join("none.json")), ..options }).unwrap_err();
+    let e = open(
+        &r,
+        &PullOptions {
+            authfile: Some(t.path().join("none.json")),
+            ..options
+        },
+    )
+    .unwrap_err();
     assert_eq!(e.kind, ErrorKind::Unauthorized, "{e}");
     assert!(e.to_string().contains("no credentials for"), "{e}");
 }
@@ -225,7 +287,10 @@ fn endless_manifest_is_cut_at_the_limit() {
                 if r.read_line(&mut line).is_err() {
                     return; // the https attempt's TLS hello
                 }
-                while { let mut h = String::new(); r.read_line(&mut h).unwrap_or(0) > 2 } {}
+                while {
+                    let mut h = String::new();
+                    r.read_line(&mut h).unwrap_or(0) > 2
+                } {}
                 if line.starts_with("GET /v2/ ") {
                     let _ = s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\n{}");
                     return;
@@ -238,7 +303,14 @@ fn endless_manifest_is_cut_at_the_limit() {
         }
     });
     let start = Instant::now();
-    let e = open(&format!("docker://127.0.0.1:{port}/x/y:z"), &PullOptions { tls_verify: false, ..quick() }).unwrap_err();
+    let e = open(
+        &format!("docker://127.0.0.1:{port}/x/y:z"),
+        &PullOptions {
+            tls_verify: false,
+            ..quick()
+        },
+    )
+    .unwrap_err();
     assert_eq!(e.kind, ErrorKind::TooLarge, "{e}");
     assert!(start.elapsed() < Duration::from_secs(10));
 }
@@ -278,7 +350,10 @@ fn redirect_to_another_host_drops_authorization_and_asks_the_check() {
                 .header("Docker-Content-Digest", &manifest_digest)
         } else if t.contains("/blobs/") {
             // Redirect on the blobs (config and layers) to the other origin.
-            Reply::new(307, "").header("Location", &format!("http://127.0.0.1:{cdn}/store{}", &t[t.find("/blobs/").unwrap()..]))
+            Reply::new(307, "").header(
+                "Location",
+                &format!("http://127.0.0.1:{cdn}/store{}", &t[t.find("/blobs/").unwrap()..]),
+            )
         } else {
             Reply::new(404, "")
         }
@@ -304,7 +379,11 @@ fn redirect_to_another_host_drops_authorization_and_asks_the_check() {
     assert!(seen.iter().all(|a| a.is_none()), "Authorization forwarded: {seen:?}");
     let urls = checked.lock().unwrap().clone();
     assert_eq!(urls.len(), 4);
-    assert!(urls.iter().all(|u| u.starts_with(&format!("http://127.0.0.1:{cdn}/store/blobs/sha256:"))), "{urls:?}");
+    assert!(
+        urls.iter()
+            .all(|u| u.starts_with(&format!("http://127.0.0.1:{cdn}/store/blobs/sha256:"))),
+        "{urls:?}"
+    );
 
     // A check that refuses: the open fails (the config is behind a redirect), naming it.
     let refusing = PullOptions {
@@ -312,7 +391,10 @@ fn redirect_to_another_host_drops_authorization_and_asks_the_check() {
         ..options
     };
     let e = open(&r, &refusing).unwrap_err();
-    assert!(e.to_string().contains("refused") && e.to_string().contains("not allowed"), "{e}");
+    assert!(
+        e.to_string().contains("refused") && e.to_string().contains("not allowed"),
+        "{e}"
+    );
 }
 
 /// A registry that lies: a Docker-Content-Digest that is not the body's, a manifest list
@@ -341,34 +423,56 @@ fn registry_that_lies() {
                 .header("Content-Type", "application/vnd.oci.image.manifest.v1+json");
         }
         if t.ends_with("/manifests/list") {
-            return Reply::new(200, list.clone()).header("Content-Type", "application/vnd.docker.distribution.manifest.list.v2+json");
+            return Reply::new(200, list.clone()).header(
+                "Content-Type",
+                "application/vnd.docker.distribution.manifest.list.v2+json",
+            );
         }
         if t.ends_with("/manifests/old") {
-            return Reply::new(200, r#"{"schemaVersion":1,"name":"x","tag":"old","fsLayers":[]}"#)
-                .header("Content-Type", "application/vnd.docker.distribution.manifest.v1+prettyjws");
+            return Reply::new(200, r#"{"schemaVersion":1,"name":"x","tag":"old","fsLayers":[]}"#).header(
+                "Content-Type",
+                "application/vnd.docker.distribution.manifest.v1+prettyjws",
+            );
         }
         if t.ends_with("/manifests/busy") {
             h.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
             return Reply::new(503, "");
         }
         if t.contains("/manifests/sha256:") {
-            return Reply::new(200, r#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"x","digest":"sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855","size":0},"layers":[]}"#);
+            return Reply::new(
+                200,
+                r#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"x","digest":"sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855","size":0},"layers":[]}"#,
+            );
         }
         Reply::new(404, "")
     });
-    let options = PullOptions { tls_verify: false, attempts: 3, ..quick() };
+    let options = PullOptions {
+        tls_verify: false,
+        attempts: 3,
+        ..quick()
+    };
     let at = |tag: &str| format!("docker://127.0.0.1:{port}/x/y{tag}");
     let e = open(&at(":wrongheader"), &options).unwrap_err();
     assert_eq!(e.kind, ErrorKind::DigestMismatch, "{e}");
     assert!(e.to_string().contains("Docker-Content-Digest"), "{e}");
-    let e = open(&at(":list"), &PullOptions { platform: Some(oci_image::Platform::parse("linux/amd64").unwrap()), ..options.clone() }).unwrap_err();
+    let e = open(
+        &at(":list"),
+        &PullOptions {
+            platform: Some(oci_image::Platform::parse("linux/amd64").unwrap()),
+            ..options.clone()
+        },
+    )
+    .unwrap_err();
     assert_eq!(e.kind, ErrorKind::Platform, "{e}");
     assert!(e.to_string().contains("linux/ppc64le"), "{e}");
     let e = open(&at(":old"), &options).unwrap_err();
     assert_eq!(e.kind, ErrorKind::Unsupported, "{e}");
     assert!(e.to_string().contains("schema 1"), "{e}");
     let e = open(&at(":busy"), &options).unwrap_err();
-    assert!(e.to_string().contains("503") && e.to_string().contains("after 3 attempts"), "{e}");
+    assert!(
+        e.to_string().contains("503") && e.to_string().contains("after 3 attempts"),
+        "{e}"
+    );
     assert_eq!(hits.load(std::sync::atomic::Ordering::SeqCst), 3);
     let e = open(&at(&format!("@{}", built.manifest_digest)), &options).unwrap_err();
     assert_eq!(e.kind, ErrorKind::DigestMismatch, "{e}");

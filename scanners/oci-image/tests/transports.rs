@@ -15,7 +15,11 @@ fn oci_layout() {
     assert_eq!(image.manifest_digest, built.manifest_digest);
     assert_same(&image, &built);
     // Without a tag: the layout's only image.
-    let image = open(&format!("oci:{}", t.path().join("layout").display()), &PullOptions::default()).unwrap();
+    let image = open(
+        &format!("oci:{}", t.path().join("layout").display()),
+        &PullOptions::default(),
+    )
+    .unwrap();
     assert_eq!(image.config_digest, built.config_digest);
 }
 
@@ -29,14 +33,21 @@ fn oci_archive_and_docker_archive_via_skopeo() {
     let image = open(&format!("oci-archive:{}:v1", oa.display()), &PullOptions::default()).unwrap();
     assert_eq!(image.transport, Transport::OciArchive);
     // skopeo writes the manifest anew (its own JSON spacing): compare with what it says.
-    assert_eq!(image.manifest_digest, inspect_digest(&format!("oci-archive:{}:v1", oa.display())));
+    assert_eq!(
+        image.manifest_digest,
+        inspect_digest(&format!("oci-archive:{}:v1", oa.display()))
+    );
     assert_same(&image, &built);
 
     // Docker formats cannot hold zstd layers: the same image with gzip.
     let built = build_layout_with(&t.path().join("gzip"), "v1", false);
     let src = format!("oci:{}:v1", t.path().join("gzip").display());
     let da = t.path().join("image.docker.tar");
-    skopeo(&["copy", &src, &format!("docker-archive:{}:localhost/test:v1", da.display())]);
+    skopeo(&[
+        "copy",
+        &src,
+        &format!("docker-archive:{}:localhost/test:v1", da.display()),
+    ]);
     for r in [
         format!("docker-archive:{}", da.display()),
         format!("docker-archive:{}:localhost/test:v1", da.display()),
@@ -45,7 +56,11 @@ fn oci_archive_and_docker_archive_via_skopeo() {
         assert_eq!(image.transport, Transport::DockerArchive);
         assert_same(&image, &built);
     }
-    let e = open(&format!("docker-archive:{}:localhost/other:v1", da.display()), &PullOptions::default()).unwrap_err();
+    let e = open(
+        &format!("docker-archive:{}:localhost/other:v1", da.display()),
+        &PullOptions::default(),
+    )
+    .unwrap_err();
     assert!(e.to_string().contains("localhost/test:v1"), "{e}");
 }
 
@@ -60,7 +75,11 @@ fn containers_storage_overlay_and_vfs() {
     let src = format!("oci:{}:v1", t.path().join("layout").display());
     for driver in ["overlay", "vfs"] {
         let graph = t.path().join(format!("{driver}-graph"));
-        let spec = format!("[{driver}@{}+{}]", graph.display(), t.path().join(format!("{driver}-run")).display());
+        let spec = format!(
+            "[{driver}@{}+{}]",
+            graph.display(),
+            t.path().join(format!("{driver}-run")).display()
+        );
         skopeo(&["copy", &src, &format!("containers-storage:{spec}localhost/test:v1")]);
         // By name with the storage spec, by short name with storage_root, by id prefix.
         let options = PullOptions {
@@ -76,7 +95,10 @@ fn containers_storage_overlay_and_vfs() {
             let image = open(&r, &options).unwrap_or_else(|e| panic!("{r}: {e}"));
             assert_eq!(image.transport, Transport::ContainersStorage);
             assert_eq!(image.config_digest, built.config_digest, "{r}");
-            assert_eq!(image.manifest_digest, inspect_digest(&format!("containers-storage:{spec}localhost/test:v1")));
+            assert_eq!(
+                image.manifest_digest,
+                inspect_digest(&format!("containers-storage:{spec}localhost/test:v1"))
+            );
             let ids: Vec<_> = image.layers.iter().map(|l| l.diff_id.clone().unwrap()).collect();
             assert_eq!(ids, built.diff_ids);
             assert_eq!(image.labels.get("maintainer").map(String::as_str), Some("tests"));
@@ -90,7 +112,10 @@ fn containers_storage_overlay_and_vfs() {
                         _ => panic!("overlay layers are directories"),
                     })
                     .collect();
-                assert_eq!(std::fs::read(dirs[0].join("etc/os-release")).unwrap(), b"ID=centos\nVERSION_ID=\"9\"\n");
+                assert_eq!(
+                    std::fs::read(dirs[0].join("etc/os-release")).unwrap(),
+                    b"ID=centos\nVERSION_ID=\"9\"\n"
+                );
                 assert!(!dirs[0].join("usr/share/doc/readme").exists());
                 assert!(dirs[1].join("usr/share/doc/readme").exists());
                 // The whiteout of layer 2 is an overlayfs one: a character device 0/0.
@@ -98,7 +123,10 @@ fn containers_storage_overlay_and_vfs() {
                 assert!(wh.file_type().is_char_device() && wh.rdev() == 0, "{wh:?}");
                 assert_eq!(std::fs::read(dirs[2].join("etc/motd2")).unwrap(), b"layer 2\n");
                 // The opaque directory: the xattr overlayfs reads (as root: trusted.).
-                assert_eq!(xattr(&dirs[2].join("opt"), "trusted.overlay.opaque").as_deref(), Some(&b"y"[..]));
+                assert_eq!(
+                    xattr(&dirs[2].join("opt"), "trusted.overlay.opaque").as_deref(),
+                    Some(&b"y"[..])
+                );
                 assert!(dirs[2].join("opt/new").exists() && !dirs[2].join("opt/old").exists());
             }
             _ => {
@@ -109,7 +137,9 @@ fn containers_storage_overlay_and_vfs() {
                 assert!(top.join("etc/os-release").exists() && top.join("usr/share/doc/readme").exists());
                 assert!(!top.join("usr/bin/tool").exists());
                 assert!(top.join("opt/new").exists() && !top.join("opt/old").exists());
-                let LayerContent::Snapshot(bottom) = image.open_layer(0).unwrap() else { panic!() };
+                let LayerContent::Snapshot(bottom) = image.open_layer(0).unwrap() else {
+                    panic!()
+                };
                 assert!(bottom.join("usr/bin/tool").exists());
             }
         }
@@ -130,7 +160,11 @@ fn podman_built_image_from_storage_and_save() {
     std::fs::create_dir_all(ctx.join("b")).unwrap();
     std::fs::write(ctx.join("a/etc/one"), b"one\n").unwrap();
     std::fs::write(ctx.join("b/two"), b"two\n").unwrap();
-    std::fs::write(ctx.join("Containerfile"), "FROM scratch\nCOPY a/ /\nLABEL maintainer=podman-test\nCOPY b/ /opt/\n").unwrap();
+    std::fs::write(
+        ctx.join("Containerfile"),
+        "FROM scratch\nCOPY a/ /\nLABEL maintainer=podman-test\nCOPY b/ /opt/\n",
+    )
+    .unwrap();
     let conf = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/e2e/containers.conf");
     let (root, runroot) = (t.path().join("root"), t.path().join("run"));
     let podman = |args: &[&str]| {
@@ -145,26 +179,55 @@ fn podman_built_image_from_storage_and_save() {
         run(&mut c)
     };
     podman(&["build", "-q", "-t", "localhost/pt:v1", ctx.to_str().unwrap()]);
-    let id = podman(&["inspect", "--format", "{{.Id}}", "localhost/pt:v1"]).trim().to_string();
+    let id = podman(&["inspect", "--format", "{{.Id}}", "localhost/pt:v1"])
+        .trim()
+        .to_string();
     let da = t.path().join("save.docker.tar");
     let oa = t.path().join("save.oci.tar");
-    podman(&["save", "--format", "docker-archive", "-o", da.to_str().unwrap(), "localhost/pt:v1"]);
-    podman(&["save", "--format", "oci-archive", "-o", oa.to_str().unwrap(), "localhost/pt:v1"]);
+    podman(&[
+        "save",
+        "--format",
+        "docker-archive",
+        "-o",
+        da.to_str().unwrap(),
+        "localhost/pt:v1",
+    ]);
+    podman(&[
+        "save",
+        "--format",
+        "oci-archive",
+        "-o",
+        oa.to_str().unwrap(),
+        "localhost/pt:v1",
+    ]);
     let spec = format!("[overlay@{}+{}]", root.display(), runroot.display());
     let stored = open(&format!("containers-storage:{spec}pt:v1"), &PullOptions::default()).unwrap();
     assert_eq!(stored.config_digest, format!("sha256:{id}"));
     assert_eq!(stored.labels.get("maintainer").map(String::as_str), Some("podman-test"));
     assert_eq!(stored.layers.len(), 2);
-    assert!(stored.layers[1].created_by.as_deref().unwrap_or("").contains("COPY"), "{:?}", stored.layers[1]);
-    let LayerContent::Dir(top) = stored.open_layer(1).unwrap() else { panic!("overlay") };
+    assert!(
+        stored.layers[1].created_by.as_deref().unwrap_or("").contains("COPY"),
+        "{:?}",
+        stored.layers[1]
+    );
+    let LayerContent::Dir(top) = stored.open_layer(1).unwrap() else {
+        panic!("overlay")
+    };
     assert_eq!(std::fs::read(top.join("opt/two")).unwrap(), b"two\n");
-    for r in [format!("docker-archive:{}", da.display()), format!("oci-archive:{}", oa.display())] {
+    for r in [
+        format!("docker-archive:{}", da.display()),
+        format!("oci-archive:{}", oa.display()),
+    ] {
         let image = open(&r, &PullOptions::default()).unwrap_or_else(|e| panic!("{e}"));
         assert_eq!(image.config_digest, stored.config_digest, "{r}");
-        assert_eq!(image.layers.iter().map(|l| l.diff_id.clone()).collect::<Vec<_>>(),
-                   stored.layers.iter().map(|l| l.diff_id.clone()).collect::<Vec<_>>());
+        assert_eq!(
+            image.layers.iter().map(|l| l.diff_id.clone()).collect::<Vec<_>>(),
+            stored.layers.iter().map(|l| l.diff_id.clone()).collect::<Vec<_>>()
+        );
         for l in &image.layers {
-            let LayerContent::Tar(mut tar) = image.open_layer(l.index).unwrap() else { panic!() };
+            let LayerContent::Tar(mut tar) = image.open_layer(l.index).unwrap() else {
+                panic!()
+            };
             let mut bytes = Vec::new();
             std::io::Read::read_to_end(&mut tar, &mut bytes).unwrap();
             assert_eq!(Some(sha256(&bytes)), l.diff_id, "{r} layer {}", l.index);

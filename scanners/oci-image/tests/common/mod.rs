@@ -48,7 +48,9 @@ pub fn skopeo(args: &[&str]) -> String {
 
 /// The manifest digest skopeo reports for `reference`.
 pub fn inspect_digest(reference: &str) -> String {
-    skopeo(&["inspect", "--format", "{{.Digest}}", reference]).trim().to_string()
+    skopeo(&["inspect", "--format", "{{.Digest}}", reference])
+        .trim()
+        .to_string()
 }
 
 fn tar_of(entries: &[(&str, &[u8])], whiteouts: &[&str], hardlinks: &[(&str, &str)]) -> Vec<u8> {
@@ -148,7 +150,10 @@ pub fn build_layout_with(dir: &Path, tag: &str, zstd_layer: bool) -> Built {
         e.finish().unwrap()
     };
     let second = if zstd_layer {
-        (zstd::encode_all(&tars[1][..], 3).unwrap(), "application/vnd.oci.image.layer.v1.tar+zstd")
+        (
+            zstd::encode_all(&tars[1][..], 3).unwrap(),
+            "application/vnd.oci.image.layer.v1.tar+zstd",
+        )
     } else {
         let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
         e.write_all(&tars[1]).unwrap();
@@ -213,7 +218,9 @@ pub fn build_layout_with(dir: &Path, tag: &str, zstd_layer: bool) -> Built {
 /// Tag `tag` in the layout at `dir` as an index of two platforms, linux/amd64 and
 /// linux/arm64/v8, both the built manifest. Returns the index digest.
 pub fn add_index(dir: &Path, built: &Built, tag: &str) -> String {
-    let size = std::fs::metadata(dir.join("blobs/sha256").join(&built.manifest_digest[7..])).unwrap().len();
+    let size = std::fs::metadata(dir.join("blobs/sha256").join(&built.manifest_digest[7..]))
+        .unwrap()
+        .len();
     let entry = |arch: &str, variant: Option<&str>| {
         let mut p = serde_json::json!({"os": "linux", "architecture": arch});
         if let Some(v) = variant {
@@ -227,8 +234,10 @@ pub fn add_index(dir: &Path, built: &Built, tag: &str) -> String {
     let (d, s) = write_blob(dir, index.as_bytes());
     let path = dir.join("index.json");
     let mut top: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
-    top["manifests"].as_array_mut().unwrap().push(serde_json::json!({"mediaType": "application/vnd.oci.image.index.v1+json",
-        "digest": d, "size": s, "annotations": {"org.opencontainers.image.ref.name": tag}}));
+    top["manifests"].as_array_mut().unwrap().push(
+        serde_json::json!({"mediaType": "application/vnd.oci.image.index.v1+json",
+        "digest": d, "size": s, "annotations": {"org.opencontainers.image.ref.name": tag}}),
+    );
     std::fs::write(&path, top.to_string()).unwrap();
     d
 }
@@ -242,7 +251,12 @@ pub fn assert_same(image: &oci_image::Image, built: &Built) {
     assert_eq!(image.layers.len(), 3);
     for (i, l) in image.layers.iter().enumerate() {
         assert_eq!(l.index, i);
-        assert_eq!(l.diff_id.as_deref(), Some(built.diff_ids[i].as_str()), "{}", image.reference);
+        assert_eq!(
+            l.diff_id.as_deref(),
+            Some(built.diff_ids[i].as_str()),
+            "{}",
+            image.reference
+        );
         assert_eq!(l.created_by.as_deref(), Some(built.created_by[i].as_str()));
     }
     // Read the layers on several threads at once, as the lead's code does.
@@ -268,7 +282,11 @@ pub fn assert_same(image: &oci_image::Image, built: &Built) {
 }
 
 pub fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// Debian's docker-registry on 127.0.0.1, serving `storage` with extra YAML (`auth:`, `tls`).
@@ -310,7 +328,10 @@ impl Registry {
                 let log = std::fs::read_to_string(dir.join(format!("registry-{port}.log"))).unwrap_or_default();
                 panic!("docker-registry exited ({status}): {log}");
             }
-            assert!(start.elapsed() < Duration::from_secs(20), "docker-registry did not listen");
+            assert!(
+                start.elapsed() < Duration::from_secs(20),
+                "docker-registry did not listen"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
         r
@@ -415,7 +436,11 @@ pub fn serve(handler: impl Fn(&Request) -> Reply + Send + Sync + 'static) -> u16
                         headers.push((k.trim().to_string(), v.trim().to_string()));
                     }
                 }
-                let reply = handler(&Request { method, target, headers });
+                let reply = handler(&Request {
+                    method,
+                    target,
+                    headers,
+                });
                 let mut out = stream;
                 let mut head = format!(
                     "HTTP/1.1 {} X\r\nContent-Length: {}\r\nConnection: close\r\n",
@@ -439,7 +464,10 @@ pub fn serve(handler: impl Fn(&Request) -> Reply + Send + Sync + 'static) -> u16
 pub fn sign_token(dir: &Path, claims: &serde_json::Value) -> String {
     use base64::Engine as _;
     let url = base64::engine::general_purpose::URL_SAFE_NO_PAD;
-    let der = run(Command::new("sh").arg("-ec").arg("openssl x509 -in cert.pem -outform DER | base64 -w0").current_dir(dir));
+    let der = run(Command::new("sh")
+        .arg("-ec")
+        .arg("openssl x509 -in cert.pem -outform DER | base64 -w0")
+        .current_dir(dir));
     let header = serde_json::json!({"typ": "JWT", "alg": "RS256", "x5c": [der.trim()]});
     let input = format!("{}.{}", url.encode(header.to_string()), url.encode(claims.to_string()));
     let mut child = Command::new("openssl")
