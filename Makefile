@@ -31,7 +31,12 @@ SCANNER_CRATES := scanner-rpm-verify:scanners/rpm-verify \
                   security-advisories:scanners/security-advisories
 SCANNERS ?= $(strip $(foreach p,$(SCANNER_CRATES),$(if $(wildcard $(word 2,$(subst :, ,$(p)))/src/main.rs),$(word 1,$(subst :, ,$(p))))))
 
-.PHONY: build images install uninstall test test-e2e bench demo fuzz
+.PHONY: build images install uninstall test test-e2e bench demo fuzz deps
+
+# The Debian packages the tests and the demo need: installed when run as root with apt,
+# otherwise named (.ci/deps).
+deps:
+	bash .ci/deps
 
 build:
 	@test -n "$(SCANNERS)" || { echo "no scanner crates found" >&2; exit 2; }
@@ -80,7 +85,7 @@ install uninstall: images
 # image would meet them (under strace), and reuse target/debug/<scanner> when it is current.
 # The end-to-end test needs the images; it is #[ignore]d so that `cargo test --workspace`
 # alone does not run it half-prepared.
-test:
+test: deps
 	$(CARGO) build --workspace --bins
 	$(CARGO) test --workspace
 	$(MAKE) test-e2e
@@ -99,12 +104,19 @@ bench:
 	@set -e; found=0; for s in bench/*.sh; do [ -f "$$s" ] || continue; found=1; echo "== $$s"; bash "$$s"; done; \
 	  [ $$found = 1 ] || { echo "no benchmark scripts in bench/" >&2; exit 2; }
 
-# A root holding a real CentOS 7 package installed by rpm, with /usr/bin/curl changed after
-# installation: rpm-verify reports it (needs rpm, and the Rust toolchain).
-demo:
-	$(MAKE) build SCANNERS=scanner-rpm-verify
-	rm -rf $(DEMO_DIR) && mkdir -p $(DEMO_DIR)/root
+# An OCI image of two layers: a real CentOS 7 package installed by rpm, then a build step
+# that changes /usr/bin/curl and deletes the man pages. rpm-verify reads the image in place
+# (no unpacking) and names the layer of each finding; rpmdb-query names the package's layer.
+demo: deps
+	$(MAKE) build SCANNERS="scanner-rpm-verify rpmdb-query"
+	rm -rf $(DEMO_DIR) && mkdir -p $(DEMO_DIR)/root $(DEMO_DIR)/step2/usr/bin
 	rpm --root $(DEMO_DIR)/root --dbpath /var/lib/rpm -i --nodeps --noscripts --nosignature \
 	  tests/fixtures/rpms/centos7-curl/curl-7.29.0-59.el7.x86_64.rpm
-	printf 'tampered\n' >> $(DEMO_DIR)/root/usr/bin/curl
-	$(RELEASE_DIR)/scanner-rpm-verify --rootfs $(DEMO_DIR)/root --format table
+	cd $(DEMO_DIR) && umoci init --layout layout && umoci new --image layout:demo
+	cd $(DEMO_DIR) && umoci insert --image layout:demo --history.created_by 'RUN rpm -i curl' root /
+	cp -p $(DEMO_DIR)/root/usr/bin/curl $(DEMO_DIR)/step2/usr/bin/curl
+	printf 'tampered\n' >> $(DEMO_DIR)/step2/usr/bin/curl
+	cd $(DEMO_DIR) && umoci insert --image layout:demo --history.created_by 'RUN patch /usr/bin/curl' step2 /
+	cd $(DEMO_DIR) && umoci insert --image layout:demo --whiteout --history.created_by 'RUN rm -rf /usr/share/man' /usr/share/man
+	$(RELEASE_DIR)/rpmdb-query --image oci:$(DEMO_DIR)/layout:demo --layers
+	$(RELEASE_DIR)/scanner-rpm-verify --image oci:$(DEMO_DIR)/layout:demo --scan-type rpm-verify-all --format table

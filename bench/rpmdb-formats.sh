@@ -19,7 +19,7 @@ done
 
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
 RUSTFLAGS='-C target-feature=+crt-static' cargo build --release -q --target x86_64-unknown-linux-gnu \
-  -p rpmdb --bin rpmdb-query
+  -p rpmdb-query --bin rpmdb-query
 q="$CARGO_TARGET_DIR/x86_64-unknown-linux-gnu/release/rpmdb-query"
 
 work=$(mktemp -d)

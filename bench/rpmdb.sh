@@ -67,7 +67,7 @@ fi
 # The binary as shipped: static, like `make build` (glibc crt-static; no dynamic loader at start).
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
 RUSTFLAGS='-C target-feature=+crt-static' cargo build --release -q --target x86_64-unknown-linux-gnu \
-  -p rpmdb --bin rpmdb-query
+  -p rpmdb-query --bin rpmdb-query
 q="$CARGO_TARGET_DIR/x86_64-unknown-linux-gnu/release/rpmdb-query"
 
 files_qf='[%{FILENAMES} %{FILEMODES} %{FILEDIGESTS} %{FILESIZES}\n]'

@@ -196,6 +196,11 @@ def main():
     put("image_config", "docker-config.json", IMAGE_CONFIG.encode())
     for i, text in enumerate(IMAGE_TEXT):
         put("image_text", "text-%d" % i, text.encode())
+    # Image layers: two small tars (PAX capability, a whiteout, an opaque directory, a hard
+    # link into the lower layer, a symlinked parent), joined as the target cuts them.
+    lower, upper = image_layers()
+    put("image_layers", "two-layers", bytes([1]) + lower + upper[: len(lower)].ljust(len(lower), b"\0"))
+    put("image_layers", "one-layer", bytes([0]) + lower)
     # rpmvercmp: triples of consecutive versions from rpm's own test vectors.
     words = []
     with open(fixture("rpmvercmp", "vectors.txt")) as f:
@@ -207,6 +212,45 @@ def main():
         put("vercmp", "vectors-%03d" % i, "\0".join(words[i:i + 3]).encode())
     for t in sorted(os.listdir(CORPUS)):
         print("%-12s %4d seeds" % (t, len(os.listdir(os.path.join(CORPUS, t)))))
+
+
+def image_layers():
+    import io
+    import tarfile
+
+    def tar(entries):
+        out = io.BytesIO()
+        with tarfile.open(fileobj=out, mode="w", format=tarfile.PAX_FORMAT) as t:
+            for name, kind, data, extra in entries:
+                info = tarfile.TarInfo(name)
+                info.mtime = 1700000000
+                info.type = kind
+                if kind == tarfile.SYMTYPE or kind == tarfile.LNKTYPE:
+                    info.linkname = data.decode()
+                    t.addfile(info)
+                    continue
+                info.size = len(data) if kind == tarfile.REGTYPE else 0
+                info.pax_headers = extra
+                t.addfile(info, io.BytesIO(data) if kind == tarfile.REGTYPE else None)
+        return out.getvalue()
+
+    cap = "\x01\x00\x00\x02\x00\x20\x00\x00" + "\x00" * 12
+    lower = tar([
+        ("usr", tarfile.DIRTYPE, b"", {}),
+        ("usr/lib", tarfile.DIRTYPE, b"", {}),
+        ("lib", tarfile.SYMTYPE, b"usr/lib", {}),
+        ("usr/lib/libx.so", tarfile.REGTYPE, b"x" * 100, {}),
+        ("var/cache/a", tarfile.REGTYPE, b"a", {}),
+        ("etc/os-release", tarfile.REGTYPE, b"ID=centos\n", {}),
+    ])
+    upper = tar([
+        ("usr/bin/ping", tarfile.REGTYPE, b"ping", {"SCHILY.xattr.security.capability": cap}),
+        ("var/cache/.wh..wh..opq", tarfile.REGTYPE, b"", {}),
+        ("etc/.wh.os-release", tarfile.REGTYPE, b"", {}),
+        ("lib/liby.so", tarfile.REGTYPE, b"y", {}),
+        ("usr/bin/x2", tarfile.LNKTYPE, b"usr/lib/libx.so", {}),
+    ])
+    return lower, upper
 
 
 METALINK = """<?xml version="1.0" encoding="utf-8"?>

@@ -66,11 +66,7 @@ fn scan_all(name: &str, root: &Path) -> Vec<Run> {
                 OsStr::new(&empty_repo),
             ]);
         }
-        let opts = RunOptions {
-            limit: TIME_LIMIT,
-            drop_dac: false,
-            env: vec![("TMPDIR".into(), scratch.path().to_str().unwrap().into())],
-        };
+        let opts = RunOptions::with_tmpdir(TIME_LIMIT, scratch.path());
         let run = run_traced(&format!("{name}: {scanner}"), bin, &args, &opts);
         run.assert_ended_cleanly(RSS_LIMIT_KIB);
         run.assert_opened_only_inside(root, &[scratch.path(), bin], canary.path());

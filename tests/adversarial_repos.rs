@@ -178,11 +178,7 @@ fn scan_both(
         if scanner == "pipeline-scanner" {
             args.extend(pipeline_extra.iter().map(OsStr::new));
         }
-        let opts = RunOptions {
-            limit: TIME_LIMIT,
-            drop_dac: false,
-            env: vec![("TMPDIR".into(), scratch.path().to_str().unwrap().into())],
-        };
+        let opts = RunOptions::with_tmpdir(TIME_LIMIT, scratch.path());
         let what = format!("{name}: {scanner}");
         let run = run_traced(&what, bin, &args, &opts);
         run.assert_ended_cleanly(RSS_LIMIT_KIB);

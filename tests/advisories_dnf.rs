@@ -241,6 +241,7 @@ fn ours(
             repo: vec![format!("t=file://{}", s.repo.path().display())],
             no_image_repos: true,
             cache_dir: Some(cache.path().to_path_buf()),
+            ..RepoOptions::default()
         },
         ..Options::default()
     };

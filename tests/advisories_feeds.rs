@@ -344,6 +344,7 @@ fn no_feed_and_no_database_are_failures() {
             repo: vec![format!("empty=file://{}", repo.path().display())],
             no_image_repos: true,
             cache_dir: None,
+            ..Default::default()
         },
         ..Options::default()
     };

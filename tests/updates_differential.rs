@@ -171,6 +171,7 @@ fn dnf_answer(b: &Built, transport: Transport) -> DnfAnswer {
 fn our_answer(b: &Built, transport: Transport, cache: Option<&Path>) -> (DnfAnswer, serde_json::Value) {
     let mut options = Options {
         cache_dir: cache.map(Path::to_path_buf),
+        network: repo::allow_test_servers(),
         ..Options::default()
     };
     if transport == Transport::File {

@@ -11,7 +11,8 @@ mod harness;
 
 use atomic_protocol::Scanner;
 use harness::repo::{self, HttpServer, Serve};
-use harness::{build_rpms, PackageSpec, TestRoot};
+use harness::root::root_with_available;
+use harness::{PackageSpec, TestRoot};
 use pipeline_scanner::{Options, PipelineScanner};
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -42,17 +43,9 @@ fn fixture() -> Fixture {
         PackageSpec::new("gamma", "0.9", "1"),
         PackageSpec::new("unrelated", "1.0", "1"),
     ];
-    let mut all = installed.clone();
-    all.extend(updates.iter().cloned());
-    let rpms = build_rpms(&all, &work.path().join("rpms"));
-    let root = TestRoot::new();
-    root.install(&rpms[..installed.len()], &[]);
+    let (root, updates) = root_with_available(&installed, &updates, work.path());
     root.write_file("/etc/os-release", OS_RELEASE);
-    Fixture {
-        root,
-        updates: rpms[installed.len()..].to_vec(),
-        work,
-    }
+    Fixture { root, updates, work }
 }
 
 impl Fixture {
@@ -70,11 +63,15 @@ impl Fixture {
         self.work.path().join("served")
     }
     fn scan(&self, options: &Options) -> serde_json::Value {
+        self.try_scan(options).expect("scan")
+    }
+    /// The scan results, or why the subject could not be scanned.
+    fn try_scan(&self, options: &Options) -> Result<serde_json::Value, String> {
         let root = rpmdb::root::Root::new(self.root.path()).unwrap();
         PipelineScanner::default()
             .scan(&root, "yum-update", options)
-            .expect("scan")
-            .scan_results
+            .map(|o| o.scan_results)
+            .map_err(|e| e.0)
     }
 }
 
@@ -174,27 +171,31 @@ fn metalink_mirrorlist_and_variables_match_dnf() {
         assert_eq!(dnf.updates, expected(), "{kind}: dnf said:\n{}", dnf.output);
         let ours = f.scan(&Options {
             timeout: 5,
+            network: repo::allow_test_servers(),
             ..Options::default()
         });
         assert!(errors_of(&ours).is_empty(), "{kind}: {:?}", errors_of(&ours));
         assert_eq!(updates_of(&ours), dnf.updates, "{kind}");
     }
 
-    // A metalink whose hash does not match what the mirrors serve: the repository fails, named.
+    // A metalink whose hash does not match what the mirrors serve: the repository fails,
+    // named; it was the only one, so nothing was checked and the subject is not scanned.
     f.root.write_file(
         "/etc/yum.repos.d/t.repo",
         format!("[t]\nname=t\nmetalink={}\ngpgcheck=0\n", server.url("badmetalink.xml")),
     );
-    let ours = f.scan(&Options::default());
-    let errors = errors_of(&ours);
-    assert_eq!(errors.len(), 1);
-    assert_eq!(errors[0].0, "t");
+    let e = f
+        .try_scan(&Options {
+            network: repo::allow_test_servers(),
+            ..Options::default()
+        })
+        .unwrap_err();
     assert!(
-        errors[0].1.contains("does not match any hash of the metalink"),
-        "{}",
-        errors[0].1
+        e.contains("no repository could be read")
+            && e.contains("repository t: ")
+            && e.contains("does not match any hash of the metalink"),
+        "{e}"
     );
-    assert!(updates_of(&ours).is_empty());
 }
 
 /// The same repository in every compression, over HTTP and file://, gives dnf's answer.
@@ -258,6 +259,7 @@ fn a_repository_that_never_answers_is_named_and_bounded() {
         timeout: 2,
         connect_timeout: 2,
         attempts: 2,
+        network: repo::allow_test_servers(),
         ..Options::default()
     };
     let outcome = PipelineScanner::default().scan(&root, "yum-update", &options).unwrap();
@@ -451,25 +453,24 @@ fn ca_bundles_come_from_the_image() {
         "/etc/yum.repos.d/t.repo",
         "[tls]\nname=tls\nbaseurl=https://127.0.0.1:9/repo/\n\n[own]\nname=own\nbaseurl=https://127.0.0.1:9/own/\nsslcacert=/etc/ssl/certs/ca-certificates.crt\n",
     );
-    let ours = f.scan(&Options {
-        image_ca_bundle: true,
-        ..Options::default()
-    });
-    let errors = errors_of(&ours);
-    assert_eq!(errors.len(), 2, "{errors:?}");
-    assert_eq!(errors[0].0, "tls");
+    // Neither repository can be read: the subject is not scanned, and both are named.
+    let e = f
+        .try_scan(&Options {
+            image_ca_bundle: true,
+            network: repo::allow_test_servers(),
+            ..Options::default()
+        })
+        .unwrap_err();
+    let (tls, own) = e.split_once("; repository own: ").unwrap_or_else(|| panic!("{e}"));
     assert!(
-        errors[0]
-            .1
-            .contains("CA bundle /etc/pki/tls/certs/ca-bundle.crt: the CA bundle holds no PEM certificate"),
-        "{}",
-        errors[0].1
+        tls.contains(
+            "repository tls: CA bundle /etc/pki/tls/certs/ca-bundle.crt: the CA bundle holds no PEM certificate"
+        ),
+        "{e}"
     );
     // The host has /etc/ssl/certs/ca-certificates.crt; the image does not.
-    assert_eq!(errors[1].0, "own");
     assert!(
-        errors[1].1.contains("/etc/ssl/certs/ca-certificates.crt") && errors[1].1.contains("No such file"),
-        "{}",
-        errors[1].1
+        own.contains("/etc/ssl/certs/ca-certificates.crt") && own.contains("No such file"),
+        "{e}"
     );
 }

@@ -3,7 +3,8 @@
 //! - [`advisory_repo`]: a repository made by the real `createrepo_c`, with an `updateinfo`
 //!   (and optionally `modules`) added by the real `modifyrepo_c`;
 //! - [`dnf_updateinfo`]: `dnf --installroot R ... updateinfo list [args]` on a [`TestRoot`],
-//!   parsed into `(advisory id, package nevra)` pairs — exactly what dnf prints.
+//!   parsed into `(advisory id, package nevra)` pairs — exactly what dnf prints;
+//!   [`dnf_updateinfo_image_repos`] the same with the root's own repositories.
 //!
 //! Debian's dnf looks for the rpm database at `R/root/.rpmdb` (Debian's rpm keeps it in
 //! `~/.rpmdb`): a symlink there to `../var/lib/rpm` makes it read the root's own.
@@ -32,6 +33,15 @@ pub fn advisory_repo(dir: &Path, rpms: &[PathBuf], updateinfo_xml: &str, modules
 /// configuration: no repositories, no plugins, no gpg checks, a fixed `$releasever`, and its
 /// metadata cache in `cache`.
 pub fn dnf_command(root: &TestRoot, repo: &Path, releasever: &str, cache: &Path) -> Command {
+    let mut cmd = dnf_on_root(root, releasever, cache);
+    cmd.arg("--setopt=reposdir=/dev/null")
+        .arg(format!("--repofrompath=t,file://{}", repo.display()));
+    cmd
+}
+
+/// The `dnf` command for a root with the repositories the root itself configures (its
+/// `etc/yum.repos.d`), no plugins, no gpg checks, a fixed `$releasever`, its cache in `cache`.
+pub fn dnf_on_root(root: &TestRoot, releasever: &str, cache: &Path) -> Command {
     let dnf = require_tool("dnf");
     let link = root.path().join("root/.rpmdb");
     if fs::symlink_metadata(&link).is_err() {
@@ -40,8 +50,6 @@ pub fn dnf_command(root: &TestRoot, repo: &Path, releasever: &str, cache: &Path)
     }
     let mut cmd = Command::new(dnf);
     cmd.arg(format!("--installroot={}", root.path().display()))
-        .arg("--setopt=reposdir=/dev/null")
-        .arg(format!("--repofrompath=t,file://{}", repo.display()))
         .arg(format!("--releasever={releasever}"))
         .arg("--disableplugin=*")
         .arg("--setopt=gpgcheck=0")
@@ -54,7 +62,16 @@ pub fn dnf_command(root: &TestRoot, repo: &Path, releasever: &str, cache: &Path)
 /// `dnf updateinfo list ARGS` on the root: the set of `(advisory id, nevra)` it prints.
 pub fn dnf_updateinfo(root: &TestRoot, repo: &Path, releasever: &str, args: &[&str]) -> BTreeSet<(String, String)> {
     let cache = tempfile::tempdir().unwrap();
-    let mut cmd = dnf_command(root, repo, releasever, cache.path());
+    updateinfo_list(dnf_command(root, repo, releasever, cache.path()), args)
+}
+
+/// `dnf updateinfo list ARGS` on the root, reading the repositories the root configures.
+pub fn dnf_updateinfo_image_repos(root: &TestRoot, releasever: &str, args: &[&str]) -> BTreeSet<(String, String)> {
+    let cache = tempfile::tempdir().unwrap();
+    updateinfo_list(dnf_on_root(root, releasever, cache.path()), args)
+}
+
+fn updateinfo_list(mut cmd: Command, args: &[&str]) -> BTreeSet<(String, String)> {
     cmd.arg("updateinfo").arg("list").args(args);
     let out = run_ok(&mut cmd);
     parse_updateinfo_list(&String::from_utf8_lossy(&out.stdout))

@@ -4,7 +4,7 @@
 //!
 //! - [`scanner_binaries`]: `cargo build` the three scanners (and `rpmdb-query`) once per test binary.
 //! - [`run_traced`]: run one, killed past a time limit; exit status, output, max RSS
-//!   (`wait4`), elapsed time, and the files it opened.
+//!   (`wait4`), elapsed time, the files it opened and the addresses it connected to.
 //! - [`TreeDigest`]: every path of a tree with its type, mode, owner, size, mtime, ctime,
 //!   inode, link target, xattrs and a content hash (data extents only, so a 10 GB sparse file
 //!   costs nothing).
@@ -253,6 +253,24 @@ impl Run {
         );
     }
 
+    /// Every IP address the scanner tried to connect to (traced `connect()` calls on
+    /// AF_INET and AF_INET6 sockets), with the port.
+    pub fn connects(&self) -> Vec<(std::net::IpAddr, u16)> {
+        self.trace
+            .lines()
+            .filter(|l| l.contains("connect(") && l.contains("sa_family=AF_INET"))
+            .filter_map(|l| {
+                let port = l.split("_port=htons(").nth(1)?.split(')').next()?.parse().ok()?;
+                let addr = if let Some(rest) = l.split("inet_addr(\"").nth(1) {
+                    rest.split('"').next()?
+                } else {
+                    l.split("inet_pton(AF_INET6, \"").nth(1)?.split('"').next()?
+                };
+                Some((addr.parse().ok()?, port))
+            })
+            .collect()
+    }
+
     /// The document says what could not be checked: a failure, an error or a warning, whose
     /// text mentions each of `words` (case-insensitive).
     pub fn assert_reports(&self, words: &[&str]) {
@@ -279,6 +297,18 @@ pub struct RunOptions {
     pub env: Vec<(String, String)>,
 }
 
+impl RunOptions {
+    /// Killed after `limit`, with full capabilities, `TMPDIR` set to `tmp` (where a scanner
+    /// keeps its temporary metadata cache).
+    pub fn with_tmpdir(limit: Duration, tmp: &Path) -> RunOptions {
+        RunOptions {
+            limit,
+            drop_dac: false,
+            env: vec![("TMPDIR".into(), tmp.to_str().expect("UTF-8 TMPDIR").into())],
+        }
+    }
+}
+
 /// Run `bin args` under `strace -f -y` with a watchdog; returns how it ended.
 pub fn run_traced(what: &str, bin: &Path, args: &[&OsStr], opts: &RunOptions) -> Run {
     let strace = require_tool("strace");
@@ -292,7 +322,7 @@ pub fn run_traced(what: &str, bin: &Path, args: &[&OsStr], opts: &RunOptions) ->
         "-s",
         "512",
         "-e",
-        "trace=%file,openat2",
+        "trace=%file,openat2,connect",
         "-e",
         "signal=none",
         "-o",

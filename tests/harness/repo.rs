@@ -114,17 +114,32 @@ pub fn replace_data_file(dir: &Path, kind: &str, old: &Path, new: &Path) {
     fs::write(&repomd_path, out).unwrap();
 }
 
+/// The network flags under which an image's repositories may reach this module's servers
+/// on 127.0.0.1, the stand-ins for an internal mirror: `--allow-repo-network 127.0.0.1`.
+/// Without it the scanners refuse the loopback addresses an image names (issue 19).
+pub fn allow_test_servers() -> atomic_protocol::cli::RepoNetwork {
+    atomic_protocol::cli::RepoNetwork {
+        allow_repo_network: vec!["127.0.0.1".parse().unwrap()],
+        ..Default::default()
+    }
+}
+
 /// What a tiny HTTP server does with a request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Serve {
     /// Serve files of the folder (404 when missing).
     Files,
     /// Accept the connection and never answer.
     Hang,
+    /// Answer `302 Found` with `Location:` this prefix followed by the path asked for.
+    RedirectTo(String),
 }
 
-/// A server on 127.0.0.1 for one test; stopped when dropped.
+/// A server on 127.0.0.1 (or another loopback address) for one test; stopped when dropped.
+/// It records every request it receives.
 pub struct HttpServer {
+    /// The address it listens on, as a URL writes it (`127.0.0.1`, `[::1]`).
+    pub host: String,
     pub port: u16,
     stop: Arc<AtomicBool>,
     requests: Arc<std::sync::Mutex<Vec<String>>>,
@@ -132,8 +147,15 @@ pub struct HttpServer {
 
 impl HttpServer {
     pub fn start(folder: &Path, mode: Serve) -> HttpServer {
-        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        HttpServer::start_on("127.0.0.1", folder, mode)
+    }
+
+    /// A server listening on `host` (`127.0.0.2`, `[::1]`…), on a free port.
+    pub fn start_on(host: &str, folder: &Path, mode: Serve) -> HttpServer {
+        let listener = TcpListener::bind((host.trim_start_matches('[').trim_end_matches(']'), 0))
+            .unwrap_or_else(|e| panic!("cannot listen on {host}: {e}"));
         let port = listener.local_addr().unwrap().port();
+        let host = host.to_string();
         let stop = Arc::new(AtomicBool::new(false));
         let requests = Arc::new(std::sync::Mutex::new(Vec::new()));
         let (folder, stop2, requests2) = (folder.to_path_buf(), stop.clone(), requests.clone());
@@ -144,20 +166,24 @@ impl HttpServer {
                     break;
                 }
                 let Ok(conn) = conn else { continue };
-                match mode {
-                    Serve::Hang => held.push(conn),
-                    Serve::Files => {
-                        let (folder, requests) = (folder.clone(), requests2.clone());
-                        std::thread::spawn(move || serve_one(conn, &folder, &requests));
-                    }
+                if mode == Serve::Hang {
+                    held.push(conn);
+                    continue;
                 }
+                let (folder, requests, mode) = (folder.clone(), requests2.clone(), mode.clone());
+                std::thread::spawn(move || serve_one(conn, &folder, &requests, &mode));
             }
         });
-        HttpServer { port, stop, requests }
+        HttpServer {
+            host,
+            port,
+            stop,
+            requests,
+        }
     }
 
     pub fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}/{}", self.port, path.trim_start_matches('/'))
+        format!("http://{}:{}/{}", self.host, self.port, path.trim_start_matches('/'))
     }
 
     /// The paths requested so far.
@@ -169,11 +195,11 @@ impl HttpServer {
 impl Drop for HttpServer {
     fn drop(&mut self) {
         self.stop.store(true, Ordering::SeqCst);
-        let _ = TcpStream::connect(("127.0.0.1", self.port));
+        let _ = TcpStream::connect((self.host.trim_start_matches('[').trim_end_matches(']'), self.port));
     }
 }
 
-fn serve_one(conn: TcpStream, folder: &Path, requests: &std::sync::Mutex<Vec<String>>) {
+fn serve_one(conn: TcpStream, folder: &Path, requests: &std::sync::Mutex<Vec<String>>, mode: &Serve) {
     let _ = conn.set_read_timeout(Some(Duration::from_secs(10)));
     let mut reader = BufReader::new(conn.try_clone().unwrap());
     let mut line = String::new();
@@ -198,6 +224,13 @@ fn serve_one(conn: TcpStream, folder: &Path, requests: &std::sync::Mutex<Vec<Str
         .to_string();
     requests.lock().unwrap().push(path.clone());
     let mut conn = conn;
+    if let Serve::RedirectTo(prefix) = mode {
+        let _ = write!(
+            conn,
+            "HTTP/1.1 302 Found\r\nLocation: {prefix}{path}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+        );
+        return;
+    }
     let file = folder.join(path.trim_start_matches('/'));
     let ok = !path.contains("..") && file.is_file();
     if ok {

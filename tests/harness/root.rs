@@ -15,6 +15,21 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+/// Build `installed` and `available` with rpmbuild (into `work/rpms`) and install
+/// `installed` into a new [`TestRoot`]: the root, and the rpms of `available` in their order
+/// (to publish as a repository of updates).
+pub fn root_with_available(
+    installed: &[super::PackageSpec],
+    available: &[super::PackageSpec],
+    work: &Path,
+) -> (TestRoot, Vec<PathBuf>) {
+    let all: Vec<super::PackageSpec> = installed.iter().chain(available).cloned().collect();
+    let rpms = super::build_rpms(&all, &work.join("rpms"));
+    let root = TestRoot::new();
+    root.install(&rpms[..installed.len()], &[]);
+    (root, rpms[installed.len()..].to_vec())
+}
+
 #[derive(Debug)]
 pub struct TestRoot {
     dir: Option<tempfile::TempDir>,

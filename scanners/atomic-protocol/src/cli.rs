@@ -10,6 +10,7 @@
 //! option that clashes with a shared one.
 
 use crate::document::ResultDocument;
+use crate::image::ImageArgs;
 use crate::progress::Progress;
 use crate::subjects::{self, Subject};
 use crate::{install, table, ScanType, Scanner};
@@ -47,9 +48,10 @@ pub struct Common {
     #[arg(long, value_name = "DIR")]
     pub rootfs: Vec<PathBuf>,
 
-    /// With --rootfs: write DIR/<folder>/json as atomic mode does (folder = the path with
-    /// every `/` turned into `_`), instead of printing the documents; DIR is created.
-    #[arg(long, value_name = "DIR", requires = "rootfs")]
+    /// With --rootfs or --image: write DIR/<folder>/json as atomic mode does (folder = the
+    /// path with every `/` turned into `_`, or the image's id), instead of printing the
+    /// documents; DIR is created.
+    #[arg(long, value_name = "DIR")]
     pub output: Option<PathBuf>,
 
     /// What to print on stdout.
@@ -57,11 +59,11 @@ pub struct Common {
     pub format: Format,
 
     /// Atomic mode: the folder holding one subject folder per image.
-    #[arg(long, value_name = "DIR", default_value = "/scanin", conflicts_with = "rootfs")]
+    #[arg(long, value_name = "DIR", default_value = "/scanin", conflicts_with_all = ["rootfs", "images"])]
     pub scanin: PathBuf,
 
     /// Atomic mode: where <subject>/json is written.
-    #[arg(long, value_name = "DIR", default_value = "/scanout", conflicts_with = "rootfs")]
+    #[arg(long, value_name = "DIR", default_value = "/scanout", conflicts_with_all = ["rootfs", "images"])]
     pub scanout: PathBuf,
 
     /// Exit with status 1 when a subject has findings.
@@ -71,6 +73,40 @@ pub struct Common {
     /// How many subjects to scan at once [default: the number of CPUs].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u16).range(1..))]
     pub jobs: Option<u16>,
+    #[command(flatten)]
+    pub images: ImageArgs,
+}
+
+/// The network policy for URLs an image names (its repositories, their mirror lists and
+/// metalinks) and for every redirect: the same flags in every scanner that fetches them.
+/// Flatten it into a scanner's options (`#[command(flatten)]`); [`RepoNetwork::policy`]
+/// gives the [`net_policy::Policy`].
+#[derive(Debug, Clone, Default, Args)]
+pub struct RepoNetwork {
+    /// Let URLs the image names (and redirects) reach this network (CIDR, e.g. 10.0.0.0/8),
+    /// address or host name, otherwise refused when loopback, link-local, private, multicast
+    /// or unspecified; repeatable.
+    #[arg(long = "allow-repo-network", value_name = "CIDR|HOST")]
+    pub allow_repo_network: Vec<net_policy::Allowed>,
+
+    /// Let URLs the image names (and redirects) reach any address: for pipelines whose
+    /// mirrors are internal.
+    #[arg(long)]
+    pub allow_private_repos: bool,
+
+    /// Refuse plain http:// for URLs the image names and for redirects.
+    #[arg(long)]
+    pub https_only: bool,
+}
+
+impl RepoNetwork {
+    pub fn policy(&self) -> net_policy::Policy {
+        net_policy::Policy {
+            allow_private: self.allow_private_repos,
+            https_only: self.https_only,
+            allowed: self.allow_repo_network.clone(),
+        }
+    }
 }
 
 /// The subcommands (the image has no shell, so the binary installs its own manifest).
@@ -194,7 +230,11 @@ where
         .jobs
         .map(usize::from)
         .unwrap_or_else(|| std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1));
-    if common.rootfs.is_empty() {
+    if common.output.is_some() && common.rootfs.is_empty() && common.images.images.is_empty() {
+        let _ = writeln!(err, "{name}: --output needs --rootfs or --image");
+        return EXIT_COULD_NOT_RUN;
+    }
+    if common.rootfs.is_empty() && common.images.images.is_empty() {
         atomic_mode(scanner, scan_type, &options, &common, jobs, out, err)
     } else {
         stand_alone(scanner, scan_type, &options, &common, jobs, out, err)
@@ -243,7 +283,15 @@ fn atomic_mode<S: Scanner>(
         let _ = writeln!(err, "{name}: {e}");
         return EXIT_COULD_NOT_RUN;
     }
-    let docs = subjects::scan_all(scanner, scan_type, options, &subjects, jobs, &Progress::hidden());
+    let docs = subjects::scan_all(
+        scanner,
+        scan_type,
+        options,
+        &common.images,
+        &subjects,
+        jobs,
+        &Progress::hidden(),
+    );
     if let Err(errors) = subjects::write_layout(&common.scanout, &docs) {
         for e in errors {
             let _ = writeln!(err, "{name}: cannot write a result: {e}");
@@ -273,7 +321,7 @@ fn stand_alone<S: Scanner>(
         }
     };
     let progress = Progress::start(name, subjects.len(), true);
-    let docs = subjects::scan_all(scanner, scan_type, options, &subjects, jobs, &progress);
+    let docs = subjects::scan_all(scanner, scan_type, options, &common.images, &subjects, jobs, &progress);
     progress.finish();
 
     let mut status = findings_status(common, &docs);
@@ -302,7 +350,8 @@ fn stand_alone<S: Scanner>(
 }
 
 fn prepare_stand_alone(common: &Common) -> Result<Vec<Subject>, subjects::SetupError> {
-    let subjects = subjects::from_rootfs(&common.rootfs)?;
+    let mut subjects = subjects::from_rootfs(&common.rootfs)?;
+    subjects.extend(subjects::from_images(&common.images.images));
     if let Some(dir) = &common.output {
         subjects::check_distinct_folders(&subjects)?;
         fs::create_dir_all(dir).map_err(|e| subjects::SetupError(format!("cannot create {}: {e}", dir.display())))?;

@@ -86,6 +86,9 @@ pub struct ResultDocument {
     pub start: ScanTime,
     pub finished: ScanTime,
     pub verdict: Verdict,
+    /// `"Image"`: for an image subject, its reference, manifest and config digests, platform
+    /// and layer count.
+    pub image: Option<Value>,
     /// Files the scanner asked for beside `json` ([`crate::Scanner::extra_files`]).
     pub extra_files: Vec<ExtraFile>,
 }
@@ -152,6 +155,9 @@ impl Serialize for ResultDocument {
         };
         map.serialize_entry("CVE Feed Last Updated", feed)?;
         map.serialize_entry("UUID", &self.uuid)?;
+        if let Some(image) = &self.image {
+            map.serialize_entry("Image", image)?;
+        }
         map.serialize_entry("Summary", &self.summary())?;
         match &self.verdict {
             Verdict::Failed(f) => {
@@ -200,6 +206,7 @@ mod tests {
             start: t,
             finished: t,
             verdict,
+            image: None,
             extra_files: Vec::new(),
         }
     }

@@ -86,12 +86,13 @@
 
 pub mod cli;
 pub mod document;
+pub mod image;
 pub mod install;
 pub mod progress;
 pub mod subjects;
 pub mod table;
 
-use rpmdb::root::Root;
+use rootfs::Root;
 use serde_json::Value;
 
 pub use document::ResultDocument;
@@ -184,6 +185,12 @@ pub trait Scanner: Sync {
     fn manifest(&self) -> &'static str;
     /// Judge one root.
     fn scan(&self, root: &Root, scan_type: &str, options: &Self::Options) -> Result<Outcome, ScanFailure>;
+
+    /// Whether the scanner compares file digests: an image subject's layer pass then hashes
+    /// every regular file as it streams past (rpm-verify), instead of reading layers again.
+    fn reads_file_digests(&self) -> bool {
+        false
+    }
 
     /// Files written beside `json` in the subject's output folder (atomic mode and
     /// `--output`), made from the finished document. None by default.

@@ -11,6 +11,7 @@
 //!   the scanner asks for). Nothing is ever written under the scanned roots.
 
 use crate::document::{rootfs_folder, subject_uuid, ResultDocument, ScanTime, Verdict};
+use crate::image::ImageArgs;
 use crate::progress::Progress;
 use crate::{ScanFailure, ScanType, Scanner};
 use rpmdb::root::Root;
@@ -23,13 +24,16 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
-/// A root filesystem to scan.
+/// A root filesystem to scan: a folder, or an image by reference.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Subject {
-    /// The folder name under `/scanin` (and `/scanout`).
+    /// The folder name under `/scanin` (and `/scanout`); for an image, its reference until
+    /// the image is opened, then its id.
     pub folder: OsString,
-    /// Where the root is on this machine.
+    /// Where the root is on this machine (for an image: its reference, as given).
     pub dir: PathBuf,
+    /// The image reference (`--image`), when the subject is an image.
+    pub image: Option<String>,
 }
 
 /// Why the run cannot start at all (exit status 2).
@@ -58,6 +62,7 @@ pub fn from_scanin(scanin: &Path) -> Result<Vec<Subject>, SetupError> {
         subjects.push(Subject {
             folder: entry.file_name(),
             dir: entry.path(),
+            image: None,
         });
     }
     if subjects.is_empty() {
@@ -83,9 +88,23 @@ pub fn from_rootfs(paths: &[PathBuf]) -> Result<Vec<Subject>, SetupError> {
         subjects.push(Subject {
             folder: OsString::from(rootfs_folder(&absolute)),
             dir: fs::canonicalize(path).unwrap_or_else(|_| path.clone()),
+            image: None,
         });
     }
     Ok(subjects)
+}
+
+/// Stand-alone subjects from `--image` references, in the order given; each is named by its
+/// reference until it is opened (then by its id, the config digest's hex digits).
+pub fn from_images(references: &[String]) -> Vec<Subject> {
+    references
+        .iter()
+        .map(|r| Subject {
+            folder: OsString::from(r.replace(['/', ':', '@'], "_")),
+            dir: PathBuf::from(r),
+            image: Some(r.clone()),
+        })
+        .collect()
 }
 
 /// Two subjects that would share an output folder (only matters with `--output`).
@@ -108,6 +127,7 @@ pub fn scan_all<S: Scanner>(
     scanner: &S,
     scan_type: &ScanType,
     options: &S::Options,
+    images: &ImageArgs,
     subjects: &[Subject],
     jobs: usize,
     progress: &Progress,
@@ -120,7 +140,7 @@ pub fn scan_all<S: Scanner>(
             scope.spawn(|| loop {
                 let i = next.fetch_add(1, Ordering::SeqCst);
                 let Some(subject) = subjects.get(i) else { break };
-                let doc = scan_one(scanner, scan_type, options, subject);
+                let doc = scan_one(scanner, scan_type, options, images, subject);
                 progress.subject_done();
                 if let Ok(mut slots) = slots.lock() {
                     slots[i] = Some(doc);
@@ -153,10 +173,31 @@ pub fn scan_one<S: Scanner>(
     scanner: &S,
     scan_type: &ScanType,
     options: &S::Options,
+    images: &ImageArgs,
     subject: &Subject,
 ) -> ResultDocument {
     let start = ScanTime::now();
-    let verdict = match open_root(&subject.dir) {
+    let mut opened_image = None;
+    let root = match &subject.image {
+        None => open_root(&subject.dir),
+        Some(reference) => {
+            let opened = catch_unwind(AssertUnwindSafe(|| {
+                crate::image::open(reference, images, scanner.reads_file_digests())
+            }))
+            .unwrap_or_else(|panic| {
+                Err(ScanFailure(format!(
+                    "internal error: opening the image panicked: {}",
+                    panic_message(&panic)
+                )))
+            });
+            opened.map(|o| {
+                let root = o.root.clone();
+                opened_image = Some(o);
+                root
+            })
+        }
+    };
+    let verdict = match root {
         Err(failure) => Verdict::Failed(failure),
         Ok(root) => match catch_unwind(AssertUnwindSafe(|| scanner.scan(&root, scan_type.name, options))) {
             Ok(Ok(outcome)) => Verdict::Scanned(outcome),
@@ -168,6 +209,13 @@ pub fn scan_one<S: Scanner>(
         },
     };
     let mut doc = document(scanner, scan_type, subject, start, ScanTime::now(), verdict);
+    if let Some(o) = opened_image {
+        doc.uuid = o.id.clone();
+        doc.folder = OsString::from(&o.id);
+        doc.image = Some(o.summary);
+    } else if let Some(reference) = &subject.image {
+        doc.image = Some(serde_json::json!({ "Reference": reference }));
+    }
     doc.extra_files = scanner.extra_files(&doc);
     doc
 }
@@ -189,6 +237,7 @@ fn document<S: Scanner>(
         start,
         finished,
         verdict,
+        image: None,
         extra_files: Vec::new(),
     }
 }
@@ -243,7 +292,7 @@ pub fn check_scanout(scanout: &Path, subjects: &[Subject]) -> Result<(), SetupEr
         // Only real folders are scanned (a symlinked subject is refused, not followed).
         let scanned = subjects
             .iter()
-            .filter(|s| fs::symlink_metadata(&s.dir).is_ok_and(|m| m.is_dir()));
+            .filter(|s| s.image.is_none() && fs::symlink_metadata(&s.dir).is_ok_and(|m| m.is_dir()));
         for subject in scanned {
             if let Ok(dir) = fs::canonicalize(&subject.dir) {
                 if out.starts_with(&dir) {

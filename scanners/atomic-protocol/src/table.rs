@@ -109,6 +109,7 @@ mod tests {
             start: now,
             finished: now,
             verdict,
+            image: None,
             extra_files: Vec::new(),
         }
     }

@@ -72,6 +72,9 @@ pub struct Options {
     /// Tries per URL when a connection fails or a server answers 5xx.
     #[arg(long, value_name = "N", default_value_t = 2)]
     pub attempts: u32,
+
+    #[command(flatten)]
+    pub network: atomic_protocol::cli::RepoNetwork,
 }
 
 impl Default for Options {
@@ -85,6 +88,7 @@ impl Default for Options {
             download_timeout: 600,
             image_ca_bundle: false,
             attempts: 2,
+            network: Default::default(),
         }
     }
 }
@@ -96,6 +100,7 @@ impl Options {
             response_timeout: Duration::from_secs(self.timeout.max(1)),
             total_timeout: Duration::from_secs(self.download_timeout.max(1)),
             attempts: self.attempts.max(1),
+            policy: Arc::new(self.network.policy()),
             ..FetchOptions::default()
         }
     }
@@ -197,6 +202,19 @@ impl Scanner for PipelineScanner {
             },
             &repos::Interest { names: &names },
         );
+        // Repositories to look in, and none could be read (refused, unreachable, broken):
+        // nothing was checked, which must not read as "no updates".
+        if !loaded.repos.is_empty() && loaded.repos.iter().all(|r| r.error.is_some()) {
+            let errors: Vec<String> = loaded
+                .repos
+                .iter()
+                .map(|r| format!("repository {}: {}", r.id, r.error.as_deref().unwrap_or_default()))
+                .collect();
+            return Err(ScanFailure(format!(
+                "no repository could be read, so no package was checked for updates: {}",
+                errors.join("; ")
+            )));
+        }
 
         let streams: Vec<_> = loaded
             .repos
@@ -224,7 +242,9 @@ impl Scanner for PipelineScanner {
             obsoletes: config.main.obsoletes,
         };
         let decision = decide::decide(&image.installed, &loaded.candidates, &loaded.repos, &policy);
+        let package_layers = atomic_protocol::image::PackageLayers::of(root);
         Ok(report::outcome(&report::Findings {
+            package_layers: package_layers.as_ref(),
             image: &image,
             decision: &decision,
             repos: &loaded.repos,

@@ -20,6 +20,8 @@ pub struct Findings<'a> {
     pub repos: &'a [LoadedRepo],
     pub config_problems: &'a [String],
     pub active_modules: &'a [String],
+    /// For an image: the layers that installed its packages.
+    pub package_layers: Option<&'a atomic_protocol::image::PackageLayers>,
 }
 
 pub fn outcome(f: &Findings<'_>) -> Outcome {
@@ -35,12 +37,17 @@ pub fn outcome(f: &Findings<'_>) -> Outcome {
         .updates
         .iter()
         .map(|u| {
-            json!({
+            let mut v = json!({
                 "Package": format!("{}.{}", u.candidate.name, u.candidate.arch),
                 "Installed": format!("{}.{}", u.installed.evr_string(), u.installed.arch),
                 "Available": evr_string(&u.candidate.evr),
                 "Repository": repo_id(u.candidate.repo),
-            })
+            });
+            let i = u.installed;
+            if let Some(layer) = f.package_layers.and_then(|l| l.layer(&i.name, &i.evr, &i.arch)) {
+                v["Installed By Layer"] = layer;
+            }
+            v
         })
         .collect();
     details.sort_by_key(|v| v.to_string());

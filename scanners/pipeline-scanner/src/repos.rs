@@ -7,7 +7,7 @@
 use crate::pkgspec::Specs;
 use repodata::cache::Cache;
 use repodata::config::Variables;
-use repodata::fetch::{FetchOptions, FileScope};
+use repodata::fetch::{FetchOptions, UrlOrigin};
 use repodata::modules::ModulesMetadata;
 use repodata::primary::{self, ParseOptions, PrimaryPackage, Relation};
 use repodata::repomd::DataFile;
@@ -208,7 +208,7 @@ struct Content {
 fn open_data(
     l: &Located,
     data: &DataFile,
-    scope: FileScope<'_>,
+    scope: UrlOrigin<'_>,
     cache: &Cache,
 ) -> Result<(Box<dyn std::io::BufRead>, bool, String), String> {
     let url = l.url(data);
@@ -246,7 +246,7 @@ fn read_content(
 
 /// A repository's modules: from the compact index an earlier scan wrote beside the cached
 /// file, else from the YAML (writing the index).
-fn read_modules(l: &Located, data: &DataFile, scope: FileScope<'_>, cache: &Cache) -> Result<ModulesMetadata, String> {
+fn read_modules(l: &Located, data: &DataFile, scope: UrlOrigin<'_>, cache: &Cache) -> Result<ModulesMetadata, String> {
     const MAX_INDEX: u64 = 256 << 20;
     let index_path = data
         .checksum

@@ -4,17 +4,26 @@
 //! Every request is bounded: connect and response timeouts, a total time, a size limit, a
 //! small number of attempts. Mirror lists and metalinks become an ordered list of base URLs,
 //! tried in turn; a metalink's hashes are checked against the `repomd.xml` it describes.
+//!
+//! Every URL carries where it came from ([`UrlOrigin`]): a URL the image names (and every
+//! URL a redirect leads to) is held to the network policy of [`net_policy`] — no loopback,
+//! link-local or private address unless the options allow it — and connected to only at an
+//! address that was checked; redirects are followed here, each hop checked.
 
 use crate::checksum::{self, Checksum, Hasher};
 use crate::metalink::{self, Metalink};
+use net_policy::{Agents, FollowError, NamedBy, Policy};
 use rpmdb::root::Root;
 use std::fs::File;
 use std::io::{self, Read, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 /// The largest mirror list accepted.
 pub const MAX_MIRRORLIST_BYTES: u64 = 1 << 20;
+/// Redirects followed per request.
+pub const MAX_REDIRECTS: u32 = 5;
 
 /// Limits of every request.
 #[derive(Debug, Clone)]
@@ -30,6 +39,8 @@ pub struct FetchOptions {
     pub attempts: u32,
     /// Mirrors tried at most per file.
     pub max_mirrors: usize,
+    /// What URLs the image names, and redirects, may reach.
+    pub policy: Arc<Policy>,
 }
 
 impl Default for FetchOptions {
@@ -40,16 +51,35 @@ impl Default for FetchOptions {
             total_timeout: Duration::from_secs(600),
             attempts: 2,
             max_mirrors: 8,
+            policy: Arc::new(Policy::default()),
         }
     }
 }
 
-/// Where `file://` URLs point: the host (a `--repo` given by the user) or the scanned image
-/// (a repository the image itself configures, e.g. `baseurl=file:///srv/repo`).
+/// Who named a URL, which decides where `file://` points and whether the network policy
+/// applies: the user (`--repo`: `file://` on the host, the address theirs to choose, its
+/// redirects checked) or the scanned image (a repository the image configures, e.g.
+/// `baseurl=file:///srv/repo` inside the image, and its network addresses checked).
+///
+/// A user's repository can still point elsewhere from its metadata (`xml:base`, an absolute
+/// `href`): such a URL is [`UrlOrigin::Metadata`], not the user's choice.
 #[derive(Debug, Clone, Copy)]
-pub enum FileScope<'a> {
-    Host,
+pub enum UrlOrigin<'a> {
+    User,
     Image(&'a Root),
+    /// Named by the metadata of the user's repository at this base URL: the network policy
+    /// applies, and `file://` is not read (the host's files are not the server's to name).
+    Metadata(&'a str),
+}
+
+impl UrlOrigin<'_> {
+    fn named_by(self) -> NamedBy {
+        match self {
+            UrlOrigin::User => NamedBy::User,
+            UrlOrigin::Image(_) => NamedBy::Image,
+            UrlOrigin::Metadata(base) => NamedBy::Metadata { of: base.to_string() },
+        }
+    }
 }
 
 /// An error fetching one URL.
@@ -77,9 +107,9 @@ fn err(url: &str, message: impl Into<String>, transient: bool) -> FetchError {
     }
 }
 
-/// Fetches URLs with one TLS configuration.
+/// Fetches URLs with one TLS configuration and one network policy.
 pub struct Fetcher {
-    agent: ureq::Agent,
+    agents: Agents,
     options: FetchOptions,
 }
 
@@ -106,18 +136,18 @@ impl Fetcher {
 
     fn build(options: FetchOptions, roots: ureq::tls::RootCerts) -> Fetcher {
         let tls = ureq::tls::TlsConfig::builder().root_certs(roots).build();
-        let config = ureq::Agent::config_builder()
-            .timeout_connect(Some(options.connect_timeout))
-            .timeout_recv_response(Some(options.response_timeout))
-            .timeout_per_read(Some(options.response_timeout))
-            .timeout_global(Some(options.total_timeout))
-            .http_status_as_error(false)
-            .max_redirects(5)
-            .user_agent("atomic-scanners pipeline-scanner")
-            .tls_config(tls)
-            .build();
+        let config = || {
+            ureq::Agent::config_builder()
+                .timeout_connect(Some(options.connect_timeout))
+                .timeout_recv_response(Some(options.response_timeout))
+                .timeout_per_read(Some(options.response_timeout))
+                .timeout_global(Some(options.total_timeout))
+                .http_status_as_error(false)
+                .user_agent("atomic-scanners pipeline-scanner")
+                .tls_config(tls.clone())
+        };
         Fetcher {
-            agent: config.into(),
+            agents: Agents::new(options.policy.clone(), config),
             options,
         }
     }
@@ -127,7 +157,7 @@ impl Fetcher {
     }
 
     /// A whole (small) file, at most `limit` bytes.
-    pub fn get(&self, url: &str, limit: u64, scope: FileScope<'_>) -> Result<Vec<u8>, FetchError> {
+    pub fn get(&self, url: &str, limit: u64, scope: UrlOrigin<'_>) -> Result<Vec<u8>, FetchError> {
         let mut out = Vec::new();
         self.with_attempts(|_| {
             out.clear();
@@ -144,7 +174,7 @@ impl Fetcher {
         dest: &Path,
         limit: u64,
         expected: Option<&Checksum>,
-        scope: FileScope<'_>,
+        scope: UrlOrigin<'_>,
     ) -> Result<u64, FetchError> {
         let mut size = 0;
         self.with_attempts(|_| {
@@ -182,14 +212,20 @@ impl Fetcher {
         &self,
         url: &str,
         limit: u64,
-        scope: FileScope<'_>,
+        scope: UrlOrigin<'_>,
         out: &mut dyn Write,
         expected: Option<&Checksum>,
     ) -> Result<u64, FetchError> {
         let mut reader: Box<dyn Read> = if let Some(path) = file_path(url) {
             Box::new(open_file(url, &path, scope)?)
         } else if url.starts_with("http://") || url.starts_with("https://") {
-            let resp = self.agent.get(url).call().map_err(|e| classify(url, e))?;
+            let resp = self
+                .agents
+                .follow(url, scope.named_by(), MAX_REDIRECTS, |agent, hop| {
+                    agent.get(hop.url).call()
+                })
+                .map_err(|e| follow_error(url, e))?
+                .response;
             let status = resp.status().as_u16();
             if status >= 400 {
                 return Err(err(url, format!("HTTP status {status}"), status >= 500));
@@ -286,12 +322,12 @@ pub fn file_path(url: &str) -> Option<PathBuf> {
     Some(PathBuf::from(std::ffi::OsString::from_vec(out)))
 }
 
-fn open_file(url: &str, path: &Path, scope: FileScope<'_>) -> Result<File, FetchError> {
+fn open_file(url: &str, path: &Path, scope: UrlOrigin<'_>) -> Result<File, FetchError> {
     match scope {
-        FileScope::Image(root) => root
+        UrlOrigin::Image(root) => root
             .open_regular(path)
             .map_err(|e| err(url, format!("in the image: {e}"), false)),
-        FileScope::Host => rpmdb::root::open_regular_nofollow(path)
+        UrlOrigin::User => rpmdb::root::open_regular_nofollow(path)
             .or_else(|e| {
                 // A host path given by the user may go through symlinks: follow them there.
                 if e.raw_os_error() == Some(nix::errno::Errno::ELOOP as i32) {
@@ -302,6 +338,24 @@ fn open_file(url: &str, path: &Path, scope: FileScope<'_>) -> Result<File, Fetch
                 }
             })
             .map_err(|e| err(url, e.to_string(), false)),
+        UrlOrigin::Metadata(base) => Err(err(
+            url,
+            format!("refused: a file:// URL named by the metadata of {base} is not read on the host"),
+            false,
+        )),
+    }
+}
+
+fn follow_error(url: &str, e: FollowError) -> FetchError {
+    match e {
+        FollowError::Refused(r) => err(url, r.to_string(), false),
+        FollowError::Request { url: hop, error } if hop != url => {
+            let mut e = classify(url, error);
+            e.message = format!("redirected to {hop}: {}", e.message);
+            e
+        }
+        FollowError::Request { error, .. } => classify(url, error),
+        FollowError::Redirect { message, .. } => err(url, message, false),
     }
 }
 
@@ -360,7 +414,7 @@ impl Fetcher {
         baseurl: &[String],
         mirrorlist: Option<&str>,
         metalink: Option<&str>,
-        scope: FileScope<'_>,
+        scope: UrlOrigin<'_>,
     ) -> Mirrors {
         self.mirrors_with(baseurl, mirrorlist, metalink, scope, &|u| u.to_string())
     }
@@ -372,7 +426,7 @@ impl Fetcher {
         baseurl: &[String],
         mirrorlist: Option<&str>,
         metalink: Option<&str>,
-        scope: FileScope<'_>,
+        scope: UrlOrigin<'_>,
         substitute: &dyn Fn(&str) -> String,
     ) -> Mirrors {
         let mut m = Mirrors {
@@ -418,7 +472,7 @@ impl Fetcher {
 
     /// `repodata/repomd.xml` from the first base that serves one matching the metalink's
     /// hashes (when there are some). Returns the bytes and the base used.
-    pub fn repomd(&self, mirrors: &Mirrors, limit: u64, scope: FileScope<'_>) -> Result<(Vec<u8>, String), String> {
+    pub fn repomd(&self, mirrors: &Mirrors, limit: u64, scope: UrlOrigin<'_>) -> Result<(Vec<u8>, String), String> {
         let mut errors = Vec::new();
         for base in mirrors.bases.iter().take(self.options.max_mirrors) {
             let url = join(base, "repodata/repomd.xml");
@@ -469,10 +523,10 @@ mod tests {
         std::os::unix::fs::symlink("/etc/hostname", t.path().join("srv/escape")).unwrap();
         let root = Root::new(t.path()).unwrap();
         let f = Fetcher::new(FetchOptions::default());
-        assert_eq!(f.get("file:///srv/f", 10, FileScope::Image(&root)).unwrap(), b"hello");
+        assert_eq!(f.get("file:///srv/f", 10, UrlOrigin::Image(&root)).unwrap(), b"hello");
         // /etc/hostname of the image, which does not exist, never the host's.
-        assert!(f.get("file:///srv/escape", 100, FileScope::Image(&root)).is_err());
-        let e = f.get("file:///srv/f", 4, FileScope::Image(&root)).unwrap_err();
+        assert!(f.get("file:///srv/escape", 100, UrlOrigin::Image(&root)).is_err());
+        let e = f.get("file:///srv/f", 4, UrlOrigin::Image(&root)).unwrap_err();
         assert!(e.message.contains("4-byte limit"), "{e}");
         let sum = Checksum::parse("sha256", &checksum::digest_hex(checksum::Algorithm::Sha256, b"hellx")).unwrap();
         let e = f
@@ -481,7 +535,7 @@ mod tests {
                 &t.path().join("out"),
                 10,
                 Some(&sum),
-                FileScope::Image(&root),
+                UrlOrigin::Image(&root),
             )
             .unwrap_err();
         assert!(e.message.contains("checksum mismatch"), "{e}");

@@ -6,7 +6,7 @@
 
 use crate::cache::Cache;
 use crate::config::{RepoConfig, Variables};
-use crate::fetch::{self, FetchOptions, Fetcher, FileScope};
+use crate::fetch::{self, FetchOptions, Fetcher, UrlOrigin};
 use crate::repomd::{DataFile, Repomd, MAX_REPOMD_BYTES};
 use rpmdb::root::Root;
 use std::path::{Path, PathBuf};
@@ -56,11 +56,12 @@ pub struct Located {
 }
 
 impl RepoSource {
-    /// Where this repository's `file://` URLs are read: in the image or on the host.
-    pub fn scope<'a>(&self, root: &'a Root) -> FileScope<'a> {
+    /// Who named this repository's URLs: where its `file://` URLs are read (in the image or
+    /// on the host) and whether the network policy applies.
+    pub fn scope<'a>(&self, root: &'a Root) -> UrlOrigin<'a> {
         match self.origin {
-            Origin::Image => FileScope::Image(root),
-            Origin::CommandLine => FileScope::Host,
+            Origin::Image => UrlOrigin::Image(root),
+            Origin::CommandLine => UrlOrigin::User,
         }
     }
 
@@ -123,15 +124,21 @@ impl RepoSource {
 
 impl Located {
     /// A metadata file through the cache, downloaded and checked against its `repomd.xml`
-    /// checksum when missing (at most `max_bytes`): its path, and whether it was cached.
+    /// checksum when missing (at most `max_bytes`): its path, and whether it was cached. A
+    /// user's repository whose metadata places the file outside its base URL named that URL
+    /// itself ([`UrlOrigin::Metadata`]).
     pub fn cached_file(
         &self,
         data: &DataFile,
-        scope: FileScope<'_>,
+        scope: UrlOrigin<'_>,
         cache: &Cache,
         max_bytes: u64,
     ) -> Result<(PathBuf, bool), String> {
         let url = self.url(data);
+        let scope = match scope {
+            UrlOrigin::User if !url.starts_with(self.base.as_str()) => UrlOrigin::Metadata(&self.base),
+            other => other,
+        };
         let checksum = data
             .checksum
             .as_ref()

@@ -5,6 +5,8 @@
 
 use rpmdb::digest::{Algorithm, Hasher};
 use rpmdb::package::DigestAlgo;
+use rpmdb::root::image::tree::NodeId;
+use rpmdb::root::{ImageTree, Root};
 use std::collections::HashMap;
 use std::fs::File;
 use std::io::{self, Read};
@@ -47,6 +49,42 @@ pub fn digest_reader(algo: DigestAlgo, mut reader: impl Read, len: u64, buffer: 
 #[derive(Debug, Default)]
 pub struct InodeDigests {
     known: Mutex<HashMap<(u64, u64, u32), Vec<u8>>>,
+    /// An image's files in the algorithms its layer pass did not take, by `(inode, code)`.
+    image: HashMap<(NodeId, u32), Vec<u8>>,
+}
+
+impl InodeDigests {
+    /// With the digests [`hash_image`] took.
+    pub fn with_image_digests(image: HashMap<(NodeId, u32), Vec<u8>>) -> InodeDigests {
+        InodeDigests {
+            known: Mutex::default(),
+            image,
+        }
+    }
+}
+
+/// Every regular file of an image in each of `algos`, reading the layers once more (for
+/// packages whose algorithm is not the SHA-256 the layer pass took).
+pub fn hash_image(tree: &ImageTree, algos: &[DigestAlgo]) -> io::Result<HashMap<(NodeId, u32), Vec<u8>>> {
+    let found = Mutex::new(HashMap::new());
+    tree.read_contents(&tree.regular_files(), &|id, reader| {
+        let mut hashers: Vec<(u32, Hasher)> = algos.iter().map(|a| (a.code(), Hasher::new(algorithm(*a)))).collect();
+        let mut buf = vec![0u8; BUFFER_SIZE];
+        loop {
+            match reader.read(&mut buf) {
+                Ok(0) => break,
+                Ok(n) => hashers.iter_mut().for_each(|(_, h)| h.update(&buf[..n])),
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(e),
+            }
+        }
+        let mut found = found.lock().unwrap_or_else(|p| p.into_inner());
+        for (code, h) in hashers {
+            found.insert((id, code), h.finish());
+        }
+        Ok(())
+    })?;
+    Ok(found.into_inner().unwrap_or_else(|p| p.into_inner()))
 }
 
 /// What identifies the content of an open file: its inode, its link count and its size.
@@ -71,6 +109,21 @@ impl<'a> FileDigester<'a> {
             buffer: vec![0u8; BUFFER_SIZE],
             inodes,
         }
+    }
+
+    /// The digest of an image's file: the layer pass's SHA-256, or one [`hash_image`] took.
+    pub fn image_digest(&mut self, root: &Root, algo: DigestAlgo, node: NodeId) -> io::Result<Vec<u8>> {
+        if let Some(d) = self.inodes.image.get(&(node, algo.code())) {
+            return Ok(d.clone());
+        }
+        let sha256 = root
+            .image()
+            .and_then(|t| t.node(node).content.as_ref())
+            .and_then(|c| c.sha256)
+            .filter(|_| algorithm(algo) == Algorithm::Sha256);
+        sha256
+            .map(|d| d.to_vec())
+            .ok_or_else(|| io::Error::other("the image's file was not hashed in this algorithm"))
     }
 
     /// The digest of an open regular file's first `id.size` bytes, read only once per inode.

@@ -36,6 +36,7 @@ pub mod verify;
 use atomic_protocol::{Outcome, ScanFailure, ScanType, Scanner};
 use policy::Policy;
 use rpmdb::root::Root;
+use std::os::unix::ffi::OsStrExt;
 
 /// The scanner's own flags.
 #[derive(Debug, Clone, clap::Args)]
@@ -101,7 +102,17 @@ impl Scanner for RpmVerify {
     fn scan(&self, root: &Root, scan_type: &str, options: &VerifyOptions) -> Result<Outcome, ScanFailure> {
         let policy =
             Policy::for_scan_type(scan_type).ok_or_else(|| ScanFailure(format!("unknown scan type {scan_type:?}")))?;
-        let report = scan::verify_root(root, &options.scan_options()).map_err(|e| ScanFailure(e.to_string()))?;
+        let mut report = scan::verify_root(root, &options.scan_options()).map_err(|e| ScanFailure(e.to_string()))?;
+        if root.image().is_some() {
+            for f in &mut report.files {
+                let path = std::path::Path::new(std::ffi::OsStr::from_bytes(&f.path));
+                f.layer = atomic_protocol::image::path_layer(root, path);
+            }
+        }
         Ok(outcome::outcome(&report, policy, scan_type))
+    }
+
+    fn reads_file_digests(&self) -> bool {
+        true
     }
 }

@@ -59,6 +59,9 @@ fn issue_object(report: &Report, f: &FileFinding) -> Value {
     if !notes.is_empty() {
         o.insert("note".into(), Value::String(notes.join("; ")));
     }
+    if let Some(layer) = &f.layer {
+        o.insert("layer".into(), layer.clone());
+    }
     Value::Object(o)
 }
 
@@ -151,7 +154,11 @@ pub fn outcome(report: &Report, policy: Policy, scan_name: &str) -> Outcome {
         .iter()
         .map(|f| {
             let package = report.packages.get(f.package).map_or("", |p| p.nvra.as_str());
-            json!({ "File": display_path(&f.path), "Issue": f.columns(), "Package": package, "Config": f.is_config() })
+            let mut o = json!({ "File": display_path(&f.path), "Issue": f.columns(), "Package": package, "Config": f.is_config() });
+            if let Some(layer) = &f.layer {
+                o["Layer"] = layer.clone();
+            }
+            o
         })
         .collect();
     atomic_results.extend(report.tampered_headers.iter().map(|h| {

@@ -57,6 +57,8 @@ pub struct FileFinding {
     pub problem: Problem,
     /// The file state rpm appends in parentheses: `replaced`, `no state`, `unknown state`.
     pub state: Option<&'static str>,
+    /// For an image: the layer that last wrote the path, or removed it.
+    pub layer: Option<serde_json::Value>,
 }
 
 /// `stateStr` in non-verbose mode.
@@ -226,6 +228,7 @@ mod tests {
             file_flags: 0,
             problem: Problem::Changed(vf::FILESIZE | vf::DIGEST | vf::MTIME),
             state: None,
+            layer: None,
         };
         assert_eq!(f.rpm_line(), b"S.5....T.    /usr/bin/x");
         let c = FileFinding {

@@ -19,8 +19,11 @@ use crate::owners::{Accounts, OwnerCache};
 use crate::report::{state_note, BadPackage, FileFinding, HeaderFinding, PackageInfo, Problem, Report};
 use crate::shared;
 use crate::verify::{self, vf, CheckOptions, DirCache, Located, Present};
-use rpmdb::root::Root;
+use rpmdb::package::DigestAlgo;
+use rpmdb::root::image::tree::NodeId;
+use rpmdb::root::{ImageTree, Root};
 use rpmdb::InstalledPackages;
+use std::collections::HashMap;
 use std::fmt;
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
@@ -81,6 +84,7 @@ fn finding(files: &PackageFiles, package: usize, ix: usize, problem: Problem) ->
         file_flags: files.flags(ix),
         problem,
         state: state_note(files.state(ix)),
+        layer: None,
     }
 }
 
@@ -123,7 +127,10 @@ pub fn verify_root(root: &Root, options: &Options) -> Result<Report, VerifyError
     let workers = options.workers.max(1);
     let (sender, receiver) = mpsc::sync_channel::<Vec<Job>>(workers * 4);
     let receiver = Mutex::new(receiver);
-    let inodes = InodeDigests::default();
+    let inodes = match root.image() {
+        Some(tree) => InodeDigests::with_image_digests(image_digests(root, tree)?),
+        None => InodeDigests::default(),
+    };
     let mut found: Vec<Sequenced> = Vec::new();
 
     let outcome = std::thread::scope(|s| {
@@ -239,6 +246,26 @@ pub fn verify_root(root: &Root, options: &Options) -> Result<Report, VerifyError
     files.retain(|f| !matches!(f.problem, Problem::Changed(0)) || f.state.is_some());
     report.files = files;
     Ok(report)
+}
+
+/// The digests an image's files need beyond the layer pass's SHA-256: one more read of the
+/// layers when some package hashes its files in another algorithm (MD5 before RHEL 6, SHA-1).
+fn image_digests(root: &Root, tree: &ImageTree) -> Result<HashMap<(NodeId, u32), Vec<u8>>, VerifyError> {
+    let mut installed = InstalledPackages::open(root).map_err(|e| VerifyError(format!("not an RPM image: {e}")))?;
+    let mut algos: Vec<DigestAlgo> = Vec::new();
+    for pkg in installed.iter().flatten() {
+        if let Ok(files) = PackageFiles::from_header(&pkg.header) {
+            let algo = files.digest_algo();
+            let taken = tree.hashed() && algo.algorithm() == Some(rpmdb::digest::Algorithm::Sha256);
+            if files.len() > 0 && !taken && !algos.contains(&algo) {
+                algos.push(algo);
+            }
+        }
+    }
+    if algos.is_empty() {
+        return Ok(HashMap::new());
+    }
+    crate::digest::hash_image(tree, &algos).map_err(|e| VerifyError(format!("reading the image's files again: {e}")))
 }
 
 /// "Filter out timestamp differences of shared files": a `T` on a path that more than one

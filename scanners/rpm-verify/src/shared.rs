@@ -13,7 +13,6 @@ use rpmdb::root::Root;
 use rpmdb::{tag, InstalledPackages};
 use std::collections::HashMap;
 use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::MetadataExt;
 use std::path::Path;
 
 /// A directory's fingerprint (`struct fingerPrint_s` without the basename).
@@ -58,8 +57,8 @@ impl FingerprintCache {
                 if m.is_dir() {
                     let sub = &cdn[len - 1..];
                     break Fingerprint {
-                        dev: m.dev(),
-                        ino: m.ino(),
+                        dev: m.dev,
+                        ino: m.ino,
                         subdir: (sub.len() > 1).then(|| sub.to_vec()),
                     };
                 }

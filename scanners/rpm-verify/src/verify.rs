@@ -15,14 +15,14 @@ use crate::caps;
 use crate::digest::{FileDigester, FileIdentity};
 use crate::files::{attr, state, PackageFiles};
 use crate::owners::{ExpectedOwner, OwnerCache};
+use rpmdb::root::image::tree::NodeId;
 use rpmdb::root::{open_regular_nofollow, Root};
 use std::collections::HashMap;
 use std::ffi::OsStr;
-use std::fs::{File, Metadata};
+use std::fs::File;
 use std::io;
 use std::os::fd::AsRawFd;
-use std::os::unix::ffi::OsStrExt;
-use std::os::unix::fs::MetadataExt;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
 
 /// `rpmVerifyAttrs` bits, as rpm numbers them.
@@ -62,34 +62,22 @@ fn is_type(mode: u32, t: u32) -> bool {
 /// `readlink(fn, buf, 1024 + 1 - 1)`: rpm compares at most 1024 bytes of a link target.
 const LINK_BUFFER: usize = 1024;
 
-/// The `struct stat` fields verify compares.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Stat {
-    pub mode: u32,
-    pub uid: u32,
-    pub gid: u32,
-    pub size: u64,
-    pub mtime: i64,
-    pub rdev: u64,
-    pub dev: u64,
-    pub ino: u64,
-    pub nlink: u64,
+/// The `struct stat` fields verify compares, from the host or from an image's index.
+pub use rpmdb::root::Meta as Stat;
+
+/// Where a file that `lstat` found is: a host path (a directory root), or an inode of an
+/// image applied in memory.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Place {
+    Host(PathBuf),
+    Node(NodeId),
 }
 
-impl Stat {
-    fn of(m: &Metadata) -> Stat {
-        Stat {
-            mode: m.mode(),
-            uid: m.uid(),
-            gid: m.gid(),
-            size: m.size(),
-            mtime: m.mtime(),
-            rdev: m.rdev(),
-            dev: m.dev(),
-            ino: m.ino(),
-            nlink: m.nlink(),
-        }
-    }
+/// A regular file opened for its checks.
+#[derive(Debug)]
+pub enum Opened {
+    File(File),
+    Node(NodeId),
 }
 
 /// What `rpmfilesStat` builds from the header: the file as it was packaged.
@@ -139,8 +127,8 @@ pub struct Present {
     /// `lstat` of the file.
     pub lstat: Stat,
     pub expected: Expected,
-    /// The file on the host: parents resolved inside the root, last component not followed.
-    pub host_path: PathBuf,
+    /// The file: parents resolved inside the root, last component not followed.
+    pub place: Place,
 }
 
 /// The first half of `rpmfilesVerify`.
@@ -167,6 +155,18 @@ pub struct DirCache {
 /// the kernel's is ELOOP.
 fn errno_of(e: &io::Error) -> i32 {
     e.raw_os_error().unwrap_or(libc::ELOOP)
+}
+
+/// A resolved path of the root and its `lstat`.
+fn place_of(root: &Root, resolved: &Path) -> Option<(Place, Stat)> {
+    match root.image() {
+        Some(tree) => tree.lookup_path(resolved).map(|id| (Place::Node(id), tree.meta(id))),
+        None => {
+            let host = root.host_path(resolved);
+            let m = std::fs::symlink_metadata(&host).ok()?;
+            Some((Place::Host(host), Stat::of(&m)))
+        }
+    }
 }
 
 impl DirCache {
@@ -241,7 +241,15 @@ impl DirCache {
 
     /// `lstat` of a packaged path, as rpm does after `chroot`: every parent resolved inside
     /// the root, the last component not followed. Returns the host path and its metadata.
-    pub fn lstat(&mut self, root: &Root, path: &[u8], base_start: usize) -> Result<(PathBuf, Metadata), i32> {
+    pub fn lstat(&mut self, root: &Root, path: &[u8], base_start: usize) -> Result<(Place, Stat), i32> {
+        if let Some(tree) = root.image() {
+            // The image's index answers from memory; no directory cache needed.
+            let resolved = root
+                .resolve(Path::new(OsStr::from_bytes(path)), false)
+                .map_err(|e| errno_of(&e.source))?;
+            let id = tree.lookup_path(&resolved).ok_or(libc::ENOENT)?;
+            return Ok((Place::Node(id), tree.meta(id)));
+        }
         let (dir, base) = path.split_at(base_start.min(path.len()));
         let plain_base = !base.is_empty() && base != b"." && base != b".." && !base.contains(&b'/');
         let host = if plain_base && dir.first() == Some(&b'/') {
@@ -255,7 +263,7 @@ impl DirCache {
             root.host_path(&resolved)
         };
         let meta = std::fs::symlink_metadata(&host).map_err(|e| errno_of(&e))?;
-        Ok((host, meta))
+        Ok((Place::Host(host), Stat::of(&meta)))
     }
 }
 
@@ -278,16 +286,16 @@ pub fn locate(root: &Root, dirs: &mut DirCache, owners: &mut OwnerCache, files: 
 
     // lstat fails: missing. rpmfilesStat (and its owner lookups) only runs when it succeeds.
     let path = files.path(ix);
-    let (host_path, meta) = match dirs.lstat(root, path, files.dirname(ix).len()) {
+    let (place, lstat) = match dirs.lstat(root, path, files.dirname(ix).len()) {
         Ok(found) => found,
         Err(errno) => return Located::Missing { errno },
     };
     let owner = owners.expected(files.user(ix), files.group(ix));
     Located::Present(Present {
         flags,
-        lstat: Stat::of(&meta),
+        lstat,
         expected: Expected::of(files, ix, owner),
-        host_path,
+        place,
     })
 }
 
@@ -315,20 +323,16 @@ pub fn check(
     let mut sb = p.lstat;
     let mut vfy = 0u32;
     // The followed target, when a directory symlink is followed: its attributes count.
-    let mut followed: Option<PathBuf> = None;
+    let mut followed: Option<Place> = None;
 
     // If we expected a directory but got a symlink to one, follow the link, if it actually
     // points to a directory and is owned by root or by the directory's owner (as fsmVerify).
     if is_type(fsb.mode, S_IFDIR) && is_type(sb.mode, S_IFLNK) {
         let path = Path::new(OsStr::from_bytes(files.path(ix)));
-        if let Ok(resolved) = root.resolve(path, true) {
-            let target = root.host_path(&resolved);
-            if let Ok(m) = std::fs::symlink_metadata(&target) {
-                let dsb = Stat::of(&m);
-                if is_type(dsb.mode, S_IFDIR) && (sb.uid == 0 || sb.uid == dsb.uid) {
-                    sb = dsb;
-                    followed = Some(target);
-                }
+        if let Some((target, dsb)) = root.resolve(path, true).ok().and_then(|r| place_of(root, &r)) {
+            if is_type(dsb.mode, S_IFDIR) && (sb.uid == 0 || sb.uid == dsb.uid) {
+                sb = dsb;
+                followed = Some(target);
             }
         }
     }
@@ -357,7 +361,10 @@ pub fn check(
     // descriptor rather than by path again). Not a check of its own: a file that cannot be
     // opened is judged below as rpm judges it.
     let file = if is_type(sb.mode, S_IFREG) && flags & (vf::DIGEST | vf::CAPS | vf::MODE) != 0 {
-        open_regular_nofollow(&p.host_path).ok()
+        match &p.place {
+            Place::Host(host) => open_regular_nofollow(host).ok().map(Opened::File),
+            Place::Node(id) => Some(Opened::Node(*id)),
+        }
     } else {
         None
     };
@@ -365,7 +372,7 @@ pub fn check(
     // The names of the file's xattrs, read once: most files have neither capabilities nor
     // an ACL, and then neither value is read. `None`: not listed, read each one.
     let xattr_names = match &file {
-        Some(f) if flags & (vf::CAPS | vf::MODE) != 0 => list_xattrs(f),
+        Some(f) if flags & (vf::CAPS | vf::MODE) != 0 => list_xattrs(root, f),
         _ => None,
     };
     let may_have = |name: &std::ffi::CStr| {
@@ -375,14 +382,20 @@ pub fn check(
     };
 
     if flags & vf::DIGEST != 0 {
-        vfy |= check_digest(files, ix, file.as_ref(), sb, digester);
+        vfy |= check_digest(root, files, ix, file.as_ref(), sb, digester);
     }
 
     if flags & vf::LINKTO != 0 {
-        match std::fs::read_link(&p.host_path) {
+        let link = match &p.place {
+            Place::Host(host) => std::fs::read_link(host).map(|t| t.into_os_string().into_vec()),
+            Place::Node(id) => root
+                .image()
+                .map_or(Err(io::Error::other("no image")), |t| t.link_target(*id)),
+        };
+        match link {
             Err(_) => vfy |= vf::READLINKFAIL | vf::LINKTO,
             Ok(target) => {
-                let target = target.as_os_str().as_bytes();
+                let target = target.as_slice();
                 let target = &target[..target.len().min(LINK_BUFFER)];
                 if files.link_target(ix) != Some(target) {
                     vfy |= vf::LINKTO;
@@ -410,8 +423,9 @@ pub fn check(
         if options.acls
             && may_have(c"system.posix_acl_access")
             && read_xattr(
+                root,
                 file.as_ref(),
-                followed.as_deref().unwrap_or(&p.host_path),
+                followed.as_ref().unwrap_or(&p.place),
                 c"system.posix_acl_access",
                 1 << 20,
             )
@@ -437,7 +451,7 @@ pub fn check(
         let header = caps::from_header(files.caps(ix));
         // cap_get_file reads at most a revision-3 value (24 bytes); more is no set.
         let file = if may_have(c"security.capability") {
-            read_xattr(file.as_ref(), &p.host_path, c"security.capability", 24).and_then(|raw| caps::from_xattr(&raw))
+            read_xattr(root, file.as_ref(), &p.place, c"security.capability", 24).and_then(|raw| caps::from_xattr(&raw))
         } else {
             None
         };
@@ -464,7 +478,14 @@ pub fn check(
 /// The digest check. A file that cannot be opened or read gives `?` (READFAIL). A file whose
 /// size already differs from the header's cannot have the packaged digest, so it is not
 /// read: rpm would hash it and print `5`, and so do we, without the I/O.
-fn check_digest(files: &PackageFiles, ix: usize, file: Option<&File>, sb: Stat, digester: &mut FileDigester) -> u32 {
+fn check_digest(
+    root: &Root,
+    files: &PackageFiles,
+    ix: usize,
+    file: Option<&Opened>,
+    sb: Stat,
+    digester: &mut FileDigester,
+) -> u32 {
     let Some(want) = files.digest(ix) else {
         // No digest in the header to compare with.
         return vf::DIGEST;
@@ -483,31 +504,67 @@ fn check_digest(files: &PackageFiles, ix: usize, file: Option<&File>, sb: Stat, 
         nlink: sb.nlink,
         size: sb.size,
     };
-    match digester.digest(files.digest_algo(), file, id) {
+    let got = match file {
+        Opened::File(f) => digester.digest(files.digest_algo(), f, id),
+        Opened::Node(node) => digester.image_digest(root, files.digest_algo(), *node),
+    };
+    match got {
         Err(_) => vf::READFAIL | vf::DIGEST,
         Ok(got) if got != want => vf::DIGEST,
         Ok(_) => 0,
     }
 }
 
-/// The NUL-separated names of an open file's extended attributes (`flistxattr`); `None` when
-/// they cannot be listed in 4 KiB (the caller then asks for each value).
-fn list_xattrs(file: &File) -> Option<Vec<u8>> {
+/// The NUL-separated names of an open file's extended attributes (`flistxattr`, or the
+/// image's record); `None` when they cannot be listed in 4 KiB (the caller then asks for
+/// each value).
+fn list_xattrs(root: &Root, file: &Opened) -> Option<Vec<u8>> {
+    let f = match file {
+        Opened::File(f) => f,
+        Opened::Node(id) => {
+            let node = root.image()?.node(*id);
+            let mut names = Vec::new();
+            for (name, _) in &node.xattrs {
+                names.extend_from_slice(name);
+                names.push(0);
+            }
+            return Some(names);
+        }
+    };
     let mut buf = [0u8; 4096];
     // SAFETY: the descriptor is open and the buffer valid for its length.
-    let n = unsafe { libc::flistxattr(file.as_raw_fd(), buf.as_mut_ptr().cast::<libc::c_char>(), buf.len()) };
+    let n = unsafe { libc::flistxattr(f.as_raw_fd(), buf.as_mut_ptr().cast::<libc::c_char>(), buf.len()) };
     // Most files have none: no allocation then.
     let names = buf.get(..usize::try_from(n).ok()?)?;
     Some(names.to_vec())
 }
 
-/// An extended attribute of at most `limit` bytes, through the open file when there is one
-/// (`fgetxattr`), else by path without following a final symlink (`lgetxattr`); `None` when
-/// absent, unsupported, or larger.
-pub fn read_xattr(file: Option<&File>, host_path: &Path, name: &std::ffi::CStr, limit: usize) -> Option<Vec<u8>> {
-    let c_path = match file {
-        Some(_) => None,
-        None => Some(std::ffi::CString::new(host_path.as_os_str().as_bytes()).ok()?),
+/// An extended attribute of at most `limit` bytes: through the open file when there is one
+/// (`fgetxattr`), else by path without following a final symlink (`lgetxattr`), or from the
+/// image's record of the inode; `None` when absent, unsupported, or larger.
+pub fn read_xattr(
+    root: &Root,
+    file: Option<&Opened>,
+    place: &Place,
+    name: &std::ffi::CStr,
+    limit: usize,
+) -> Option<Vec<u8>> {
+    let node = match (file, place) {
+        (Some(Opened::Node(id)), _) | (None, Place::Node(id)) => Some(*id),
+        _ => None,
+    };
+    if let Some(id) = node {
+        let value = root.image()?.node(id).xattr(name.to_bytes())?;
+        return (value.len() <= limit).then(|| value.to_vec());
+    }
+    let file = match file {
+        Some(Opened::File(f)) => Some(f),
+        _ => None,
+    };
+    let c_path = match (file, place) {
+        (Some(_), _) => None,
+        (None, Place::Host(host_path)) => Some(std::ffi::CString::new(host_path.as_os_str().as_bytes()).ok()?),
+        (None, Place::Node(_)) => return None,
     };
     let mut buf = vec![0u8; limit.clamp(1, 256)];
     loop {

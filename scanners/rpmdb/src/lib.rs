@@ -25,10 +25,12 @@
 pub mod db;
 pub mod digest;
 pub mod header;
+pub mod layers;
 pub mod memory;
 pub mod osrelease;
 pub mod package;
-pub mod root;
+/// The filesystem view, from its own crate (kept here under its old name for callers).
+pub use rootfs as root;
 pub mod signature;
 pub mod tag;
 pub mod version;

@@ -61,6 +61,11 @@ pub struct InstalledIndex {
 }
 
 impl InstalledIndex {
+    /// Every installed package, name by name.
+    pub fn packages(&self) -> impl Iterator<Item = &InstalledPackage> {
+        self.by_name.values().flatten()
+    }
+
     /// Read the root's RPM database. Fails only when there is no readable database at all.
     pub fn read(root: &Root) -> Result<InstalledIndex, String> {
         let mut db = InstalledPackages::open(root).map_err(|e| format!("no RPM database could be read: {e}"))?;

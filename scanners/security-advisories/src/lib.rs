@@ -286,6 +286,13 @@ pub fn scan(root: &Root, scan_type: &str, options: &Options) -> Result<Outcome, 
         warnings,
         undecided,
         min_severity: options.min_severity.map(|m| m.severity().to_string()),
+        install_layers: match atomic_protocol::image::PackageLayers::of(root) {
+            Some(layers) => installed
+                .packages()
+                .filter_map(|p| Some((p.nvra.clone(), layers.layer(&p.name, &p.evr, &p.arch)?)))
+                .collect(),
+            None => Default::default(),
+        },
     };
     Ok(report.into_outcome(label))
 }

@@ -35,6 +35,8 @@ pub struct Report {
     /// OVAL definitions that could not be decided (an unsupported test on the way).
     pub undecided: Vec<Value>,
     pub min_severity: Option<String>,
+    /// For an image: the layer that installed each package, by `name-version-release.arch`.
+    pub install_layers: std::collections::HashMap<String, Value>,
 }
 
 impl Report {
@@ -107,7 +109,7 @@ impl Report {
         s
     }
 
-    fn vulnerability(f: &Finding) -> Vulnerability {
+    fn vulnerability(&self, f: &Finding) -> Vulnerability {
         let title = match &f.title {
             // OVAL titles already start with the id ("RHSA-2020:1980: git security update").
             Some(t) if t.starts_with(&f.id) => t.clone(),
@@ -120,6 +122,9 @@ impl Report {
             .map(|p| {
                 let mut m = Map::new();
                 m.insert("Installed".into(), json!(p.installed));
+                if let Some(layer) = self.install_layers.get(&p.installed) {
+                    m.insert("Installed By Layer".into(), layer.clone());
+                }
                 m.insert(
                     "Fixed".into(),
                     json!(p.fixed.clone().unwrap_or_else(|| "no fix published".into())),
@@ -185,7 +190,7 @@ impl Report {
     }
 
     pub fn into_outcome(self, scan_type_label: &str) -> Outcome {
-        let vulnerabilities: Vec<Vulnerability> = self.findings.iter().map(Report::vulnerability).collect();
+        let vulnerabilities: Vec<Vulnerability> = self.findings.iter().map(|f| self.vulnerability(f)).collect();
         let sources: Vec<Value> = self
             .sources
             .iter()

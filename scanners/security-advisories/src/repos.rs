@@ -43,6 +43,9 @@ pub struct RepoOptions {
     /// many images download each repository once.
     #[arg(long, value_name = "DIR")]
     pub cache_dir: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub network: atomic_protocol::cli::RepoNetwork,
 }
 
 impl RepoOptions {
@@ -130,7 +133,10 @@ pub fn judge_repositories(
         Some(d) => Cache::open(d).map_err(|e| ScanFailure(format!("--cache-dir {}: {e}", d.display())))?,
         None => Cache::temporary().map_err(|e| ScanFailure(format!("a temporary metadata cache: {e}")))?,
     };
-    let fetch_options = FetchOptions::default();
+    let fetch_options = FetchOptions {
+        policy: std::sync::Arc::new(options.network.policy()),
+        ..FetchOptions::default()
+    };
 
     // Pass 1: repomd and modules of every repository.
     let mut located = Vec::new();

@@ -147,7 +147,7 @@ impl Database {
             msg.push_str(": ");
             msg.push_str(&problems.join("; "));
         }
-        Err(DbError::new(root.dir(), msg))
+        Err(DbError::new(root.describe(), msg))
     }
 
     /// Open a database file by its host path (tests and tools).

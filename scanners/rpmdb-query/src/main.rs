@@ -1,8 +1,10 @@
-//! `rpmdb-query`: list a root's installed packages as
+//! `rpmdb-query`: list a root's or an image's installed packages as
 //! `rpm --root R -qa --qf '%{NAME} %{EPOCH} %{VERSION} %{RELEASE} %{ARCH}\n'` does.
 
+use atomic_protocol::image::ImageArgs;
 use clap::Parser;
 use rpmdb::db::Database;
+use rpmdb::layers::InstallLayers;
 use rpmdb::package::FileTable;
 use rpmdb::root::Root;
 use rpmdb::InstalledPackages;
@@ -10,19 +12,21 @@ use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 
-/// List the installed RPM packages of a root filesystem, without rpm.
+/// List the installed RPM packages of a root filesystem or an image, without rpm.
 ///
 /// Exit status: 0 listed; 1 listed, but some records could not be read (each is named on
 /// stderr); 2 no database could be opened, or the listing could not be written.
 ///
 /// Examples:
 ///   rpmdb-query --root /mnt/image
+///   rpmdb-query --image docker://registry.example.org/team/app:1.4 --layers
+///   rpmdb-query --image oci-archive:app.tar --files
 ///   rpmdb-query --dbfile tests/fixtures/rpmdb/libuuid/Packages --files
 #[derive(Parser)]
 #[command(version, verbatim_doc_comment)]
 struct Args {
     /// Root filesystem to read (the database is found as rpm finds it).
-    #[arg(long, conflicts_with = "dbfile")]
+    #[arg(long, conflicts_with_all = ["dbfile", "images"])]
     root: Option<PathBuf>,
     /// A database file to read directly (Packages, rpmdb.sqlite or Packages.db).
     #[arg(long)]
@@ -30,17 +34,33 @@ struct Args {
     /// Also list each package's files: path mode digest size user group flags.
     #[arg(long)]
     files: bool,
+    /// With --image: end each package line with the layer that installed it
+    /// (` layer=N sha256:…`, 1 = the bottom layer).
+    #[arg(long)]
+    layers: bool,
+    #[command(flatten)]
+    image: ImageArgs,
 }
 
 fn main() -> ExitCode {
     rpmdb::memory::keep_freed_memory();
     let args = Args::parse();
-    let database = match (&args.root, &args.dbfile) {
-        (Some(r), None) => Root::new(r)
+    // An image's root stays alive while its database (a file in the image's spool) is read.
+    let mut image_root: Option<Root> = None;
+    let database = match (&args.root, &args.dbfile, args.image.images.as_slice()) {
+        (Some(r), None, []) => Root::new(r)
             .map_err(|e| e.to_string())
             .and_then(|root| Database::locate(&root).map_err(|e| e.to_string())),
-        (None, Some(f)) => Database::open_file(f).map_err(|e| e.to_string()),
-        _ => Err("give --root DIR or --dbfile FILE".to_string()),
+        (None, Some(f), []) => Database::open_file(f).map_err(|e| e.to_string()),
+        (None, None, [reference]) => atomic_protocol::image::open(reference, &args.image, false)
+            .map_err(|e| e.to_string())
+            .and_then(|opened| {
+                let db = Database::locate(&opened.root).map_err(|e| format!("{reference}: {e}"));
+                image_root = Some(opened.root);
+                db
+            }),
+        (None, None, [_, _, ..]) => Err("give one --image at a time".to_string()),
+        _ => Err("give --root DIR, --image REF or --dbfile FILE".to_string()),
     };
     let database = match database {
         Ok(d) => d,
@@ -49,6 +69,11 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    let install_layers = match (&image_root, args.layers) {
+        (Some(root), true) => InstallLayers::of(root),
+        _ => None,
+    };
+    let tree = image_root.as_ref().and_then(|r| r.image()).cloned();
     let mut failed = false;
     let mut out = Output::new(std::io::stdout().lock());
     let mut installed = InstalledPackages::from_database(database);
@@ -71,6 +96,17 @@ fn main() -> ExitCode {
         for field in [p.version.as_str(), p.release.as_str(), p.arch_or_none()] {
             line.push(b' ');
             line.extend_from_slice(field.as_bytes());
+        }
+        if let (Some(layers), Some(tree)) = (&install_layers, &tree) {
+            match layers.layer_of(&p).and_then(|l| tree.layers().get(l)) {
+                Some(l) => {
+                    line.extend_from_slice(b" layer=");
+                    line.extend_from_slice(itoa::Buffer::new().format(l.index + 1).as_bytes());
+                    line.push(b' ');
+                    line.extend_from_slice(l.digest.as_bytes());
+                }
+                None => line.extend_from_slice(b" layer=?"),
+            }
         }
         line.push(b'\n');
         if args.files {
@@ -96,6 +132,9 @@ fn main() -> ExitCode {
         }
         Ok(()) => {}
     }
+    // An image's private folder is removed before the process ends.
+    drop(tree);
+    drop(image_root);
     // Exit here, without dropping the database: closing SQLite frees its schema and caches an
     // allocation at a time, work the kernel does at once when the process ends.
     std::process::exit(if failed { 1 } else { 0 })

@@ -1,0 +1,129 @@
+//! A layer's stream read on a thread of its own: the source's work (decompressing, checking
+//! the digest, reading from the network) overlaps the tar parsing and hashing of the thread
+//! that reads the chunks. An image's base layer usually holds most of its files, so without
+//! this one core would inflate and hash the whole of it alone.
+
+use std::io::{self, Read};
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
+
+/// Bytes per chunk handed over.
+const CHUNK: usize = 256 << 10;
+/// Chunks read ahead at most (memory: `CHUNK * DEPTH` per stream).
+const DEPTH: usize = 8;
+
+/// The reading side.
+pub struct ReadAhead {
+    rx: Receiver<io::Result<Vec<u8>>>,
+    recycle: SyncSender<Vec<u8>>,
+    chunk: Vec<u8>,
+    pos: usize,
+    done: bool,
+}
+
+impl ReadAhead {
+    /// Start reading `source` on a new thread. The thread ends at the stream's end, at its
+    /// first error (handed over in order), or when this side is dropped.
+    pub fn new(mut source: Box<dyn Read + Send>) -> ReadAhead {
+        let (tx, rx) = sync_channel(DEPTH);
+        let (recycle, recycled) = sync_channel::<Vec<u8>>(DEPTH + 2);
+        std::thread::spawn(move || loop {
+            let mut chunk = recycled.try_recv().unwrap_or_default();
+            chunk.resize(CHUNK, 0);
+            let filled = fill(&mut source, &mut chunk);
+            let last = !matches!(filled, Ok(n) if n == CHUNK);
+            let sent = match filled {
+                Ok(0) => return,
+                Ok(n) => {
+                    chunk.truncate(n);
+                    tx.send(Ok(chunk))
+                }
+                Err(e) => tx.send(Err(e)),
+            };
+            if sent.is_err() || last {
+                return;
+            }
+        });
+        ReadAhead {
+            rx,
+            recycle,
+            chunk: Vec::new(),
+            pos: 0,
+            done: false,
+        }
+    }
+}
+
+/// Read until `buf` is full or the stream ends.
+fn fill(source: &mut dyn Read, buf: &mut [u8]) -> io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match source.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
+impl Read for ReadAhead {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        while self.pos == self.chunk.len() {
+            if self.done {
+                return Ok(0);
+            }
+            match self.rx.recv() {
+                Ok(Ok(next)) => {
+                    let used = std::mem::replace(&mut self.chunk, next);
+                    let _ = self.recycle.try_send(used);
+                    self.pos = 0;
+                }
+                Ok(Err(e)) => {
+                    self.done = true;
+                    return Err(e);
+                }
+                // The thread ended after the last chunk.
+                Err(_) => self.done = true,
+            }
+        }
+        let n = buf.len().min(self.chunk.len() - self.pos);
+        buf[..n].copy_from_slice(&self.chunk[self.pos..self.pos + n]);
+        self.pos += n;
+        Ok(n)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bytes_and_errors_arrive_in_order() {
+        let data: Vec<u8> = (0..3 * CHUNK + 17).map(|i| (i % 251) as u8).collect();
+        let mut out = Vec::new();
+        ReadAhead::new(Box::new(io::Cursor::new(data.clone())))
+            .read_to_end(&mut out)
+            .unwrap();
+        assert_eq!(out, data);
+
+        struct FailsAfter(usize);
+        impl Read for FailsAfter {
+            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                if self.0 == 0 {
+                    return Err(io::Error::new(io::ErrorKind::InvalidData, "digest mismatch"));
+                }
+                let n = buf.len().min(self.0);
+                buf[..n].fill(1);
+                self.0 -= n;
+                Ok(n)
+            }
+        }
+        let mut r = ReadAhead::new(Box::new(FailsAfter(CHUNK + 5)));
+        let mut out = Vec::new();
+        let e = r.read_to_end(&mut out).unwrap_err();
+        assert_eq!(e.kind(), io::ErrorKind::InvalidData);
+        // What came before the error arrived (the chunk cut short by it is dropped with it).
+        assert_eq!(out.len(), CHUNK);
+    }
+}

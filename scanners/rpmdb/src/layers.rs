@@ -1,0 +1,80 @@
+//! Which layer of an image installed each package: the lowest layer whose package database
+//! holds that package's header, as long as every layer above it that rewrote the database
+//! kept it (a package removed and installed again counts from where it came back). This is
+//! what tells an image's author which build step brought a package in.
+//!
+//! Each layer that wrote the database left its own copy in the image's spool
+//! ([`crate::root::ImageTree::layer_versions`]); each copy is read as a database of its own.
+//! A header is known by its name, EVR, arch and INSTALLTIME: the same package installed again
+//! has a new install time.
+
+use crate::db::{Database, DB_DIRS};
+use crate::package::Package;
+use crate::root::Root;
+use crate::tag;
+use std::collections::HashMap;
+
+/// The install layer (index from 0, bottom first) of each package of an image.
+#[derive(Debug, Clone, Default)]
+pub struct InstallLayers {
+    by_header: HashMap<(String, u64), usize>,
+}
+
+fn key_of(p: &Package) -> (String, u64) {
+    let installed = p
+        .header
+        .entry(tag::INSTALLTIME)
+        .and_then(|e| p.header.int_of(e).ok().flatten())
+        .unwrap_or(0);
+    (
+        format!("{}-{}.{}", p.name, p.evr(), p.arch.as_deref().unwrap_or("(none)")),
+        installed,
+    )
+}
+
+impl InstallLayers {
+    /// For an image root, read every layer's copy of the database; `None` for a directory
+    /// root or when no layer's database can be read.
+    pub fn of(root: &Root) -> Option<InstallLayers> {
+        let tree = root.image()?;
+        let mut by_header: HashMap<(String, u64), usize> = HashMap::new();
+        let mut any = false;
+        for (layer, folder) in tree.layer_versions(&DB_DIRS) {
+            let Ok(layer_root) = Root::new(&folder) else { continue };
+            let Ok(db) = Database::locate(&layer_root) else {
+                continue;
+            };
+            any = true;
+            let mut seen: HashMap<(String, u64), usize> = HashMap::new();
+            let mut installed = crate::InstalledPackages::from_database(db);
+            for pkg in installed.iter().flatten() {
+                let key = key_of(&pkg);
+                let first = by_header.get(&key).copied().unwrap_or(layer);
+                seen.insert(key, first);
+            }
+            // A database rewritten by this layer: what it no longer holds was removed here.
+            by_header = seen;
+        }
+        any.then_some(InstallLayers { by_header })
+    }
+
+    /// The layer that installed `package`, when known.
+    pub fn layer_of(&self, package: &Package) -> Option<usize> {
+        self.by_header.get(&key_of(package)).copied()
+    }
+
+    /// The same, by the identity strings a scanner keeps (NEVRA as `name-evr.arch`, and the
+    /// install time).
+    pub fn layer_of_key(&self, nevra: &str, install_time: u64) -> Option<usize> {
+        self.by_header.get(&(nevra.to_string(), install_time)).copied()
+    }
+
+    /// The layer that installed the package named `name-evr.arch` (the first such record).
+    pub fn layer_of_nevra(&self, nevra: &str) -> Option<usize> {
+        self.by_header
+            .iter()
+            .filter(|((n, _), _)| n == nevra)
+            .map(|(_, &l)| l)
+            .min()
+    }
+}
