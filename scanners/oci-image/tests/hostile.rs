@@ -251,3 +251,60 @@ fn garbage_everywhere_is_an_error_not_a_panic() {
     assert!(open("oci:/nonexistent/dir:x", &PullOptions::default()).is_err());
     assert!(open("docker://", &PullOptions::default()).is_err());
 }
+
+/// An oci-archive whose config member is a symlink to a host file, and one whose index
+/// names a member path with `..`: links resolve inside the archive only.
+#[test]
+fn archive_links_stay_inside_the_archive() {
+    let t = tempfile::tempdir().unwrap();
+    let dir = t.path().join("l");
+    let built = build_layout(&dir, "v1");
+    let config_member = format!("blobs/sha256/{}", &built.config_digest[7..]);
+    let make = |path: &Path, link_to: &str| {
+        let mut b = tar::Builder::new(std::fs::File::create(path).unwrap());
+        for entry in walk(&dir) {
+            let rel = entry.strip_prefix(&dir).unwrap().to_str().unwrap().to_string();
+            if rel == config_member {
+                let mut h = tar::Header::new_gnu();
+                h.set_entry_type(tar::EntryType::Symlink);
+                h.set_size(0);
+                h.set_mode(0o777);
+                b.append_link(&mut h, &rel, link_to).unwrap();
+            } else {
+                b.append_path_with_name(&entry, &rel).unwrap();
+            }
+        }
+        b.finish().unwrap();
+    };
+    for target in ["/etc/hostname", "../../../../etc/hostname", "../../index.json"] {
+        let archive = t.path().join("a.tar");
+        make(&archive, target);
+        let e = open(
+            &format!("oci-archive:{}:v1", archive.display()),
+            &PullOptions::default(),
+        )
+        .unwrap_err();
+        // Never the host's file: absent in the archive, leaving it, or the wrong bytes.
+        assert!(
+            matches!(
+                e.kind,
+                ErrorKind::NotFound | ErrorKind::Malformed | ErrorKind::DigestMismatch
+            ),
+            "{target}: {e}"
+        );
+    }
+}
+
+fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(walk(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out.sort();
+    out
+}
