@@ -28,6 +28,12 @@
 //! | `docker-archive:FILE[:NAME:TAG\|:@N]` | `docker save` / `podman save` output, read in place |
 //! | `containers-storage:[DRIVER@ROOT+RUN]NAME[:TAG]`, `…ID-PREFIX`, `…NAME@DIGEST` | podman's storage, overlay or vfs, read directly |
 //!
+//! Not done: credential helpers are named in the error but not run; client certificates
+//! (`*.cert`/`*.key` in certs.d) are not presented; registries.conf (mirrors, `insecure`,
+//! short-name aliases) is not read — a bare name means docker.io; Docker schema 1 is refused;
+//! containers-storage drivers other than overlay and vfs are refused, and its locks are not
+//! taken (an image removed while it is read gives a read error).
+//!
 //! The modules follow the data: `reference` says where the image lives; one module per
 //! source reads it (`registry` with `auth` and `credentials`, `layout`, `archive`,
 //! `storage`); `manifest` turns manifest and config bytes into an [`Image`]; `layer` turns a
