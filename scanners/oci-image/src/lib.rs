@@ -28,8 +28,7 @@
 //! | `docker-archive:FILE[:NAME:TAG\|:@N]` | `docker save` / `podman save` output, read in place |
 //! | `containers-storage:[DRIVER@ROOT+RUN]NAME[:TAG]`, `…ID-PREFIX`, `…NAME@DIGEST` | podman's storage, overlay or vfs, read directly |
 //!
-//! Not done: credential helpers are named in the error but not run; client certificates
-//! (`*.cert`/`*.key` in certs.d) are not presented; registries.conf (mirrors, `insecure`,
+//! Not done: credential helpers are named in the error but not run; registries.conf (mirrors, `insecure`,
 //! short-name aliases) is not read — a bare name means docker.io; Docker schema 1 is refused;
 //! containers-storage drivers other than overlay and vfs are refused, and its locks are not
 //! taken (an image removed while it is read gives a read error).

@@ -146,6 +146,26 @@ fn tls_with_cert_dir_and_basic_auth() {
         },
     )
     .unwrap();
+    // A registry that also wants a client certificate (clientcas): certs.d's NAME.cert and
+    // NAME.key, as podman reads them.
+    let mtls = Registry::start(
+        &t.path().join("mtlsreg"),
+        &storage,
+        &format!(
+            "  tls:\n    certificate: {}\n    key: {}\n    clientcas:\n      - {}",
+            tls.join("server.crt").display(),
+            tls.join("server.key").display(),
+            tls.join("ca.crt").display()
+        ),
+        "",
+    );
+    let mr = format!("docker://{}/test/image:v1", mtls.host());
+    let e = open(&mr, &options).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Network, "without a client certificate: {e}");
+    std::fs::copy(tls.join("client.crt"), certs.join("client.cert")).unwrap();
+    std::fs::copy(tls.join("client.key"), certs.join("client.key")).unwrap();
+    assert_eq!(open(&mr, &options).unwrap().config_digest, built.config_digest);
+    drop(mtls);
     // Without credentials: the error names the files tried.
     let none = t.path().join("no-such-auth.json");
     let e = open(

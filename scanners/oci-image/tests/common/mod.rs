@@ -349,8 +349,8 @@ impl Drop for Registry {
     }
 }
 
-/// A CA and a server certificate for 127.0.0.1 made with openssl, in `dir`:
-/// `ca.crt`, `server.crt`, `server.key`.
+/// A CA, a server certificate for 127.0.0.1 and a client certificate made with openssl, in
+/// `dir`: `ca.crt`, `server.crt`, `server.key`, `client.crt`, `client.key`.
 pub fn make_tls(dir: &Path) {
     need("openssl", "openssl");
     std::fs::create_dir_all(dir).unwrap();
@@ -359,7 +359,10 @@ pub fn make_tls(dir: &Path) {
           -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign 2>/dev/null
         openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj /CN=127.0.0.1 2>/dev/null
         printf 'subjectAltName=IP:127.0.0.1\\nextendedKeyUsage=serverAuth\\nbasicConstraints=CA:FALSE\\n' > ext.cnf
-        openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out server.crt -days 2 -extfile ext.cnf 2>/dev/null");
+        openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out server.crt -days 2 -extfile ext.cnf 2>/dev/null
+        openssl req -newkey rsa:2048 -nodes -keyout client.key -out client.csr -subj /CN=oci-image-client 2>/dev/null
+        printf 'extendedKeyUsage=clientAuth\\nbasicConstraints=CA:FALSE\\n' > client.cnf
+        openssl x509 -req -in client.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out client.crt -days 2 -extfile client.cnf 2>/dev/null");
 }
 
 /// An auth.json with `user:password` for `host`.
