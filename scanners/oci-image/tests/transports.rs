@@ -75,6 +75,7 @@ fn containers_storage_overlay_and_vfs() {
     let src = format!("oci:{}:v1", t.path().join("layout").display());
     for driver in ["overlay", "vfs"] {
         let graph = t.path().join(format!("{driver}-graph"));
+        let _unmount = Unmount(graph.join("overlay"));
         let spec = format!(
             "[{driver}@{}+{}]",
             graph.display(),
@@ -167,6 +168,7 @@ fn podman_built_image_from_storage_and_save() {
     .unwrap();
     let conf = concat!(env!("CARGO_MANIFEST_DIR"), "/../../tests/e2e/containers.conf");
     let (root, runroot) = (t.path().join("root"), t.path().join("run"));
+    let _unmount = Unmount(root.join("overlay"));
     let podman = |args: &[&str]| {
         let mut c = std::process::Command::new("podman");
         c.env("CONTAINERS_CONF", conf)

@@ -281,6 +281,21 @@ pub fn assert_same(image: &oci_image::Image, built: &Built) {
     });
 }
 
+/// containers-storage's overlay driver (in skopeo and podman) bind-mounts `GRAPH/overlay`
+/// onto itself and may leave it mounted when the process exits: unmount it when the test
+/// is done (declare the guard after the temporary directory, so it drops first).
+pub struct Unmount(pub PathBuf);
+
+impl Drop for Unmount {
+    fn drop(&mut self) {
+        let _ = Command::new("umount")
+            .arg(&self.0)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+    }
+}
+
 pub fn free_port() -> u16 {
     std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
