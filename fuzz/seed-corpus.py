@@ -190,6 +190,12 @@ def main():
     put("repo_config", "rocky9-with-dnf-conf.repo", (DNF_CONF + "\0--conf--\0" + ROCKY9_REPO).encode())
     put("os_release", "ubi8-os-release", UBI8_OS_RELEASE.encode())
     put("os_release", "redhat-release", b"CentOS Linux release 7.9.2009 (Core)\n")
+    # Image manifests, lists, configs and the text a registry or a user gives (oci-image).
+    for name, text in IMAGE_MANIFESTS.items():
+        put("image_manifest", name, text.encode())
+    put("image_config", "docker-config.json", IMAGE_CONFIG.encode())
+    for i, text in enumerate(IMAGE_TEXT):
+        put("image_text", "text-%d" % i, text.encode())
     # Image layers: two small tars (PAX capability, a whiteout, an opaque directory, a hard
     # link into the lower layer, a symlinked parent), joined as the target cuts them.
     lower, upper = image_layers()
@@ -328,6 +334,22 @@ LOGO="fedora-logo-icon"
 CPE_NAME="cpe:/o:redhat:enterprise_linux:8::baseos"
 HOME_URL="https://www.redhat.com/"
 """
+
+IMAGE_MANIFESTS = {
+    "oci-manifest.json": '{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855","size":2},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":"sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855","size":32}]}',
+    "docker-list.json": '{"schemaVersion":2,"mediaType":"application/vnd.docker.distribution.manifest.list.v2+json","manifests":[{"mediaType":"application/vnd.docker.distribution.manifest.v2+json","size":528,"digest":"sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855","platform":{"architecture":"arm64","os":"linux","variant":"v8"}},{"mediaType":"application/vnd.docker.distribution.manifest.v2+json","size":528,"digest":"sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855","platform":{"architecture":"amd64","os":"linux"}}]}',
+    "schema1.json": '{"schemaVersion":1,"name":"library/x","tag":"latest","architecture":"amd64","fsLayers":[],"history":[]}',
+}
+
+IMAGE_CONFIG = '{"architecture":"amd64","os":"linux","config":{"Labels":{"maintainer":"x"},"Cmd":["/bin/sh"]},"rootfs":{"type":"layers","diff_ids":["sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"]},"history":[{"created_by":"COPY . /"},{"created_by":"LABEL maintainer=x","empty_layer":true}]}'
+
+IMAGE_TEXT = [
+    'Bearer realm="https://auth.docker.io/token",service="registry.docker.io",scope="repository:library/busybox:pull"',
+    "docker://quay.io/centos/centos:stream9",
+    "containers-storage:[overlay@/var/lib/containers/storage+/run/containers/storage]localhost/a:b",
+    "registry.access.redhat.com/ubi9/ubi@sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855",
+    "linux/arm64/v8",
+]
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -350,13 +350,28 @@ pub fn open_docker(file: &Path, name: Option<&str>, options: &PullOptions) -> Re
         });
         members.push((offset, size));
     }
-    let synthesized = serde_json::json!({
-        "schemaVersion": 2,
-        "mediaType": manifest::DOCKER_MANIFEST,
-        "config": {"mediaType": manifest::DOCKER_CONFIG, "size": config_bytes.len(), "digest": config_digest.to_string()},
-        "layers": layers.iter().map(|l| serde_json::json!({"mediaType": l.media_type, "size": l.size, "digest": l.digest})).collect::<Vec<_>>(),
-    });
-    let manifest_digest = Digest::sha256_of(synthesized.to_string().as_bytes());
+    // Written out by hand so that the bytes (and digest) do not depend on serde_json's
+    // features (key order): every value here is a digest, a number or a fixed media type.
+    let layer_json: Vec<String> = layers
+        .iter()
+        .map(|l| {
+            format!(
+                r#"{{"mediaType":"{}","size":{},"digest":"{}"}}"#,
+                l.media_type,
+                l.size.unwrap_or(0),
+                l.digest
+            )
+        })
+        .collect();
+    let synthesized = format!(
+        r#"{{"schemaVersion":2,"mediaType":"{}","config":{{"mediaType":"{}","size":{},"digest":"{config_digest}"}},"layers":[{}]}}"#,
+        manifest::DOCKER_MANIFEST,
+        manifest::DOCKER_CONFIG,
+        config_bytes.len(),
+        layer_json.join(",")
+    );
+    debug_assert!(serde_json::from_str::<serde_json::Value>(&synthesized).is_ok());
+    let manifest_digest = Digest::sha256_of(synthesized.as_bytes());
     Ok(Found {
         manifest_digest: manifest_digest.to_string(),
         index_digest: None,

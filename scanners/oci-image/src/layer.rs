@@ -46,8 +46,8 @@ type Source = Box<dyn BufRead + Send>;
 
 enum Decoder {
     Plain(Source),
-    Gzip(flate2::bufread::MultiGzDecoder<Source>),
-    Zstd(zstd::stream::read::Decoder<'static, Source>),
+    Gzip(Box<flate2::bufread::MultiGzDecoder<Source>>),
+    Zstd(Box<zstd::stream::read::Decoder<'static, Source>>),
 }
 
 impl Decoder {
@@ -110,10 +110,11 @@ pub fn tar_stream(
         Compression::from_magic(&magic).unwrap_or_else(|| Compression::from_media_type(&layer.media_type));
     let decoder = match compression {
         Compression::None => Decoder::Plain(source),
-        Compression::Gzip => Decoder::Gzip(flate2::bufread::MultiGzDecoder::new(source)),
-        Compression::Zstd => Decoder::Zstd(
+        Compression::Gzip => Decoder::Gzip(Box::new(flate2::bufread::MultiGzDecoder::new(source))),
+        // libzstd's default window limit (2^27 bytes) bounds its memory.
+        Compression::Zstd => Decoder::Zstd(Box::new(
             zstd::stream::read::Decoder::with_buffer(source).map_err(|e| fail(ErrorKind::Io, format!("zstd: {e}")))?,
-        ),
+        )),
     };
     let diff_id = match &layer.diff_id {
         Some(d) => Some(Digest::parse(d).map_err(|e| fail(ErrorKind::Malformed, e))?),

@@ -222,7 +222,7 @@ pub fn read(
         }
     };
     let top_digest =
-        Digest::parse(&chosen.digest().to_string()).map_err(|e| fail(ErrorKind::Malformed, e).step("index.json"))?;
+        Digest::parse(chosen.digest().as_ref()).map_err(|e| fail(ErrorKind::Malformed, e).step("index.json"))?;
     let max_manifest = options.max_manifest_bytes;
     let top = read_blob(&*files, &top_digest, Some(chosen.size()), max_manifest, "manifest")
         .map_err(|f| f.step(format!("manifest {top_digest}")))?;

@@ -20,7 +20,20 @@
 //! # Ok::<(), Box<dyn std::error::Error>>(())
 //! ```
 //!
-//! The modules follow the data: [`reference`] says where the image lives; one module per
+//! | reference | source |
+//! | --- | --- |
+//! | `docker://HOST[:PORT]/NAME[:TAG\|@DIGEST]`, or a bare `NAME[:TAG]` (docker.io, `library/`) | a registry, distribution API v2 |
+//! | `oci:DIR[:TAG]` | an OCI image layout directory |
+//! | `oci-archive:FILE[:TAG]` | a tar of an OCI layout, read in place |
+//! | `docker-archive:FILE[:NAME:TAG\|:@N]` | `docker save` / `podman save` output, read in place |
+//! | `containers-storage:[DRIVER@ROOT+RUN]NAME[:TAG]`, `…ID-PREFIX`, `…NAME@DIGEST` | podman's storage, overlay or vfs, read directly |
+//!
+//! Not done: credential helpers are named in the error but not run; registries.conf (mirrors, `insecure`,
+//! short-name aliases) is not read — a bare name means docker.io; Docker schema 1 is refused;
+//! containers-storage drivers other than overlay and vfs are refused, and its locks are not
+//! taken (an image removed while it is read gives a read error).
+//!
+//! The modules follow the data: `reference` says where the image lives; one module per
 //! source reads it (`registry` with `auth` and `credentials`, `layout`, `archive`,
 //! `storage`); `manifest` turns manifest and config bytes into an [`Image`]; `layer` turns a
 //! blob into a checked tar stream. Images and registries are untrusted: every size is
@@ -197,6 +210,12 @@ impl Image {
     }
 }
 
+// The lead opens layers on several threads at once.
+const _: () = {
+    const fn send_sync<T: Send + Sync>() {}
+    send_sync::<Image>();
+};
+
 /// Where an image's blobs are read from.
 trait BlobSource: Send + Sync {
     fn open_layer(&self, layer: &Layer, limits: &layer::Limits) -> Result<LayerContent, error::Fail>;
@@ -215,7 +234,7 @@ pub fn open(reference: &str, options: &PullOptions) -> Result<Image, ImageError>
         reference::Reference::Oci { dir, tag } => layout::open(dir, tag.as_deref(), options, &platform),
         reference::Reference::OciArchive { file, tag } => archive::open_oci(file, tag.as_deref(), options, &platform),
         reference::Reference::DockerArchive { file, name } => archive::open_docker(file, name.as_deref(), options),
-        reference::Reference::ContainersStorage(r) => storage::open(r, options),
+        reference::Reference::ContainersStorage(r) => storage::open(r, options, &platform),
     }
     .map_err(|f| f.at(reference, ""))?;
     Ok(Image {
@@ -241,4 +260,46 @@ struct Found {
     config: manifest::Config,
     layers: Vec<Layer>,
     source: Arc<dyn BlobSource>,
+}
+
+/// Entry points for the fuzz targets (fuzz/fuzz_targets/image_*.rs): the parsers of
+/// untrusted registry and image text, without files or sockets. Not part of the API.
+#[doc(hidden)]
+pub mod fuzzing {
+    use crate::digest::Digest;
+    use crate::manifest::{self, Parsed};
+
+    /// Manifest or index bytes: parse, pick a platform, map a config's layers.
+    pub fn manifest(bytes: &[u8]) {
+        let platform = crate::Platform::host();
+        match manifest::parse(bytes, None) {
+            Ok(Parsed::Index(i)) => {
+                let _ = manifest::select(&i, &platform, "index");
+            }
+            Ok(Parsed::Manifest(m)) => {
+                let empty = manifest::Config {
+                    digest: String::new(),
+                    platform: String::new(),
+                    labels: Default::default(),
+                    diff_ids: vec![],
+                    layer_history: vec![],
+                };
+                let _ = manifest::layers(&m, &empty, u64::MAX);
+            }
+            Err(_) => {}
+        }
+    }
+
+    /// Config bytes, then the manifest layers against it when `bytes` also parses as one.
+    pub fn config(bytes: &[u8]) {
+        let _ = manifest::parse_config(bytes, &Digest::sha256_of(bytes));
+    }
+
+    /// An image reference, a `WWW-Authenticate` challenge and a digest from one string.
+    pub fn text(s: &str) {
+        let _ = crate::reference::parse(s);
+        let _ = crate::registry::fuzz_challenge(s);
+        let _ = Digest::parse(s);
+        let _ = crate::Platform::parse(s);
+    }
 }

@@ -18,10 +18,16 @@ pub const DOCKER_SCHEMA1_SIGNED: &str = "application/vnd.docker.distribution.man
 pub const DOCKER_CONFIG: &str = "application/vnd.docker.container.image.v1+json";
 pub const DOCKER_LAYER: &str = "application/vnd.docker.image.rootfs.diff.tar.gzip";
 
+/// Fetch a manifest by digest and expected size: checked bytes and their content type.
+pub type ManifestFetch<'a> = dyn Fn(&Digest, Option<u64>) -> Result<(Vec<u8>, Option<String>), Fail> + 'a;
+/// Fetch a small blob (a config) by digest and expected size: checked bytes.
+pub type BlobFetch<'a> = dyn Fn(&Digest, Option<u64>) -> Result<Vec<u8>, Fail> + 'a;
+
 /// Every manifest type we read, for `Accept`.
 pub const ACCEPT: &str = "application/vnd.oci.image.index.v1+json, application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.list.v2+json, application/vnd.docker.distribution.manifest.v2+json";
 
-/// Manifest bytes, told apart.
+/// Manifest bytes, told apart (short-lived: not boxed).
+#[allow(clippy::large_enum_variant)]
 pub enum Parsed {
     Index(ImageIndex),
     Manifest(ImageManifest),
@@ -74,7 +80,7 @@ pub fn parse(bytes: &[u8], content_type: Option<&str>) -> Result<Parsed, Fail> {
 }
 
 fn descriptor_digest(d: &Descriptor) -> Result<Digest, Fail> {
-    Digest::parse(&d.digest().to_string()).map_err(|e| fail(ErrorKind::Malformed, e))
+    Digest::parse(d.digest().as_ref()).map_err(|e| fail(ErrorKind::Malformed, e))
 }
 
 /// Pick the manifest for `platform` from an index.
@@ -154,7 +160,7 @@ pub fn resolve(
     top_digest: Digest,
     content_type: Option<&str>,
     platform: &Platform,
-    fetch: &dyn Fn(&Digest, Option<u64>) -> Result<(Vec<u8>, Option<String>), Fail>,
+    fetch: &ManifestFetch<'_>,
 ) -> Result<Resolved, Fail> {
     let (mut bytes, mut digest, mut ctype) = (top, top_digest, content_type.map(str::to_string));
     let mut index_digest = None;
@@ -291,11 +297,7 @@ pub fn layers(manifest: &ImageManifest, config: &Config, max_layer_bytes: u64) -
 }
 
 /// Fetch the config a manifest names and read it.
-pub fn config_of(
-    manifest: &ImageManifest,
-    max_config_bytes: u64,
-    fetch: &dyn Fn(&Digest, Option<u64>) -> Result<Vec<u8>, Fail>,
-) -> Result<Config, Fail> {
+pub fn config_of(manifest: &ImageManifest, max_config_bytes: u64, fetch: &BlobFetch<'_>) -> Result<Config, Fail> {
     let d = manifest.config();
     let digest = descriptor_digest(d).map_err(|f| f.step("config"))?;
     if d.size() > max_config_bytes {

@@ -5,7 +5,8 @@
 //!   `scope=repository:NAME:pull`, with Basic credentials when we have some; `token` or
 //!   `access_token`). Credentials from the files [`crate::credentials`] reads.
 //! - TLS: the built-in Mozilla roots; when `cert_dir` (or `/etc/containers/certs.d/HOST:PORT`,
-//!   `/etc/docker/certs.d/HOST:PORT`) has `*.crt` files, the system bundle plus those.
+//!   `/etc/docker/certs.d/HOST:PORT`) has `*.crt` files, the system bundle plus those; a
+//!   `NAME.cert` with its `NAME.key` there is presented as the client certificate.
 //!   `tls_verify=false`: unverified certificates, and plain HTTP when https fails.
 //! - Redirects are followed here, not by the HTTP client: each target goes to
 //!   `redirect_check` first (so do token realms), and the registry's `Authorization` is sent
@@ -45,11 +46,9 @@ pub fn open(r: &DockerRef, options: &PullOptions, platform: &Platform) -> Result
     let resolved = manifest::resolve(top, top_digest, ctype.as_deref(), platform, &fetch)?;
     let config = manifest::config_of(&resolved.manifest, options.max_config_bytes, &|d, size| {
         let resp = client.get_blob(d)?;
+        // No ureq limit on bodies: our readers count and stop at ours, naming it.
         layer::read_small(
-            resp.body
-                .into_with_config()
-                .limit(options.max_config_bytes.saturating_add(1))
-                .reader(),
+            resp.body.into_with_config().reader(),
             d,
             size,
             options.max_config_bytes,
@@ -217,6 +216,49 @@ fn ca_files(dir: &std::path::Path) -> Vec<(PathBuf, Vec<u8>)> {
     v
 }
 
+/// A client certificate as podman reads certs.d: `NAME.cert` (the chain) with `NAME.key`;
+/// the first pair by name. A `.cert` without its `.key` is an error, as in containers/image.
+fn client_cert(dirs: &[PathBuf]) -> Result<Option<ureq::tls::ClientCert>, Fail> {
+    for dir in dirs {
+        let Ok(rd) = std::fs::read_dir(dir) else { continue };
+        let mut certs: Vec<PathBuf> = rd
+            .flatten()
+            .map(|e| e.path())
+            .filter(|p| p.extension().is_some_and(|e| e == "cert"))
+            .collect();
+        certs.sort();
+        let Some(cert) = certs.into_iter().next() else { continue };
+        let key = cert.with_extension("key");
+        let bad =
+            |what: &std::path::Path, why: String| fail(ErrorKind::Malformed, format!("{}: {why}", what.display()));
+        let cert_pem = std::fs::read(&cert).map_err(|e| bad(&cert, e.to_string()))?;
+        let key_pem = std::fs::read(&key).map_err(|e| {
+            bad(
+                &key,
+                format!("{e} (the key of the client certificate {})", cert.display()),
+            )
+        })?;
+        let chain: Vec<_> = ureq::tls::parse_pem(&cert_pem)
+            .filter_map(|i| match i {
+                Ok(ureq::tls::PemItem::Certificate(c)) => Some(c.to_owned()),
+                _ => None,
+            })
+            .collect();
+        let private = ureq::tls::parse_pem(&key_pem).find_map(|i| match i {
+            Ok(ureq::tls::PemItem::PrivateKey(k)) => Some(k.to_owned()),
+            _ => None,
+        });
+        let (false, Some(private)) = (chain.is_empty(), private) else {
+            return Err(bad(
+                &cert,
+                "no PEM certificate, or no PEM private key in the .key file".into(),
+            ));
+        };
+        return Ok(Some(ureq::tls::ClientCert::new_with_certs(&chain, private)));
+    }
+    Ok(None)
+}
+
 fn agent(options: &PullOptions, domain: &str, insecure: bool) -> Result<ureq::Agent, Fail> {
     let dirs: Vec<PathBuf> = match &options.cert_dir {
         Some(d) => vec![d.clone()],
@@ -227,6 +269,9 @@ fn agent(options: &PullOptions, domain: &str, insecure: bool) -> Result<ureq::Ag
     };
     let extra: Vec<(PathBuf, Vec<u8>)> = dirs.iter().flat_map(|d| ca_files(d)).collect();
     let mut tls = ureq::tls::TlsConfig::builder().disable_verification(insecure);
+    if let Some(client) = client_cert(&dirs)? {
+        tls = tls.client_cert(Some(client));
+    }
     if !extra.is_empty() {
         let mut certs = Vec::new();
         let system = std::fs::read("/etc/ssl/certs/ca-certificates.crt").unwrap_or_default();
@@ -597,8 +642,8 @@ impl Client {
 fn read_limited(body: ureq::Body, limit: u64, what: &str) -> Result<Vec<u8>, Fail> {
     let mut out = Vec::new();
     body.into_with_config()
-        .limit(limit.saturating_add(1))
         .reader()
+        .take(limit.saturating_add(1))
         .read_to_end(&mut out)
         .map_err(|e| {
             let kind = if e.kind() == std::io::ErrorKind::TimedOut {
@@ -629,13 +674,14 @@ impl BlobSource for Client {
                 ));
             }
         }
-        let reader = resp
-            .body
-            .into_with_config()
-            .limit(limits.max_layer_bytes.saturating_add(1))
-            .reader();
+        let reader = resp.body.into_with_config().reader();
         layer::tar_stream(Box::new(reader), layer, Some(d), limits)
     }
+}
+
+#[doc(hidden)]
+pub fn fuzz_challenge(s: &str) -> bool {
+    parse_challenge(s).is_some() && join_location("https://r/v2/x", s).is_some()
 }
 
 #[cfg(test)]

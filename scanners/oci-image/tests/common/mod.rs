@@ -115,7 +115,8 @@ fn write_blob(dir: &Path, bytes: &[u8]) -> (String, u64) {
 }
 
 /// An OCI layout at `dir` tagged `tag`: three layers (gzip, zstd, uncompressed with a
-/// whiteout and a hard link), labels, a history with an empty_layer step.
+/// whiteout, an opaque directory and a hard link), labels, a history with an empty_layer
+/// step.
 pub fn build_layout(dir: &Path, tag: &str) -> Built {
     build_layout_with(dir, tag, true)
 }
@@ -131,14 +132,15 @@ pub fn build_layout_with(dir: &Path, tag: &str, zstd_layer: bool) -> Built {
             &[
                 ("etc/os-release", b"ID=centos\nVERSION_ID=\"9\"\n"),
                 ("usr/bin/tool", &big),
+                ("opt/old", b"hidden by layer 2\n"),
             ],
             &[],
             &[],
         ),
         tar_of(&[("usr/share/doc/readme", b"hello from layer 1\n")], &[], &[]),
         tar_of(
-            &[("etc/motd", b"layer 2\n")],
-            &["usr/bin/.wh.tool"],
+            &[("etc/motd", b"layer 2\n"), ("opt/new", b"new\n")],
+            &["usr/bin/.wh.tool", "opt/.wh..wh..opq"],
             &[("etc/motd2", "etc/motd")],
         ),
     ];
@@ -213,6 +215,33 @@ pub fn build_layout_with(dir: &Path, tag: &str, zstd_layer: bool) -> Built {
     }
 }
 
+/// Tag `tag` in the layout at `dir` as an index of two platforms, linux/amd64 and
+/// linux/arm64/v8, both the built manifest. Returns the index digest.
+pub fn add_index(dir: &Path, built: &Built, tag: &str) -> String {
+    let size = std::fs::metadata(dir.join("blobs/sha256").join(&built.manifest_digest[7..]))
+        .unwrap()
+        .len();
+    let entry = |arch: &str, variant: Option<&str>| {
+        let mut p = serde_json::json!({"os": "linux", "architecture": arch});
+        if let Some(v) = variant {
+            p["variant"] = serde_json::json!(v);
+        }
+        serde_json::json!({"mediaType": "application/vnd.oci.image.manifest.v1+json", "digest": built.manifest_digest, "size": size, "platform": p})
+    };
+    let index = serde_json::json!({"schemaVersion": 2, "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": [entry("arm64", Some("v8")), entry("amd64", None)]})
+    .to_string();
+    let (d, s) = write_blob(dir, index.as_bytes());
+    let path = dir.join("index.json");
+    let mut top: serde_json::Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    top["manifests"].as_array_mut().unwrap().push(
+        serde_json::json!({"mediaType": "application/vnd.oci.image.index.v1+json",
+        "digest": d, "size": s, "annotations": {"org.opencontainers.image.ref.name": tag}}),
+    );
+    std::fs::write(&path, top.to_string()).unwrap();
+    d
+}
+
 /// Check an opened image against what was built: config digest, labels, platform, layers,
 /// diff_ids, history, and every layer's decompressed bytes.
 pub fn assert_same(image: &oci_image::Image, built: &Built) {
@@ -250,6 +279,21 @@ pub fn assert_same(image: &oci_image::Image, built: &Built) {
             assert_eq!(bytes, built.tars[i]);
         }
     });
+}
+
+/// containers-storage's overlay driver (in skopeo and podman) bind-mounts `GRAPH/overlay`
+/// onto itself and may leave it mounted when the process exits: unmount it when the test
+/// is done (declare the guard after the temporary directory, so it drops first).
+pub struct Unmount(pub PathBuf);
+
+impl Drop for Unmount {
+    fn drop(&mut self) {
+        let _ = Command::new("umount")
+            .arg(&self.0)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status();
+    }
 }
 
 pub fn free_port() -> u16 {
@@ -318,4 +362,150 @@ impl Drop for Registry {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
+}
+
+/// A CA, a server certificate for 127.0.0.1 and a client certificate made with openssl, in
+/// `dir`: `ca.crt`, `server.crt`, `server.key`, `client.crt`, `client.key`.
+pub fn make_tls(dir: &Path) {
+    need("openssl", "openssl");
+    std::fs::create_dir_all(dir).unwrap();
+    let sh = |script: &str| run(Command::new("sh").arg("-ec").arg(script).current_dir(dir));
+    sh("openssl req -x509 -newkey rsa:2048 -nodes -keyout ca.key -out ca.crt -days 2 -subj /CN=oci-image-test-ca \
+          -addext basicConstraints=critical,CA:TRUE -addext keyUsage=critical,keyCertSign,cRLSign 2>/dev/null
+        openssl req -newkey rsa:2048 -nodes -keyout server.key -out server.csr -subj /CN=127.0.0.1 2>/dev/null
+        printf 'subjectAltName=IP:127.0.0.1\\nextendedKeyUsage=serverAuth\\nbasicConstraints=CA:FALSE\\n' > ext.cnf
+        openssl x509 -req -in server.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out server.crt -days 2 -extfile ext.cnf 2>/dev/null
+        openssl req -newkey rsa:2048 -nodes -keyout client.key -out client.csr -subj /CN=oci-image-client 2>/dev/null
+        printf 'extendedKeyUsage=clientAuth\\nbasicConstraints=CA:FALSE\\n' > client.cnf
+        openssl x509 -req -in client.csr -CA ca.crt -CAkey ca.key -CAcreateserial -out client.crt -days 2 -extfile client.cnf 2>/dev/null");
+}
+
+/// An auth.json with `user:password` for `host`.
+pub fn write_authfile(path: &Path, host: &str, user: &str, password: &str) {
+    use base64::Engine as _;
+    let auth = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+    std::fs::write(path, serde_json::json!({"auths": {host: {"auth": auth}}}).to_string()).unwrap();
+}
+
+/// One HTTP request as the test servers see it.
+#[derive(Debug, Clone)]
+pub struct Request {
+    pub method: String,
+    pub target: String,
+    pub headers: Vec<(String, String)>,
+}
+
+impl Request {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+pub struct Reply {
+    pub status: u16,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+}
+
+impl Reply {
+    pub fn new(status: u16, body: impl Into<Vec<u8>>) -> Reply {
+        Reply {
+            status,
+            headers: Vec::new(),
+            body: body.into(),
+        }
+    }
+    pub fn header(mut self, k: &str, v: &str) -> Reply {
+        self.headers.push((k.to_string(), v.to_string()));
+        self
+    }
+}
+
+/// A tiny HTTP/1.1 server on 127.0.0.1 (one thread per connection, `Connection: close`).
+/// Lives as long as the process: tests make a few.
+pub fn serve(handler: impl Fn(&Request) -> Reply + Send + Sync + 'static) -> u16 {
+    use std::io::{BufRead, BufReader};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let handler = std::sync::Arc::new(handler);
+    std::thread::spawn(move || {
+        for stream in listener.incoming() {
+            let Ok(stream) = stream else { continue };
+            let handler = handler.clone();
+            std::thread::spawn(move || {
+                let mut reader = BufReader::new(stream.try_clone().unwrap());
+                let mut line = String::new();
+                if reader.read_line(&mut line).is_err() {
+                    return;
+                }
+                let mut parts = line.split_whitespace();
+                let method = parts.next().unwrap_or("").to_string();
+                let target = parts.next().unwrap_or("").to_string();
+                let mut headers = Vec::new();
+                loop {
+                    let mut h = String::new();
+                    if reader.read_line(&mut h).unwrap_or(0) == 0 || h == "\r\n" {
+                        break;
+                    }
+                    if let Some((k, v)) = h.trim_end().split_once(':') {
+                        headers.push((k.trim().to_string(), v.trim().to_string()));
+                    }
+                }
+                let reply = handler(&Request {
+                    method,
+                    target,
+                    headers,
+                });
+                let mut out = stream;
+                let mut head = format!(
+                    "HTTP/1.1 {} X\r\nContent-Length: {}\r\nConnection: close\r\n",
+                    reply.status,
+                    reply.body.len()
+                );
+                for (k, v) in &reply.headers {
+                    head.push_str(&format!("{k}: {v}\r\n"));
+                }
+                head.push_str("\r\n");
+                let _ = out.write_all(head.as_bytes());
+                let _ = out.write_all(&reply.body);
+            });
+        }
+    });
+    port
+}
+
+/// A JWT (RS256) the registry's `auth.token` accepts: signed by `key.pem` of the
+/// self-signed `cert.pem` it carries in `x5c` (the registry's rootcertbundle).
+pub fn sign_token(dir: &Path, claims: &serde_json::Value) -> String {
+    use base64::Engine as _;
+    let url = base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    let der = run(Command::new("sh")
+        .arg("-ec")
+        .arg("openssl x509 -in cert.pem -outform DER | base64 -w0")
+        .current_dir(dir));
+    let header = serde_json::json!({"typ": "JWT", "alg": "RS256", "x5c": [der.trim()]});
+    let input = format!("{}.{}", url.encode(header.to_string()), url.encode(claims.to_string()));
+    let mut child = Command::new("openssl")
+        .args(["dgst", "-sha256", "-sign", "key.pem"])
+        .current_dir(dir)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(input.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(out.status.success());
+    format!("{input}.{}", url.encode(out.stdout))
+}
+
+/// The key and self-signed certificate a token issuer signs with (`key.pem`, `cert.pem`).
+pub fn make_token_key(dir: &Path) {
+    need("openssl", "openssl");
+    std::fs::create_dir_all(dir).unwrap();
+    run(Command::new("sh").arg("-ec").arg(
+        "openssl req -x509 -newkey rsa:2048 -nodes -keyout key.pem -out cert.pem -days 2 -subj /CN=token-issuer 2>/dev/null",
+    ).current_dir(dir));
 }
