@@ -40,6 +40,9 @@ fuzz_target!(|data: &[u8]| {
             let path = dir.join(name);
             let _ = root.resolve(&path, true);
             let _ = root.read_link(&path);
+            let tree = root.image().unwrap();
+            let _ = tree.writer_of(&path);
+            let _ = tree.remover_of(Path::new(&path));
             if let Ok(meta) = root.symlink_metadata(&path) {
                 if meta.is_dir() {
                     stack.push(path);
@@ -47,9 +50,6 @@ fuzz_target!(|data: &[u8]| {
                     let _ = root.read_bounded(&path, 1 << 16);
                 }
             }
-            let tree = root.image().unwrap();
-            let _ = tree.writer_of(&path);
-            let _ = tree.remover_of(Path::new(&path));
         }
     }
 });

@@ -39,6 +39,11 @@ pub struct ImageArgs {
     /// /var/lib/containers/storage for root and ~/.local/share/containers/storage otherwise].
     #[arg(long, value_name = "DIR")]
     pub storage_root: Option<PathBuf>,
+    /// Let a registry send us (redirects to blob storage, token realms) to this network
+    /// (CIDR), address or host name, otherwise refused when loopback, link-local, private,
+    /// multicast or unspecified; repeatable. The registry named in REF is always reached.
+    #[arg(long = "allow-registry-redirect", value_name = "CIDR|HOST")]
+    pub allow_registry_redirect: Vec<net_policy::Allowed>,
 }
 
 impl ImageArgs {
@@ -52,6 +57,11 @@ impl ImageArgs {
         options.cert_dir = self.cert_dir.clone();
         options.tls_verify = self.tls_verify;
         options.storage_root = self.storage_root.clone();
+        options.redirect_policy = Some(Arc::new(net_policy::Policy {
+            allow_private: false,
+            https_only: false,
+            allowed: self.allow_registry_redirect.clone(),
+        }));
         Ok(options)
     }
 }

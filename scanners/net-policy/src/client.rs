@@ -157,6 +157,12 @@ impl Agents {
         &self.policy
     }
 
+    /// The agent for URLs under the policy (the checked resolver; no proxy while addresses
+    /// are checked), for callers that follow redirects themselves.
+    pub fn checked(&self) -> &Agent {
+        &self.checked
+    }
+
     /// Send a request for `url` (named by `named_by`) and follow up to `max_redirects`
     /// redirects (301, 302, 303, 307, 308), each hop checked by the policy before it is sent
     /// and connected only to checked addresses. `send` makes and sends one request with the

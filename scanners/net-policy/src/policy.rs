@@ -13,6 +13,9 @@ pub const ALLOW_NETWORK_FLAG: &str = "--allow-repo-network";
 pub const ALLOW_PRIVATE_FLAG: &str = "--allow-private-repos";
 /// The flag that refuses plain `http://`.
 pub const HTTPS_ONLY_FLAG: &str = "--https-only";
+/// The flag that lets a registry send us to a network (`--image docker://…`'s redirects and
+/// token realms).
+pub const ALLOW_REGISTRY_REDIRECT_FLAG: &str = "--allow-registry-redirect";
 
 /// An entry of the allow list: a network (`10.0.0.0/8`, `fd00::/8`), one address
 /// (`127.0.0.2`, `[::1]`), or a host name (`mirror.internal`, which permits whatever it
@@ -115,6 +118,9 @@ pub enum NamedBy {
     /// The metadata of a repository the user named (an `xml:base` or absolute `href` of its
     /// `repomd.xml` pointing elsewhere), at the base URL given.
     Metadata { of: String },
+    /// A registry the user named sends us off its origin (a redirect to blob storage, a
+    /// token realm); the registry is given.
+    Registry { registry: String },
 }
 
 impl NamedBy {
@@ -125,6 +131,15 @@ impl NamedBy {
             NamedBy::Image => "named by the image".to_string(),
             NamedBy::Redirect { from } => format!("that a redirect from {from} leads to"),
             NamedBy::Metadata { of } => format!("named by the metadata of {of}"),
+            NamedBy::Registry { registry } => format!("where the registry {registry} sends us"),
+        }
+    }
+
+    /// The flags that lift an address refusal of URLs named this way.
+    fn lifted_by(&self, address: IpAddr) -> String {
+        match self {
+            NamedBy::Registry { .. } => format!("{ALLOW_REGISTRY_REDIRECT_FLAG} {address} permits it"),
+            _ => format!("{ALLOW_NETWORK_FLAG} {address} permits it, {ALLOW_PRIVATE_FLAG} permits every such address"),
         }
     }
 }
@@ -175,10 +190,7 @@ impl fmt::Display for Refusal {
                         normal_host(host)
                     )?;
                 }
-                write!(
-                    f,
-                    " {named}; {ALLOW_NETWORK_FLAG} {address} permits it, {ALLOW_PRIVATE_FLAG} permits every such address"
-                )
+                write!(f, " {named}; {}", self.named_by.lifted_by(*address))
             }
             Reason::PlainHttp => write!(
                 f,

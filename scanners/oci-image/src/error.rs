@@ -21,6 +21,8 @@ pub enum ErrorKind {
     Platform,
     /// A connection, TLS or HTTP failure.
     Network,
+    /// A redirect (or token realm) off the registry that the address policy refuses.
+    Refused,
     /// A request did not finish in time.
     Timeout,
     /// Malformed JSON, tar or storage metadata.

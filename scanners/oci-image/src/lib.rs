@@ -89,6 +89,10 @@ pub struct PullOptions {
     /// Bounds each layer, compressed and decompressed.
     pub max_layer_bytes: u64,
     pub redirect_check: Option<RedirectCheck>,
+    /// The address policy for every URL off the registry's origin (redirects to blob
+    /// storage, token realms): connections there go only to addresses it permits, checked
+    /// after the one lookup made (net-policy). `None`: no address rule.
+    pub redirect_policy: Option<Arc<net_policy::Policy>>,
 }
 
 impl Default for PullOptions {
@@ -107,6 +111,7 @@ impl Default for PullOptions {
             max_config_bytes: 8 << 20,
             max_layer_bytes: 16 << 30,
             redirect_check: None,
+            redirect_policy: None,
         }
     }
 }
@@ -120,6 +125,7 @@ impl std::fmt::Debug for PullOptions {
             .field("tls_verify", &self.tls_verify)
             .field("storage_root", &self.storage_root)
             .field("redirect_check", &self.redirect_check.is_some())
+            .field("redirect_policy", &self.redirect_policy)
             .finish_non_exhaustive()
     }
 }

@@ -163,6 +163,9 @@ struct Response {
 
 pub struct Client {
     agent: ureq::Agent,
+    /// For URLs off the registry's origin under an address policy: the same configuration,
+    /// with a resolver that hands out only permitted addresses.
+    off_origin: Option<ureq::Agent>,
     /// `https://host` or `http://host`.
     base: String,
     domain: String,
@@ -175,8 +178,15 @@ pub struct Client {
     max_manifest_bytes: u64,
 }
 
-fn classify(url: &str, e: ureq::Error) -> Fail {
+fn classify(url: &str, registry: &str, e: ureq::Error) -> Fail {
     let shown = url;
+    if let Some(refusal) = net_policy::refusal_of(&e) {
+        let mut refusal = refusal.clone();
+        refusal.named_by = net_policy::NamedBy::Registry {
+            registry: registry.to_string(),
+        };
+        return fail(ErrorKind::Refused, refusal.to_string());
+    }
     match e {
         ureq::Error::Timeout(t) => fail(ErrorKind::Timeout, format!("{shown}: timed out ({t})")),
         ureq::Error::Io(io)
@@ -259,7 +269,21 @@ fn client_cert(dirs: &[PathBuf]) -> Result<Option<ureq::tls::ClientCert>, Fail> 
     Ok(None)
 }
 
-fn agent(options: &PullOptions, domain: &str, insecure: bool) -> Result<ureq::Agent, Fail> {
+/// The registry's agent, and the agent for URLs off its origin when an address policy is set.
+fn agents(options: &PullOptions, domain: &str, insecure: bool) -> Result<(ureq::Agent, Option<ureq::Agent>), Fail> {
+    let config = agent_config(options, domain, insecure)?;
+    let off_origin = options.redirect_policy.as_ref().map(|policy| {
+        let agents = net_policy::Agents::new(Arc::clone(policy), &config);
+        agents.checked().clone()
+    });
+    Ok((config().build().into(), off_origin))
+}
+
+fn agent_config(
+    options: &PullOptions,
+    domain: &str,
+    insecure: bool,
+) -> Result<impl Fn() -> ureq::config::ConfigBuilder<ureq::typestate::AgentScope>, Fail> {
     let dirs: Vec<PathBuf> = match &options.cert_dir {
         Some(d) => vec![d.clone()],
         None => vec![
@@ -289,26 +313,30 @@ fn agent(options: &PullOptions, domain: &str, insecure: bool) -> Result<ureq::Ag
         }
         tls = tls.root_certs(ureq::tls::RootCerts::new_with_certs(&certs));
     }
-    let config = ureq::Agent::config_builder()
-        .timeout_connect(Some(options.connect_timeout))
-        .timeout_recv_response(Some(options.response_timeout))
-        .timeout_per_read(Some(options.response_timeout))
-        .timeout_global(Some(options.total_timeout))
-        .http_status_as_error(false)
-        .max_redirects(0)
-        .max_redirects_will_error(false)
-        .user_agent("atomic-scanners oci-image")
-        .tls_config(tls.build())
-        .build();
-    Ok(config.into())
+    let tls = tls.build();
+    let (connect, response, total) = (options.connect_timeout, options.response_timeout, options.total_timeout);
+    Ok(move || {
+        ureq::Agent::config_builder()
+            .timeout_connect(Some(connect))
+            .timeout_recv_response(Some(response))
+            .timeout_per_read(Some(response))
+            .timeout_global(Some(total))
+            .http_status_as_error(false)
+            .max_redirects(0)
+            .max_redirects_will_error(false)
+            .user_agent("atomic-scanners oci-image")
+            .tls_config(tls.clone())
+    })
 }
 
 impl Client {
     fn connect(r: &DockerRef, options: &PullOptions) -> Result<Client, Fail> {
         let host = r.api_host().to_string();
         let lookup = credentials::lookup(options.authfile.as_deref(), &r.domain, &r.name);
+        let (agent, off_origin) = agents(options, &r.domain, !options.tls_verify)?;
         let mut client = Client {
-            agent: agent(options, &r.domain, !options.tls_verify)?,
+            agent,
+            off_origin,
             base: format!("https://{host}"),
             domain: r.domain.clone(),
             name: r.name.clone(),
@@ -459,16 +487,21 @@ impl Client {
     /// One GET, no redirects followed, with retries on transient failures.
     fn send(&self, url: &str, auth: Option<&str>, manifest_accept: bool) -> Result<Result<Response, Fail>, Fail> {
         let mut n = 0;
+        // The registry is the user's choice; anywhere else it sends us is held to the policy.
+        let agent = match &self.off_origin {
+            Some(checked) if origin(url) != origin(&self.base) => checked,
+            _ => &self.agent,
+        };
         loop {
             n += 1;
-            let mut req = self.agent.get(url);
+            let mut req = agent.get(url);
             if manifest_accept {
                 req = req.header("Accept", manifest::ACCEPT);
             }
             if let Some(a) = auth {
                 req = req.header("Authorization", a);
             }
-            let result = req.call().map_err(|e| classify(url, e)).and_then(|resp| {
+            let result = req.call().map_err(|e| classify(url, &self.domain, e)).and_then(|resp| {
                 let s = resp.status().as_u16();
                 if s >= 500 || s == 429 {
                     Err(fail(ErrorKind::Network, format!("{url}: HTTP status {s}")))

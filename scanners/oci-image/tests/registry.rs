@@ -497,3 +497,91 @@ fn registry_that_lies() {
     let e = open(&at(&format!("@{}", built.manifest_digest)), &options).unwrap_err();
     assert_eq!(e.kind, ErrorKind::DigestMismatch, "{e}");
 }
+
+/// A plain file server on 127.0.0.2 serving `root` (blob storage the registry redirects to),
+/// counting the requests it receives.
+fn blob_storage_on_127_0_0_2(root: &Path) -> (u16, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::io::{BufRead, BufReader, Write};
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let listener = std::net::TcpListener::bind("127.0.0.2:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let count = std::sync::Arc::new(AtomicUsize::new(0));
+    let (root, seen) = (root.to_path_buf(), count.clone());
+    std::thread::spawn(move || {
+        for stream in listener.incoming().flatten() {
+            seen.fetch_add(1, Ordering::SeqCst);
+            let mut reader = BufReader::new(stream.try_clone().unwrap());
+            let mut line = String::new();
+            if reader.read_line(&mut line).is_err() {
+                continue;
+            }
+            let path = line.split_whitespace().nth(1).unwrap_or("/").to_string();
+            loop {
+                let mut h = String::new();
+                if reader.read_line(&mut h).is_err() || h.trim().is_empty() {
+                    break;
+                }
+            }
+            let file = root.join(path.trim_start_matches('/').split('?').next().unwrap_or(""));
+            let mut out = stream;
+            match std::fs::read(&file) {
+                Ok(body) if !path.contains("..") => {
+                    let _ = write!(out, "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len());
+                    let _ = out.write_all(&body);
+                }
+                _ => {
+                    let _ = write!(out, "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+                }
+            }
+        }
+    });
+    (port, count)
+}
+
+/// docker-registry's `redirect` storage middleware sends every blob GET to blob storage on
+/// 127.0.0.2 (as a registry in front of S3 does): under an address policy that refuses
+/// loopback addresses the redirect is refused, naming the flag that permits it, and the blob
+/// storage receives nothing; allowed, the image reads whole from there; without a policy
+/// (the library's default) nothing is checked.
+#[test]
+fn registry_redirects_are_held_to_the_address_policy() {
+    use std::sync::atomic::Ordering;
+    let t = tempfile::tempdir().unwrap();
+    let (storage, built) = pushed(t.path());
+    let (blob_port, requests) = blob_storage_on_127_0_0_2(&storage);
+    let middleware = format!(
+        "middleware:\n  storage:\n    - name: redirect\n      options:\n        baseurl: http://127.0.0.2:{blob_port}/\n"
+    );
+    let reg = Registry::start(&t.path().join("redirecting"), &storage, "", &middleware);
+    let r = format!("docker://{}/test/image:v1", reg.host());
+    let plain = PullOptions {
+        tls_verify: false,
+        ..quick()
+    };
+    let refusing = PullOptions {
+        redirect_policy: Some(std::sync::Arc::new(net_policy::Policy::default())),
+        ..plain.clone()
+    };
+    let e = open(&r, &refusing).unwrap_err();
+    assert_eq!(e.kind, ErrorKind::Refused, "{e}");
+    let text = e.to_string();
+    assert!(
+        text.contains("127.0.0.2 is a loopback address where the registry")
+            && text.contains("--allow-registry-redirect 127.0.0.2 permits it"),
+        "{text}"
+    );
+    assert_eq!(requests.load(Ordering::SeqCst), 0, "the refused blob storage was contacted");
+
+    let allowing = PullOptions {
+        redirect_policy: Some(std::sync::Arc::new(net_policy::Policy {
+            allowed: vec!["127.0.0.2".parse().unwrap()],
+            ..net_policy::Policy::default()
+        })),
+        ..plain.clone()
+    };
+    let image = open(&r, &allowing).unwrap();
+    assert_same(&image, &built);
+    let served = requests.load(Ordering::SeqCst);
+    assert!(served >= 1 + built.tars.len(), "blob storage served {served} requests");
+    assert_same(&open(&r, &plain).unwrap(), &built);
+}
