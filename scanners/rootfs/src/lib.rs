@@ -15,6 +15,7 @@
 
 pub mod dir;
 pub mod image;
+pub mod read_ahead;
 mod resolve;
 
 use std::ffi::OsString;

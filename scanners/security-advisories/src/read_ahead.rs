@@ -5,119 +5,28 @@
 
 use repodata::compression::{self, Compression};
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, Read};
+use std::io::{self, BufReader, Read};
 use std::path::Path;
-use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 
-/// Bytes per chunk handed from the decompressing thread to the parser.
+/// Bytes of the file read at a time by the decompressor.
 const CHUNK: usize = 256 * 1024;
-/// Chunks decompressed ahead of the parser at most (memory: `CHUNK * DEPTH`).
-const DEPTH: usize = 8;
 
-/// The parser's side: chunks as they arrive.
-pub struct ReadAhead {
-    rx: Receiver<io::Result<Vec<u8>>>,
-    recycle: SyncSender<Vec<u8>>,
-    chunk: Vec<u8>,
-    pos: usize,
-    done: bool,
-}
+pub use rpmdb::root::read_ahead::ReadAhead;
 
 /// Open `path`, tell its compression from its first bytes, and decompress it (at most
 /// `limit` bytes) in a thread of its own.
 pub fn open(path: &Path, limit: u64) -> io::Result<(Compression, ReadAhead)> {
     let mut file = File::open(path)?;
     let mut head = [0u8; 8];
-    let n = read_up_to(&mut file, &mut head)?;
+    let n = file.read(&mut head)?;
     let kind = Compression::detect(&head[..n]);
     let path = path.to_path_buf();
-    let (tx, rx) = sync_channel(DEPTH);
-    // Read chunks come back to be filled again, so that memory is not allocated per chunk.
-    let (recycle_tx, recycle_rx) = sync_channel::<Vec<u8>>(DEPTH + 2);
-    std::thread::spawn(move || {
-        let run = || -> io::Result<()> {
-            let file = File::open(&path)?;
-            let (_, mut reader) = compression::decompress(BufReader::with_capacity(CHUNK, file), limit)?;
-            loop {
-                let mut chunk = recycle_rx.try_recv().unwrap_or_default();
-                chunk.resize(CHUNK, 0);
-                let n = read_up_to(&mut reader, &mut chunk)?;
-                if n == 0 {
-                    return Ok(());
-                }
-                chunk.truncate(n);
-                if tx.send(Ok(chunk)).is_err() {
-                    // The parser stopped reading.
-                    return Ok(());
-                }
-            }
-        };
-        if let Err(e) = run() {
-            let _ = tx.send(Err(e));
-        }
+    let reader = ReadAhead::spawn(move || {
+        let file = File::open(&path)?;
+        let (_, reader) = compression::decompress(BufReader::with_capacity(CHUNK, file), limit)?;
+        Ok(reader)
     });
-    Ok((
-        kind,
-        ReadAhead {
-            rx,
-            recycle: recycle_tx,
-            chunk: Vec::new(),
-            pos: 0,
-            done: false,
-        },
-    ))
-}
-
-/// Fill `buf` as far as the reader goes; fewer bytes only at the end.
-fn read_up_to(r: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
-    let mut n = 0;
-    while n < buf.len() {
-        match r.read(&mut buf[n..]) {
-            Ok(0) => break,
-            Ok(k) => n += k,
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
-        }
-    }
-    Ok(n)
-}
-
-impl Read for ReadAhead {
-    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
-        let n = {
-            let avail = self.fill_buf()?;
-            let n = avail.len().min(out.len());
-            out[..n].copy_from_slice(&avail[..n]);
-            n
-        };
-        self.consume(n);
-        Ok(n)
-    }
-}
-
-impl BufRead for ReadAhead {
-    fn fill_buf(&mut self) -> io::Result<&[u8]> {
-        while self.pos >= self.chunk.len() && !self.done {
-            match self.rx.recv() {
-                Ok(Ok(chunk)) => {
-                    let used = std::mem::replace(&mut self.chunk, chunk);
-                    let _ = self.recycle.try_send(used);
-                    self.pos = 0;
-                }
-                Ok(Err(e)) => {
-                    self.done = true;
-                    return Err(e);
-                }
-                // The thread finished and hung up: the end of the data.
-                Err(_) => self.done = true,
-            }
-        }
-        Ok(&self.chunk[self.pos.min(self.chunk.len())..])
-    }
-
-    fn consume(&mut self, amt: usize) {
-        self.pos = (self.pos + amt).min(self.chunk.len());
-    }
+    Ok((kind, reader))
 }
 
 #[cfg(test)]

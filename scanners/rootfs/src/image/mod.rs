@@ -13,7 +13,6 @@
 pub mod apply;
 pub mod entry;
 pub mod layer;
-pub mod read_ahead;
 pub mod spool;
 pub mod tree;
 
@@ -152,7 +151,7 @@ impl ImageTree {
                     };
                     let result = match source.open(i) {
                         Err(e) => Err(e.to_string()),
-                        Ok(LayerStream::Tar(r)) => layer::read_tar(read_ahead::ReadAhead::new(r), &pass),
+                        Ok(LayerStream::Tar(r)) => layer::read_tar(crate::read_ahead::ReadAhead::new(r), &pass),
                         Ok(LayerStream::Dir(d)) => layer::read_dir(&d, &pass),
                     };
                     if tx.send((i, result)).is_err() {
@@ -425,7 +424,7 @@ impl ImageTree {
                     let result = self.source.open(usize::from(*layer)).and_then(|s| match s {
                         LayerStream::Tar(r) => {
                             let wanted: HashMap<u32, ()> = seqs.keys().map(|&k| (k, ())).collect();
-                            layer::visit_tar(read_ahead::ReadAhead::new(r), &wanted, &mut |seq, content| match seqs
+                            layer::visit_tar(crate::read_ahead::ReadAhead::new(r), &wanted, &mut |seq, content| match seqs
                                 .get(&seq)
                             {
                                 Some(&id) => visit(id, content),

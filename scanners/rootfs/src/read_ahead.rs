@@ -1,9 +1,10 @@
-//! A layer's stream read on a thread of its own: the source's work (decompressing, checking
-//! the digest, reading from the network) overlaps the tar parsing and hashing of the thread
-//! that reads the chunks. An image's base layer usually holds most of its files, so without
-//! this one core would inflate and hash the whole of it alone.
+//! A stream read on a thread of its own, handed over in chunks: the source's work
+//! (decompressing, checking a digest, reading from the network) overlaps whatever the reading
+//! thread does with the bytes. An image's layers are read so (an image's base layer usually
+//! holds most of its files: without this one core would inflate and hash it all alone), and
+//! so are security-advisories' feeds (gunzip beside XML parsing).
 
-use std::io::{self, Read};
+use std::io::{self, BufRead, Read};
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender};
 
 /// Bytes per chunk handed over.
@@ -23,13 +24,43 @@ pub struct ReadAhead {
 impl ReadAhead {
     /// Start reading `source` on a new thread. The thread ends at the stream's end, at its
     /// first error (handed over in order), or when this side is dropped.
-    pub fn new(mut source: Box<dyn Read + Send>) -> ReadAhead {
+    pub fn new(source: Box<dyn Read + Send>) -> ReadAhead {
+        ReadAhead::spawn(move || Ok(source))
+    }
+
+    /// Make the source on the new thread (for sources that cannot move between threads, such
+    /// as a decompressor over a buffered file), then read it there; an error making it is
+    /// the stream's first error.
+    pub fn spawn<R: Read>(make: impl FnOnce() -> io::Result<R> + Send + 'static) -> ReadAhead {
         let (tx, rx) = sync_channel(DEPTH);
         let (recycle, recycled) = sync_channel::<Vec<u8>>(DEPTH + 2);
-        std::thread::spawn(move || loop {
+        std::thread::spawn(move || {
+            let mut source = match make() {
+                Ok(s) => s,
+                Err(e) => {
+                    let _ = tx.send(Err(e));
+                    return;
+                }
+            };
+            pump(&mut source, &tx, &recycled)
+        });
+        ReadAhead {
+            rx,
+            recycle,
+            chunk: Vec::new(),
+            pos: 0,
+            done: false,
+        }
+    }
+}
+
+/// The thread's loop: fill recycled chunks and send them, until the end, an error, or a
+/// reader that went away.
+fn pump(source: &mut dyn Read, tx: &SyncSender<io::Result<Vec<u8>>>, recycled: &Receiver<Vec<u8>>) {
+    loop {
             let mut chunk = recycled.try_recv().unwrap_or_default();
             chunk.resize(CHUNK, 0);
-            let filled = fill(&mut source, &mut chunk);
+            let filled = fill(source, &mut chunk);
             let last = !matches!(filled, Ok(n) if n == CHUNK);
             let sent = match filled {
                 Ok(0) => return,
@@ -42,14 +73,6 @@ impl ReadAhead {
             if sent.is_err() || last {
                 return;
             }
-        });
-        ReadAhead {
-            rx,
-            recycle,
-            chunk: Vec::new(),
-            pos: 0,
-            done: false,
-        }
     }
 }
 
@@ -69,10 +92,20 @@ fn fill(source: &mut dyn Read, buf: &mut [u8]) -> io::Result<usize> {
 
 impl Read for ReadAhead {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        while self.pos == self.chunk.len() {
-            if self.done {
-                return Ok(0);
-            }
+        let n = {
+            let avail = self.fill_buf()?;
+            let n = avail.len().min(buf.len());
+            buf[..n].copy_from_slice(&avail[..n]);
+            n
+        };
+        self.consume(n);
+        Ok(n)
+    }
+}
+
+impl BufRead for ReadAhead {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        while self.pos >= self.chunk.len() && !self.done {
             match self.rx.recv() {
                 Ok(Ok(next)) => {
                     let used = std::mem::replace(&mut self.chunk, next);
@@ -87,10 +120,11 @@ impl Read for ReadAhead {
                 Err(_) => self.done = true,
             }
         }
-        let n = buf.len().min(self.chunk.len() - self.pos);
-        buf[..n].copy_from_slice(&self.chunk[self.pos..self.pos + n]);
-        self.pos += n;
-        Ok(n)
+        Ok(&self.chunk[self.pos.min(self.chunk.len())..])
+    }
+
+    fn consume(&mut self, amt: usize) {
+        self.pos = (self.pos + amt).min(self.chunk.len());
     }
 }
 
