@@ -50,6 +50,7 @@ pub mod advisory;
 pub mod bdb;
 pub mod build;
 pub mod hostile;
+pub mod image;
 pub mod mutate;
 pub mod repo;
 pub mod root;
