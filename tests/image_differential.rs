@@ -48,8 +48,19 @@ const TAG: &str = "t";
 const LAYER1_BY: &str = "COPY rootfs / # image-tests layer 1";
 const LAYER2_BY: &str = "RUN tamper # image-tests layer 2";
 
+/// A directory whose paths need PAX `path` records (longer than ustar's 100 bytes).
+const LONG_DIR: &str = "/usr/share/img-base/a-directory-name-long-enough-that-a-ustar-header-cannot-hold-it/and-deeper-still-for-good-measure";
+
 /// The paths layer 2 wrote or removed, as rpm names them.
-const LAYER2_PATHS: [&str; 10] = [
+const LAYER2_PATHS: [&str; 18] = [
+    "/usr/lib/img/data",
+    "/usr/bin/img-hl-a",
+    "/usr/sbin/img-cap-drop",
+    "/usr/bin/img-todir",
+    "/usr/lib/img/sub",
+    "/usr/lib/img/sub/inside",
+    "/usr/lib/img/hl-then-write",
+    "/usr/share/img-base/a-directory-name-long-enough-that-a-ustar-header-cannot-hold-it/and-deeper-still-for-good-measure/file",
     "/usr/bin/img-tool",
     "/usr/bin/img-gone",
     "/usr/bin/img-type",
@@ -61,6 +72,10 @@ const LAYER2_PATHS: [&str; 10] = [
     "/usr/share/doc/img-base/CHANGES",
     "/usr/lib/img/replaced",
 ];
+
+/// A packaged file whose directory layer 2 replaced by a regular file: gone from the image
+/// because of layer 2, without a whiteout of its own.
+const REMOVED_WITH_ITS_DIRECTORY: &str = "/usr/lib/img/sub/inside";
 
 const UPDATEINFO: &str = r#"<?xml version="1.0" encoding="UTF-8"?>
 <updates>
@@ -109,6 +124,15 @@ fn img_base(version: &str) -> PackageSpec {
             FileSpec::dir("/usr/lib/img"),
             reg("/usr/lib/img/data", "lower layer data, longer\n"),
             reg("/usr/lib/img/replaced", "replaced\n"),
+            reg("/usr/sbin/img-cap-drop", "caps dropped\n")
+                .mode(0o755)
+                .caps("cap_sys_time=ep"),
+            reg("/usr/bin/img-todir", "becomes a directory\n").mode(0o755),
+            FileSpec::dir("/usr/lib/img/sub"),
+            reg("/usr/lib/img/sub/inside", "below a directory that becomes a file\n"),
+            reg("/usr/lib/img/hl-then-write", "linked, then written\n"),
+            FileSpec::dir(LONG_DIR),
+            reg(&format!("{LONG_DIR}/file"), "a name longer than ustar's 100 bytes\n"),
             FileSpec::dir("/usr/share/doc/img-base"),
             reg("/usr/share/doc/img-base/README", "read me\n").doc(),
             reg("/usr/share/doc/img-base/NEWS", "news\n").doc(),
@@ -180,6 +204,20 @@ fn layer2() -> Vec<u8> {
     l.file("usr/share/doc/img-base/README", b"read me\n", 0o644);
     // A packaged path hard-linked to a lower layer's file.
     l.hard_link("usr/lib/img/replaced", "usr/lib/img/data");
+    // One of two hard-linked files of layer 1 rewritten: the other keeps its content.
+    l.file("usr/bin/img-hl-a", b"hard linked, now apart\n", 0o755);
+    // The capability dropped (file rewritten without the xattr).
+    l.file("usr/sbin/img-cap-drop", b"caps dropped\n", 0o755);
+    // A file replaced by a directory, a directory (with a file) by a file.
+    l.dir("usr/bin/img-todir", 0o755);
+    l.file("usr/lib/img/sub", b"was a directory\n", 0o644);
+    // A hard link to a lower file, then the lower file written in the same layer: the link
+    // keeps what it pointed at when it was made (tar extraction replaces the path).
+    l.hard_link("usr/lib/img/hl-then-write", "usr/lib/img/data");
+    l.file("usr/lib/img/data", b"lower layer data, longer\n", 0o644);
+    // A long name, as a PAX record.
+    let long = format!("{}/file", &LONG_DIR[1..]);
+    l.builder_pax_path(&long, b"long name rewritten\n", 0o644);
     // Same bytes and mtime as packaged: only the capability differs.
     l.mtime = MTIME;
     l.file_xattrs(
@@ -193,8 +231,8 @@ fn layer2() -> Vec<u8> {
     l.finish()
 }
 
-/// One finding: (filename, issue columns, config flag, package NEVRA).
-type Finding = (String, String, bool, String);
+/// One finding: (filename, issue columns, config flag, package NEVRA, note).
+type Finding = (String, String, bool, String, Option<String>);
 
 fn findings(doc: &Value, what: &str) -> Vec<Finding> {
     let issues = doc["Scan Results"]["rpmVa_issues"]
@@ -208,6 +246,7 @@ fn findings(doc: &Value, what: &str) -> Vec<Finding> {
                 i["issue"].as_str().unwrap_or_default().to_string(),
                 i["config"].as_bool().unwrap_or(false),
                 i["rpm"]["RPM"].as_str().unwrap_or_default().to_string(),
+                i["note"].as_str().map(str::to_string),
             )
         })
         .collect()
@@ -256,8 +295,12 @@ fn verify_args<'a>(subject: &'a [&'a OsStr]) -> Vec<&'a OsStr> {
     v
 }
 
-/// `rpm -Va --nodeps` on the unpacked rootfs, parsed as (path, columns, attribute letter).
-fn rpm_va_lines(rootfs: &Path) -> Vec<(String, String, String)> {
+/// One `rpm -Va` line: (path, columns or `missing`, attribute letter, note in parentheses).
+type RpmLine = (String, String, String, Option<String>);
+
+/// `rpm -Va --nodeps` on the unpacked rootfs, parsed. (No path of the fixture contains
+/// " (", so a trailing " (…)" is rpm's note.)
+fn rpm_va_lines(rootfs: &Path) -> Vec<RpmLine> {
     let root = TestRoot::at(rootfs, "/var/lib/rpm");
     let out = root.rpm(&["-Va", "--nodeps"]);
     String::from_utf8_lossy(&out.stdout)
@@ -269,7 +312,12 @@ fn rpm_va_lines(rootfs: &Path) -> Vec<(String, String, String)> {
                 (l[..9].to_string(), &l[11..])
             };
             let (attr, path) = rest.split_at(1);
-            (path.trim_start().to_string(), cols, attr.trim().to_string())
+            let path = path.trim_start();
+            let (path, note) = match path.strip_suffix(')').and_then(|p| p.rsplit_once(" (")) {
+                Some((p, n)) => (p, Some(n.to_string())),
+                None => (path, None),
+            };
+            (path.to_string(), cols, attr.trim().to_string(), note)
         })
         .collect()
 }
@@ -285,10 +333,15 @@ fn rootfs_findings() -> &'static (Value, Vec<Finding>) {
         let ours = findings(&doc, "--rootfs");
         let rpm = rpm_va_lines(&f.rootfs);
         // The issue column: rpm's nine columns, or "missing".
-        let ours_cmp: Vec<(String, String, bool)> =
-            ours.iter().map(|(p, i, c, _)| (p.clone(), i.clone(), *c)).collect();
-        let rpm_cmp: Vec<(String, String, bool)> =
-            rpm.iter().map(|(p, i, a)| (p.clone(), i.clone(), a == "c")).collect();
+        type Cmp = (String, String, bool, Option<String>);
+        let ours_cmp: Vec<Cmp> = ours
+            .iter()
+            .map(|(p, i, c, _, n)| (p.clone(), i.clone(), *c, n.clone()))
+            .collect();
+        let rpm_cmp: Vec<Cmp> = rpm
+            .iter()
+            .map(|(p, i, a, n)| (p.clone(), i.clone(), a == "c", n.clone()))
+            .collect();
         assert_eq!(
             ours_cmp,
             rpm_cmp,
@@ -347,6 +400,9 @@ fn assert_image_matches(
     // Layer attribution, in Scan Results and in Results[].Custom.
     for issue in doc["Scan Results"]["rpmVa_issues"].as_array().unwrap() {
         let path = issue["filename"].as_str().unwrap();
+        if path == REMOVED_WITH_ITS_DIRECTORY {
+            continue; // its own test: layer_of_a_file_removed_with_its_directory
+        }
         let want = if LAYER2_PATHS.contains(&path) { 2 } else { 1 };
         let layer = &issue["layer"];
         assert_eq!(layer["Index"], want, "{reference}: {path}: layer {layer}");
@@ -366,6 +422,9 @@ fn assert_image_matches(
         .unwrap_or_else(|| panic!("{reference}: no Results: {doc:#}"));
     assert_eq!(results.len(), got.len(), "{reference}: one Result per finding");
     for r in results {
+        if r["Custom"]["File"] == REMOVED_WITH_ITS_DIRECTORY {
+            continue;
+        }
         let layer = &r["Custom"]["Layer"];
         let idx = layer["Index"]
             .as_u64()
@@ -517,6 +576,39 @@ fn registry_over_tls_with_basic_auth_equals_unpacked() {
         "docker",
         &layers,
         &config,
+    );
+}
+
+/// A file gone because layer 2 replaced its directory by a regular file (no whiteout of its
+/// own) is reported missing, like rpm does, but its finding carries no layer: `path_layer`
+/// (scanners/atomic-protocol/src/image.rs) asks `writer_of` (the path no longer resolves)
+/// and `remover_of` (only whiteouts and opaque directories record removals), so neither
+/// names layer 2, which removed it.
+#[test]
+fn layer_of_a_file_removed_with_its_directory() {
+    let f = fixture();
+    let bins = scanner_binaries();
+    let reference = f.layout.reference();
+    let doc = scan(
+        &bins.rpm_verify,
+        &verify_args(&[OsStr::new("--image"), OsStr::new(&reference)]),
+    );
+    let issue = doc["Scan Results"]["rpmVa_issues"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["filename"] == REMOVED_WITH_ITS_DIRECTORY)
+        .unwrap_or_else(|| panic!("no finding for {REMOVED_WITH_ITS_DIRECTORY}:\n{doc:#}"))
+        .clone();
+    assert_eq!(issue["issue"], "missing", "{issue:#}");
+    assert_eq!(
+        issue["layer"]["Index"], 2,
+        "{REMOVED_WITH_ITS_DIRECTORY} was removed by layer 2 (its directory became a file): {issue:#}"
+    );
+    assert_eq!(
+        issue["layer"]["Digest"],
+        f.layout.layer_digests()[1].as_str(),
+        "{issue:#}"
     );
 }
 

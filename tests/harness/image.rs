@@ -91,6 +91,15 @@ impl LayerTar {
         self.file(path, data, mode)
     }
 
+    /// A regular file whose name is given in a PAX `path` record (any length).
+    pub fn builder_pax_path(&mut self, path: &str, data: &[u8], mode: u32) -> &mut Self {
+        self.builder
+            .append_pax_extensions([("path", path.as_bytes())])
+            .expect("append PAX header");
+        let short: String = path.chars().take(99).collect();
+        self.file(&short, data, mode)
+    }
+
     /// A regular file whose header declares `declared` bytes but which carries `data` (the
     /// archive then ends early or holds garbage: hostile).
     pub fn file_declared(&mut self, path: &str, declared: u64, data: &[u8]) -> &mut Self {
