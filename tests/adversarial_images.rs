@@ -295,6 +295,96 @@ fn blob_mismatch_error_numbers_the_layer_once() {
     );
 }
 
+/// A layout whose layer blob is a symlink to a host file holding the very same bytes (so the
+/// digest would match): symlinks inside a layout are not followed; the host file is never
+/// opened.
+#[test]
+fn layout_blob_symlinked_out() {
+    let canary = Canary::new();
+    let (_dir, layout) = copy_of_base();
+    let digest = layout.layer_digests()[0].clone();
+    let blob = layout.blob_path(&digest);
+    let outside = canary.write("blob", fs::read(&blob).unwrap());
+    fs::remove_file(&blob).unwrap();
+    std::os::unix::fs::symlink(&outside, &blob).unwrap();
+    let run = scan_traced(
+        "layout blob -> host",
+        &layout.reference(),
+        &layout.dir,
+        &[],
+        &[],
+        &canary,
+    );
+    assert_failed_naming(&run, &["symlink"]);
+}
+
+/// index.json naming its manifest by a "digest" that climbs out of `blobs/`: refused as an
+/// invalid digest before it names a path.
+#[test]
+fn index_digest_climbing_out() {
+    let canary = Canary::new();
+    let (_dir, layout) = copy_of_base();
+    let target = canary.write("manifest", "{}");
+    let index_file = layout.dir.join("index.json");
+    let mut index: serde_json::Value = serde_json::from_slice(&fs::read(&index_file).unwrap()).unwrap();
+    let climb = format!("sha256:../../../../../../../../..{}", target.display());
+    index["manifests"][0]["digest"] = serde_json::Value::String(climb);
+    fs::write(&index_file, serde_json::to_vec(&index).unwrap()).unwrap();
+    let run = scan_traced("index digest ../", &layout.reference(), &layout.dir, &[], &[], &canary);
+    // oci-spec's parser refuses it ("invalid encoded value"), before any path is made.
+    assert_failed_naming(&run, &["index.json", "invalid"]);
+}
+
+/// The layout as an oci-archive written member by member, `link` replacing the layer blob's
+/// member by a symlink member to that target.
+fn archive_with_symlinked_blob(layout: &OciLayout, file: &Path, link: &str) {
+    let layer = layout.layer_digests()[0].strip_prefix("sha256:").unwrap().to_string();
+    let mut t = LayerTar::new();
+    t.file("oci-layout", &fs::read(layout.dir.join("oci-layout")).unwrap(), 0o644);
+    t.file("index.json", &fs::read(layout.dir.join("index.json")).unwrap(), 0o644);
+    for e in fs::read_dir(layout.dir.join("blobs/sha256")).unwrap() {
+        let e = e.unwrap();
+        let name = e.file_name().into_string().unwrap();
+        let member = format!("blobs/sha256/{name}");
+        if name == layer {
+            t.symlink(&member, link);
+        } else {
+            t.file(&member, &fs::read(e.path()).unwrap(), 0o644);
+        }
+    }
+    fs::write(file, t.finish()).unwrap();
+}
+
+/// An oci-archive whose layer blob is a symlink member pointing out of the archive (to the
+/// host file holding the same bytes, absolute and by `../`): links are followed only inside
+/// the archive; the host file is never opened.
+#[test]
+fn archive_blob_symlinked_out() {
+    let canary = Canary::new();
+    let (dir, layout) = copy_of_base();
+    let digest = layout.layer_digests()[0].clone();
+    let outside = canary.write("blob", fs::read(layout.blob_path(&digest)).unwrap());
+    for (how, link) in [
+        ("absolute", outside.display().to_string()),
+        ("climbing", format!("../../../../../../../../..{}", outside.display())),
+    ] {
+        let file = dir.path().join(format!("{how}.oci.tar"));
+        archive_with_symlinked_blob(&layout, &file, &link);
+        let before = TreeDigest::of(dir.path());
+        let reference = format!("oci-archive:{}:{TAG}", file.display());
+        let run = scan_traced(
+            &format!("archive blob -> host ({how})"),
+            &reference,
+            dir.path(),
+            &[],
+            &[],
+            &canary,
+        );
+        TreeDigest::of(dir.path()).assert_same(&before, how);
+        assert_failed_naming(&run, &[&digest]);
+    }
+}
+
 /// A tag that the layout does not have.
 #[test]
 fn missing_tag() {
