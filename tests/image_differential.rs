@@ -612,12 +612,39 @@ fn layer_of_a_file_removed_with_its_directory() {
     );
 }
 
+/// A containers-storage graph root of the test's own. The overlay driver leaves a mount at
+/// `GRAPH/overlay` (containers/storage makes it private): unmounted on drop.
+struct Storage {
+    dir: tempfile::TempDir,
+}
+
+impl Storage {
+    fn graph(&self) -> PathBuf {
+        self.dir.path().join("graph")
+    }
+}
+
+impl Drop for Storage {
+    fn drop(&mut self) {
+        let mount = self.graph().join("overlay");
+        let mounted = fs::read_to_string("/proc/self/mountinfo")
+            .unwrap_or_default()
+            .lines()
+            .any(|l| l.split(' ').nth(4) == mount.to_str());
+        if mounted {
+            let _ = Command::new("umount").arg(&mount).status();
+        }
+    }
+}
+
 /// containers-storage made by skopeo, with `driver` (`vfs` or `overlay`) in a graph root of
 /// the test's own.
 fn containers_storage(driver: &str) {
     let f = fixture();
-    let dir = tempfile::Builder::new().prefix("image-storage-").tempdir().unwrap();
-    let (graph, run) = (dir.path().join("graph"), dir.path().join("run"));
+    let storage = Storage {
+        dir: tempfile::Builder::new().prefix("image-storage-").tempdir().unwrap(),
+    };
+    let (graph, run) = (storage.graph(), storage.dir.path().join("run"));
     let dest = format!(
         "containers-storage:[{driver}@{}+{}]localhost/image-tests:{TAG}",
         graph.display(),
@@ -627,7 +654,6 @@ fn containers_storage(driver: &str) {
     let reference = format!("containers-storage:localhost/image-tests:{TAG}");
     let config = f.layout.config_digest();
     // Stored layers are uncompressed: named by their diff_ids.
-    let (_, _) = (graph.clone(), run);
     let config_blob: Value = serde_json::from_slice(&fs::read(f.layout.blob_path(&config)).unwrap()).unwrap();
     let diff_ids: Vec<String> = config_blob["rootfs"]["diff_ids"]
         .as_array()
@@ -650,8 +676,11 @@ fn containers_storage_vfs_equals_unpacked() {
     containers_storage("vfs");
 }
 
+/// In this sandbox skopeo 1.9.3 itself cannot store this image with the overlay driver:
+/// layer 2's hard link to a lower layer's file fails ("processing tar file(...): no such file
+/// or directory"); single-layer images and whiteouts, opaque directories and rewrites work.
 #[test]
-#[ignore = "containers-storage is not read yet: scanners/oci-image/src/storage.rs returns Unsupported"]
+#[ignore = "containers-storage is not read yet (scanners/oci-image/src/storage.rs); and skopeo's overlay driver refuses layer 2's hard link into layer 1 here"]
 fn containers_storage_overlay_equals_unpacked() {
     containers_storage("overlay");
 }
