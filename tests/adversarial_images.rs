@@ -84,7 +84,22 @@ fn copy_of_base() -> (tempfile::TempDir, OciLayout) {
 /// ended cleanly, opened nothing outside `inside` (the image's files) and its TMPDIR, the
 /// canary untouched and never shown, TMPDIR empty afterwards. `extra`: more flags.
 fn scan_traced(what: &str, reference: &str, inside: &Path, allowed: &[&Path], extra: &[&str], canary: &Canary) -> Run {
-    let bins = scanner_binaries();
+    let bin = &scanner_binaries().rpm_verify;
+    let mut args = vec!["--scan-type", "rpm-verify-all"];
+    args.extend_from_slice(extra);
+    scan_traced_by(what, bin, reference, inside, allowed, &args, canary)
+}
+
+/// [`scan_traced`] with any scanner binary.
+fn scan_traced_by(
+    what: &str,
+    bin: &Path,
+    reference: &str,
+    inside: &Path,
+    allowed: &[&Path],
+    extra: &[&str],
+    canary: &Canary,
+) -> Run {
     let tmp = tempfile::Builder::new()
         .prefix("adversarial-image-tmp-")
         .tempdir()
@@ -93,12 +108,7 @@ fn scan_traced(what: &str, reference: &str, inside: &Path, allowed: &[&Path], ex
         .prefix("adversarial-image-home-")
         .tempdir()
         .unwrap();
-    let mut args: Vec<&OsStr> = vec![
-        OsStr::new("--scan-type"),
-        OsStr::new("rpm-verify-all"),
-        OsStr::new("--image"),
-        OsStr::new(reference),
-    ];
+    let mut args: Vec<&OsStr> = vec![OsStr::new("--image"), OsStr::new(reference)];
     args.extend(extra.iter().map(OsStr::new));
     let opts = RunOptions {
         limit: TIME_LIMIT,
@@ -111,9 +121,9 @@ fn scan_traced(what: &str, reference: &str, inside: &Path, allowed: &[&Path], ex
             ("TZ".into(), "UTC".into()),
         ],
     };
-    let run = run_traced(what, &bins.rpm_verify, &args, &opts);
+    let run = run_traced(what, bin, &args, &opts);
     run.assert_ended_cleanly(RSS_LIMIT_KIB);
-    let mut ok: Vec<&Path> = vec![tmp.path(), home.path(), &bins.rpm_verify];
+    let mut ok: Vec<&Path> = vec![tmp.path(), home.path(), bin];
     ok.extend_from_slice(allowed);
     run.assert_opened_only_inside(inside, &ok, canary.path());
     for out in [&run.stdout, &run.stderr] {
@@ -132,12 +142,17 @@ fn scan_traced(what: &str, reference: &str, inside: &Path, allowed: &[&Path], ex
 
 /// A hostile layer 2 on a copy of the base: scanned, the layout unchanged by the scan.
 fn scan_with_layer(what: &str, layer: LayerTar, canary: &Canary) -> Run {
-    let (_dir, layout) = copy_of_base();
+    scan_with_layer_kept(what, layer, canary).2
+}
+
+/// [`scan_with_layer`], the layout kept for more checks.
+fn scan_with_layer_kept(what: &str, layer: LayerTar, canary: &Canary) -> (tempfile::TempDir, OciLayout, Run) {
+    let (dir, layout) = copy_of_base();
     layout.add_layer(&layer.finish(), what);
     let before = TreeDigest::of(&layout.dir);
     let run = scan_traced(what, &layout.reference(), &layout.dir, &[], &[], canary);
     TreeDigest::of(&layout.dir).assert_same(&before, what);
-    run
+    (dir, layout, run)
 }
 
 /// The scan failed and its `Error` mentions each of `words` (case-insensitive).
@@ -191,6 +206,31 @@ fn entry_climbing_out_with_dot_dot() {
     }
 }
 
+/// pipeline-scanner and security-advisories read images through the same code: they refuse
+/// the same hostile layer, as cleanly.
+#[test]
+fn every_scanner_refuses_a_climbing_entry() {
+    let canary = Canary::new();
+    let bins = scanner_binaries();
+    let (_dir, layout) = copy_of_base();
+    let mut l = LayerTar::new();
+    l.raw_entry(tar::EntryType::Regular, b"../escaped", None, b"escaped\n");
+    layout.add_layer(&l.finish(), "hostile");
+    let before = TreeDigest::of(&layout.dir);
+    for (name, bin, extra) in [
+        ("pipeline-scanner", &bins.pipeline, vec!["--no-image-repos"]),
+        (
+            "security-advisories",
+            &bins.advisories,
+            vec!["--no-image-repos", "--scan-type", "all"],
+        ),
+    ] {
+        let run = scan_traced_by(name, bin, &layout.reference(), &layout.dir, &[], &extra, &canary);
+        assert_failed_naming(&run, &["..", "escaped"]);
+    }
+    TreeDigest::of(&layout.dir).assert_same(&before, "pipeline-scanner, security-advisories");
+}
+
 /// A hard link whose target no layer has.
 #[test]
 fn hard_link_to_a_missing_file() {
@@ -234,17 +274,44 @@ fn symlinks_out_of_the_image_are_resolved_inside() {
         "etc/passwd",
         &format!("../../../../../../..{}", canary.path().join("etc/passwd").display()),
     );
-    let run = scan_with_layer("symlinks out", l, &canary);
+    let (dir, layout, run) = scan_with_layer_kept("symlinks out", l, &canary);
     assert!(
         successful(&run),
         "symlinks are data, resolved inside the image: {}",
         run.stdout_text()
     );
     let text = run.stdout_text();
-    eprintln!("symlinks out: {}", run.json()["Scan Results"]["rpmVa_issues"]);
     for p in ["/usr/bin/victim", "/etc/victim.conf", "/usr/share/victim/data"] {
         assert!(text.contains(p), "no finding for {p}: {text}");
     }
+    // The same judgement as rpm's, which resolves them inside its --root (chroot), on the
+    // image unpacked by umoci.
+    let rootfs = layout.unpack(&dir.path().join("bundle"));
+    let rpm = TestRoot::at(&rootfs, "/var/lib/rpm").rpm(&["-Va", "--nodeps"]);
+    let rpm_lines: Vec<(String, String)> = String::from_utf8_lossy(&rpm.stdout)
+        .lines()
+        .map(|l| {
+            let (issue, rest) = match l.strip_prefix("missing") {
+                Some(r) => ("missing".to_string(), &r[3..]),
+                None => (l[..9].to_string(), &l[11..]),
+            };
+            let path = rest[1..].trim_start();
+            let path = path.split(" (").next().unwrap_or(path);
+            (path.to_string(), issue)
+        })
+        .collect();
+    let ours: Vec<(String, String)> = run.json()["Scan Results"]["rpmVa_issues"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| {
+            (
+                i["filename"].as_str().unwrap().to_string(),
+                i["issue"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(ours, rpm_lines, "--image and rpm -Va on umoci's unpacked tree differ");
 }
 
 /// A layer blob whose bytes are not those of its digest (one byte of the gzip header's
