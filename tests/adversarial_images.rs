@@ -87,7 +87,7 @@ fn scan_traced(what: &str, reference: &str, inside: &Path, allowed: &[&Path], ex
     let bin = &scanner_binaries().rpm_verify;
     let mut args = vec!["--scan-type", "rpm-verify-all"];
     args.extend_from_slice(extra);
-    scan_traced_by(what, bin, reference, inside, allowed, &args, canary)
+    scan_traced_by(what, bin, reference, inside, allowed, &args, canary, TIME_LIMIT)
 }
 
 /// [`scan_traced`] with any scanner binary.
@@ -99,6 +99,7 @@ fn scan_traced_by(
     allowed: &[&Path],
     extra: &[&str],
     canary: &Canary,
+    limit: Duration,
 ) -> Run {
     let tmp = tempfile::Builder::new()
         .prefix("adversarial-image-tmp-")
@@ -111,7 +112,7 @@ fn scan_traced_by(
     let mut args: Vec<&OsStr> = vec![OsStr::new("--image"), OsStr::new(reference)];
     args.extend(extra.iter().map(OsStr::new));
     let opts = RunOptions {
-        limit: TIME_LIMIT,
+        limit,
         drop_dac: false,
         env: vec![
             ("TMPDIR".into(), tmp.path().to_str().unwrap().into()),
@@ -225,7 +226,16 @@ fn every_scanner_refuses_a_climbing_entry() {
             vec!["--no-image-repos", "--scan-type", "all"],
         ),
     ] {
-        let run = scan_traced_by(name, bin, &layout.reference(), &layout.dir, &[], &extra, &canary);
+        let run = scan_traced_by(
+            name,
+            bin,
+            &layout.reference(),
+            &layout.dir,
+            &[],
+            &extra,
+            &canary,
+            TIME_LIMIT,
+        );
         assert_failed_naming(&run, &["..", "escaped"]);
     }
     TreeDigest::of(&layout.dir).assert_same(&before, "pipeline-scanner, security-advisories");
@@ -474,6 +484,34 @@ fn entry_declaring_a_terabyte() {
     let run = scan_with_layer("terabyte entry", l, &canary);
     assert_failed_naming(&run, &["layer"]);
     assert!(run.max_rss_kib < 128 * 1024, "peak RSS {} KiB", run.max_rss_kib);
+}
+
+/// A GNU sparse tar entry (type 'S') whose map puts 512 bytes of data at the end of a 1 TiB
+/// file: a layer of 1.5 KB, compressed or not, that the tar reader expands into a terabyte of
+/// zeros. The layer limit (PullOptions::max_layer_bytes) bounds the decompressed stream, not
+/// this expansion; the scan must still end quickly — refuse the entry, or count what it
+/// expands to against a limit — rather than hash a terabyte.
+#[test]
+fn sparse_entry_expanding_to_a_terabyte() {
+    let canary = Canary::new();
+    let (_dir, layout) = copy_of_base();
+    let mut l = LayerTar::new();
+    l.gnu_sparse("usr/share/victim/sparse", 1 << 40, &[0x5a; 512]);
+    layout.add_layer(&l.finish(), "sparse bomb");
+    let before = TreeDigest::of(&layout.dir);
+    let bin = &scanner_binaries().rpm_verify;
+    let run = scan_traced_by(
+        "sparse 1 TiB",
+        bin,
+        &layout.reference(),
+        &layout.dir,
+        &[],
+        &["--scan-type", "rpm-verify-all"],
+        &canary,
+        Duration::from_secs(30),
+    );
+    TreeDigest::of(&layout.dir).assert_same(&before, "sparse 1 TiB");
+    assert_failed_naming(&run, &["usr/share/victim/sparse"]);
 }
 
 /// A registry on 127.0.0.1 that accepts connections and never answers. `close_tls`: a TLS

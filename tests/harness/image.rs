@@ -115,6 +115,31 @@ impl LayerTar {
         self
     }
 
+    /// A GNU sparse file (type 'S'): `real_size` bytes long, all zeros but `data` at its end
+    /// (`data.len()` a multiple of 512), which is all the archive stores.
+    pub fn gnu_sparse(&mut self, path: &str, real_size: u64, data: &[u8]) -> &mut Self {
+        assert!(data.len() % 512 == 0 && data.len() as u64 <= real_size);
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(tar::EntryType::GNUSparse);
+        h.set_mode(0o644);
+        h.set_uid(0);
+        h.set_gid(0);
+        h.set_mtime(self.mtime);
+        h.set_size(data.len() as u64);
+        {
+            let gnu = h.as_gnu_mut().unwrap();
+            gnu.name.fill(0);
+            gnu.name[..path.len()].copy_from_slice(path.as_bytes());
+            gnu.set_real_size(real_size);
+            gnu.sparse[0].set_offset(real_size - data.len() as u64);
+            gnu.sparse[0].set_length(data.len() as u64);
+        }
+        h.set_cksum();
+        self.builder.get_mut().extend_from_slice(h.as_bytes());
+        self.builder.get_mut().extend_from_slice(data);
+        self
+    }
+
     pub fn dir(&mut self, path: &str, mode: u32) -> &mut Self {
         let h = self.header(tar::EntryType::Directory, mode, 0);
         self.raw(h, path.as_bytes(), None, &[])
