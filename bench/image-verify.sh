@@ -36,7 +36,7 @@
 # 50,324 files, 1.9 GB, 5 layers, 540 MB gzip. --image oci-archive 4.8 s wall / 6.8 s CPU,
 # --image docker:// 1.05x that, --rootfs on the unpacked dir 0.28x, umoci unpack + rpm -Va
 # 13.5x wall / 5.8x CPU, zcat of the layers (2 procs) 1.38x wall / 1.34x CPU. Peak RSS:
-# --image 47-49 MiB, --rootfs 10.6 MiB, umoci unpack 88 MiB, rpm -Va 8.7 MiB.
+# --image 46-48 MiB, --rootfs 10.4 MiB, umoci unpack 88 MiB, rpm -Va 8.7 MiB.
 #
 # DIR is made by this script and marked (DIR/.image-verify-bench); an existing DIR without the
 # mark is refused, never removed.

@@ -462,6 +462,38 @@ fn archive_blob_symlinked_out() {
     }
 }
 
+/// index.json, and then the manifest blob, of a gigabyte (sparse files): refused by size
+/// (4 MiB for manifests), without reading them.
+#[test]
+fn gigabyte_index_and_manifest() {
+    let canary = Canary::new();
+    for which in ["index.json", "manifest"] {
+        let (_dir, layout) = copy_of_base();
+        let file = if which == "index.json" {
+            layout.dir.join("index.json")
+        } else {
+            let index: serde_json::Value =
+                serde_json::from_slice(&fs::read(layout.dir.join("index.json")).unwrap()).unwrap();
+            layout.blob_path(index["manifests"][0]["digest"].as_str().unwrap())
+        };
+        let f = fs::OpenOptions::new().write(true).open(&file).unwrap();
+        f.set_len(1 << 30).unwrap();
+        drop(f);
+        let before = TreeDigest::of(&layout.dir);
+        let what = format!("1 GiB {which}");
+        let run = scan_traced(&what, &layout.reference(), &layout.dir, &[], &[], &canary);
+        TreeDigest::of(&layout.dir).assert_same(&before, &what);
+        let words: &[&str] = if which == "index.json" {
+            &["index.json", "limit"]
+        } else {
+            &["manifest", "descriptor"]
+        };
+        assert_failed_naming(&run, words);
+        assert!(run.elapsed < Duration::from_secs(10), "{what}: took {:?}", run.elapsed);
+        assert!(run.max_rss_kib < 128 * 1024, "{what}: peak RSS {} KiB", run.max_rss_kib);
+    }
+}
+
 /// A tag that the layout does not have.
 #[test]
 fn missing_tag() {
