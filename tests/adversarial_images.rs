@@ -494,6 +494,70 @@ fn gigabyte_index_and_manifest() {
     }
 }
 
+/// A docker-archive (made by skopeo) whose manifest.json names its layer by a path out of
+/// the archive — absolute, and climbing with `../` — to a host file holding the layer's
+/// very bytes: members are looked up inside the archive only.
+#[test]
+fn docker_archive_layer_path_out() {
+    let canary = Canary::new();
+    let (dir, layout) = copy_of_base();
+    let made = dir.path().join("skopeo.docker.tar");
+    harness::image::skopeo_copy(
+        &layout.reference(),
+        &format!("docker-archive:{}:hostile/img:{TAG}", made.display()),
+        &[],
+    );
+    let mut members: Vec<(String, Vec<u8>)> = Vec::new();
+    let mut archive = tar::Archive::new(fs::File::open(&made).unwrap());
+    for e in archive.entries().unwrap() {
+        let mut e = e.unwrap();
+        let name = e.path().unwrap().to_string_lossy().into_owned();
+        let mut data = Vec::new();
+        e.read_to_end(&mut data).unwrap();
+        members.push((name, data));
+    }
+    let manifest_at = members
+        .iter()
+        .position(|m| m.0 == "manifest.json")
+        .expect("manifest.json");
+    let manifest: serde_json::Value = serde_json::from_slice(&members[manifest_at].1).unwrap();
+    let layer_member = manifest[0]["Layers"][0].as_str().unwrap().to_string();
+    let layer_bytes = members.iter().find(|m| m.0 == layer_member).unwrap().1.clone();
+    let outside = canary.write("layer.tar", &layer_bytes);
+    for (how, path) in [
+        ("absolute", outside.display().to_string()),
+        ("climbing", format!("../../../../../../../..{}", outside.display())),
+    ] {
+        let mut m = manifest.clone();
+        m[0]["Layers"][0] = serde_json::Value::String(path);
+        let mut t = LayerTar::new();
+        for (name, data) in &members {
+            let data = if name == "manifest.json" {
+                serde_json::to_vec(&m).unwrap()
+            } else {
+                data.clone()
+            };
+            if name != &layer_member {
+                t.file(name, &data, 0o644);
+            }
+        }
+        let file = dir.path().join(format!("{how}.docker.tar"));
+        fs::write(&file, t.finish()).unwrap();
+        let before = TreeDigest::of(dir.path());
+        let what = format!("docker-archive layer path {how}");
+        let run = scan_traced(
+            &what,
+            &format!("docker-archive:{}", file.display()),
+            dir.path(),
+            &[],
+            &[],
+            &canary,
+        );
+        TreeDigest::of(dir.path()).assert_same(&before, &what);
+        assert_failed_naming(&run, &["layer.tar"]);
+    }
+}
+
 /// A tag that the layout does not have.
 #[test]
 fn missing_tag() {
