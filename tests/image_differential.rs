@@ -499,6 +499,26 @@ fn oci_layout_equals_unpacked() {
     );
 }
 
+/// The default scan type (the CentOS pipeline's policy: no config or doc files, nothing
+/// under /var …) keeps the same findings of the image as of the unpacked tree.
+#[test]
+fn default_scan_type_on_image_equals_unpacked() {
+    let f = fixture();
+    let bins = scanner_binaries();
+    let reference = f.layout.reference();
+    let on_image = scan(&bins.rpm_verify, &[OsStr::new("--image"), OsStr::new(&reference)]);
+    let on_dir = scan(&bins.rpm_verify, &[OsStr::new("--rootfs"), f.rootfs.as_os_str()]);
+    let (image, dir) = (findings(&on_image, &reference), findings(&on_dir, "--rootfs"));
+    assert_eq!(image, dir, "default scan type: --image and --rootfs differ");
+    let paths: Vec<&str> = image.iter().map(|f| f.0.as_str()).collect();
+    assert!(paths.contains(&"/usr/bin/img-tool"), "{paths:?}");
+    assert!(
+        !paths.contains(&"/etc/img.conf"),
+        "a config file under the default policy: {paths:?}"
+    );
+    assert_eq!(on_image["Summary"], on_dir["Summary"]);
+}
+
 #[test]
 fn oci_archive_equals_unpacked() {
     let f = fixture();
