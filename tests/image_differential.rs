@@ -632,6 +632,102 @@ fn layer_of_a_file_removed_with_its_directory() {
     );
 }
 
+/// An index (tag `multi`) of two images in one layout: the fixture's (linux/amd64) and one of
+/// layer 1 alone made linux/arm64 by `umoci config`. `--platform` picks between them as
+/// skopeo's `--override-arch` does; a platform the index lacks is an error naming it.
+#[test]
+fn platform_picks_from_an_index() {
+    let f = fixture();
+    let bins = scanner_binaries();
+    let dir = tempfile::Builder::new().prefix("image-index-").tempdir().unwrap();
+    let layout = OciLayout {
+        dir: dir.path().join("layout"),
+        tag: "arm".to_string(),
+    };
+    run_ok(Command::new("cp").arg("-a").arg(&f.layout.dir).arg(&layout.dir));
+    let umoci = require_tool("umoci");
+    run_ok(Command::new(&umoci).args(["new", "--image"]).arg(layout.image_arg()));
+    run_ok(
+        Command::new(&umoci)
+            .args(["config", "--architecture", "arm64", "--os", "linux", "--image"])
+            .arg(layout.image_arg()),
+    );
+    layout.add_layer_file(&f.work.join("layer1.tar"), LAYER1_BY);
+    // index.json → an image index blob → the two manifests.
+    let index_file = layout.dir.join("index.json");
+    let mut index: Value = serde_json::from_slice(&fs::read(&index_file).unwrap()).unwrap();
+    let desc = |tag: &str, arch: &str| {
+        let mut d = index["manifests"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|m| m["annotations"]["org.opencontainers.image.ref.name"] == tag)
+            .unwrap()
+            .clone();
+        d.as_object_mut().unwrap().remove("annotations");
+        d["platform"] = serde_json::json!({"os": "linux", "architecture": arch});
+        d
+    };
+    let image_index = serde_json::json!({
+        "schemaVersion": 2,
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "manifests": [desc(TAG, "amd64"), desc("arm", "arm64")],
+    });
+    let bytes = serde_json::to_vec(&image_index).unwrap();
+    let digest = format!("sha256:{}", sha256_hex(&bytes));
+    fs::write(layout.blob_path(&digest), &bytes).unwrap();
+    index["manifests"].as_array_mut().unwrap().push(serde_json::json!({
+        "mediaType": "application/vnd.oci.image.index.v1+json",
+        "digest": digest,
+        "size": bytes.len(),
+        "annotations": {"org.opencontainers.image.ref.name": "multi"},
+    }));
+    fs::write(&index_file, serde_json::to_vec(&index).unwrap()).unwrap();
+
+    let multi = format!("oci:{}:multi", layout.dir.display());
+    for (arch, flags) in [("amd64", vec![]), ("arm64", vec!["--platform", "linux/arm64"])] {
+        let mut args: Vec<&OsStr> = vec![OsStr::new("--image"), OsStr::new(&multi)];
+        args.extend(flags.iter().map(OsStr::new));
+        let doc = scan(&bins.rpm_verify, &verify_args(&args));
+        let skopeo = format!(
+            "sha256:{}",
+            sha256_hex(&skopeo_raw(
+                &multi,
+                &["--override-os", "linux", "--override-arch", arch],
+                true
+            ))
+        );
+        assert_eq!(
+            doc["Image"]["Config Digest"],
+            skopeo.as_str(),
+            "{arch}: {:#}",
+            doc["Image"]
+        );
+        assert_eq!(doc["Image"]["Platform"], format!("linux/{arch}"), "{:#}", doc["Image"]);
+        let layers = if arch == "amd64" { 2 } else { 1 };
+        assert_eq!(doc["Image"]["Layers"], layers, "{arch}: {:#}", doc["Image"]);
+        let got = findings(&doc, arch);
+        eprintln!("{arch}: {} {} findings", doc["Image"]["Config Digest"], got.len());
+        if arch == "amd64" {
+            assert_eq!(&got, &rootfs_findings().1, "amd64 from the index");
+        } else {
+            let paths: Vec<&str> = got.iter().map(|f| f.0.as_str()).collect();
+            assert_eq!(paths, ["/usr/bin/img-early"], "arm64 is layer 1 alone");
+        }
+    }
+    let tmp = tempfile::Builder::new().prefix("image-diff-tmp-").tempdir().unwrap();
+    let out = Command::new(&bins.rpm_verify)
+        .args(["--image", &multi, "--platform", "linux/s390x"])
+        .env("TMPDIR", tmp.path())
+        .output()
+        .unwrap();
+    let doc: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(doc["Successful"], "false", "{doc:#}");
+    let error = doc["Error"].as_str().unwrap_or_default();
+    eprintln!("--platform linux/s390x: {error}");
+    assert!(error.contains("s390x"), "the error does not name the platform: {error}");
+}
+
 /// A containers-storage graph root of the test's own. The overlay driver leaves a mount at
 /// `GRAPH/overlay` (containers/storage makes it private): unmounted on drop.
 struct Storage {
