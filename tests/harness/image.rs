@@ -20,7 +20,7 @@
 
 use super::tools::{require_tool, run_ok};
 use std::fs;
-use std::io::{Read, Write};
+use std::io::Write;
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -492,7 +492,7 @@ fn base64_encode(b: &[u8]) -> String {
     s
 }
 
-/// The paths of every entry of a directory tree that is not a directory (for messages).
+/// `Ok` when `dir` is empty, else the paths left in it (for messages).
 pub fn is_empty_dir(dir: &Path) -> Result<(), String> {
     let left: Vec<String> = fs::read_dir(dir)
         .map_err(|e| format!("{}: {e}", dir.display()))?
@@ -511,11 +511,4 @@ pub fn gzip(data: &[u8]) -> Vec<u8> {
     let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
     e.write_all(data).unwrap();
     e.finish().unwrap()
-}
-
-/// Read a whole file (for messages).
-pub fn read_text(p: &Path) -> String {
-    let mut s = String::new();
-    let _ = fs::File::open(p).and_then(|mut f| f.read_to_string(&mut s));
-    s
 }
