@@ -39,6 +39,9 @@
 //! - [`sign`]: [`sign::SigningKey`], a throw-away GnuPG key (RSA, DSA, EdDSA) and `rpmsign`
 //!   with a chosen signature time, digest and legacy v3 tags.
 //! - [`wal`]: [`wal::commit_to_wal_only`], rows left in `rpmdb.sqlite-wal`, not checkpointed.
+//! - [`image`]: container images — layer tars entry by entry (whiteouts, opaque markers, PAX
+//!   xattrs, hostile names), OCI layouts by `umoci`, copies by `skopeo`, Debian's
+//!   `docker-registry` on 127.0.0.1 (plain, or TLS with a test CA and htpasswd).
 //! - [`scratch`]: directories for `OnceLock` fixtures (statics are never dropped), under
 //!   `target/tmp/harness-<pid>`, removed by the next test process; [`TestRoot::new_for_process`].
 //!
@@ -50,6 +53,7 @@ pub mod advisory;
 pub mod bdb;
 pub mod build;
 pub mod hostile;
+pub mod image;
 pub mod mutate;
 pub mod repo;
 pub mod root;

@@ -24,6 +24,13 @@ fn package_of(tool: &str) -> &'static str {
         "oscap" => "openscap-scanner",
         "strace" => "strace",
         "setpriv" => "util-linux",
+        "umoci" => "umoci",
+        "skopeo" => "skopeo",
+        "docker-registry" => "docker-registry",
+        "htpasswd" => "apache2-utils",
+        "openssl" => "openssl",
+        "tar" => "tar",
+        "podman" => "podman",
         _ => "(unknown: see the test's documentation)",
     }
 }
