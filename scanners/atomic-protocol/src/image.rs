@@ -121,38 +121,22 @@ pub fn open(reference: &str, args: &ImageArgs, hash: bool) -> Result<OpenedImage
 /// An image's layers, as the tree builder reads them.
 struct Layers {
     image: Arc<Image>,
-    /// containers-storage's vfs driver keeps each layer as a whole tree: the top one alone is
-    /// the image (its layers below read as empty; what they wrote is attributed to the top).
-    snapshot: Option<PathBuf>,
 }
 
 impl Layers {
     fn new(image: Arc<Image>) -> Result<Layers, oci_image::ImageError> {
-        let mut snapshot = None;
-        if image.transport == oci_image::Transport::ContainersStorage {
-            if let Some(top) = image.layers.len().checked_sub(1) {
-                if let LayerContent::Snapshot(d) = image.open_layer(top)? {
-                    snapshot = Some(d);
-                }
-            }
-        }
-        Ok(Layers { image, snapshot })
+        Ok(Layers { image })
     }
 }
 
 impl LayerSource for Layers {
     fn open(&self, index: usize) -> io::Result<LayerStream> {
-        if let Some(top) = &self.snapshot {
-            return Ok(if index + 1 == self.image.layers.len() {
-                LayerStream::Dir(top.clone())
-            } else {
-                LayerStream::Tar(Box::new(io::Cursor::new(vec![0u8; 1024])))
-            });
-        }
         match self.image.open_layer(index) {
             Ok(LayerContent::Tar(r)) => Ok(LayerStream::Tar(r)),
-            Ok(LayerContent::Dir(d) | LayerContent::Snapshot(d)) => Ok(LayerStream::Dir(d)),
-            Err(e) => Err(io::Error::other(e.to_string())),
+            Ok(LayerContent::Dir(d)) => Ok(LayerStream::Dir(d)),
+            Ok(LayerContent::Snapshot(d)) => Ok(LayerStream::Snapshot(d)),
+            // The tree's error names the layer (and the image) already.
+            Err(e) => Err(io::Error::other(e.message)),
         }
     }
 }

@@ -94,7 +94,7 @@ pub fn tar_stream(
     blob: Option<Digest>,
     limits: &Limits,
 ) -> Result<LayerContent, Fail> {
-    let what = format!("layer {} ({})", layer.index, layer.digest);
+    let what = format!("layer {} ({})", layer.index + 1, layer.digest);
     let checked = Verifier::new(
         raw,
         Expect {

@@ -209,7 +209,7 @@ impl Image {
                 format!("the image has {} layers, there is no layer {index}", self.layers.len()),
             )
         })?;
-        let step = format!("layer {index} ({})", layer.digest);
+        let step = format!("layer {} ({})", index + 1, layer.digest);
         self.source
             .open_layer(layer, &self.limits)
             .map_err(|f| f.at(&self.reference, &step))

@@ -526,11 +526,18 @@ fn blob_storage_on_127_0_0_2(root: &Path) -> (u16, std::sync::Arc<std::sync::ato
             let mut out = stream;
             match std::fs::read(&file) {
                 Ok(body) if !path.contains("..") => {
-                    let _ = write!(out, "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n", body.len());
+                    let _ = write!(
+                        out,
+                        "HTTP/1.1 200 OK\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                        body.len()
+                    );
                     let _ = out.write_all(&body);
                 }
                 _ => {
-                    let _ = write!(out, "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n");
+                    let _ = write!(
+                        out,
+                        "HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                    );
                 }
             }
         }
@@ -570,7 +577,11 @@ fn registry_redirects_are_held_to_the_address_policy() {
             && text.contains("--allow-registry-redirect 127.0.0.2 permits it"),
         "{text}"
     );
-    assert_eq!(requests.load(Ordering::SeqCst), 0, "the refused blob storage was contacted");
+    assert_eq!(
+        requests.load(Ordering::SeqCst),
+        0,
+        "the refused blob storage was contacted"
+    );
 
     let allowing = PullOptions {
         redirect_policy: Some(std::sync::Arc::new(net_policy::Policy {

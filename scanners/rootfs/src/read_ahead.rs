@@ -58,21 +58,21 @@ impl ReadAhead {
 /// reader that went away.
 fn pump(source: &mut dyn Read, tx: &SyncSender<io::Result<Vec<u8>>>, recycled: &Receiver<Vec<u8>>) {
     loop {
-            let mut chunk = recycled.try_recv().unwrap_or_default();
-            chunk.resize(CHUNK, 0);
-            let filled = fill(source, &mut chunk);
-            let last = !matches!(filled, Ok(n) if n == CHUNK);
-            let sent = match filled {
-                Ok(0) => return,
-                Ok(n) => {
-                    chunk.truncate(n);
-                    tx.send(Ok(chunk))
-                }
-                Err(e) => tx.send(Err(e)),
-            };
-            if sent.is_err() || last {
-                return;
+        let mut chunk = recycled.try_recv().unwrap_or_default();
+        chunk.resize(CHUNK, 0);
+        let filled = fill(source, &mut chunk);
+        let last = !matches!(filled, Ok(n) if n == CHUNK);
+        let sent = match filled {
+            Ok(0) => return,
+            Ok(n) => {
+                chunk.truncate(n);
+                tx.send(Ok(chunk))
             }
+            Err(e) => tx.send(Err(e)),
+        };
+        if sent.is_err() || last {
+            return;
+        }
     }
 }
 

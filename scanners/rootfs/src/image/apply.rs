@@ -37,6 +37,71 @@ pub fn apply_layer(nodes: &mut Nodes, layer: u16, entries: Vec<Entry>, max_nodes
     Ok(())
 }
 
+/// Apply a layer that is the whole tree as of itself (a vfs snapshot): paths of the tree it
+/// lacks are removed by it; its entries that equal what the tree holds (type, permissions,
+/// owner, size, mtime, symlink target, xattrs) are left as they are, with the layer that wrote
+/// them; the others are applied as a layer's entries are.
+pub fn apply_snapshot(nodes: &mut Nodes, layer: u16, entries: Vec<Entry>, max_nodes: usize) -> Result<(), String> {
+    let present: std::collections::HashSet<Vec<u8>> = entries.iter().map(|e| e.path.clone()).collect();
+    // Remove, top down, what the snapshot lacks.
+    let mut stack: Vec<(NodeId, Vec<u8>)> = vec![(ROOT, Vec::new())];
+    while let Some((dir, path)) = stack.pop() {
+        let names: Vec<(Box<[u8]>, Link)> = nodes
+            .get(dir)
+            .children
+            .as_ref()
+            .map(|c| c.iter().map(|(k, v)| (k.clone(), *v)).collect())
+            .unwrap_or_default();
+        for (name, link) in names {
+            let mut p = path.clone();
+            if !p.is_empty() {
+                p.push(b'/');
+            }
+            p.extend_from_slice(&name);
+            if !present.contains(&p) {
+                unlink(nodes, dir, &name);
+                nodes.removed.insert(p, layer);
+            } else if nodes.get(link.node).is_dir() {
+                stack.push((link.node, p));
+            }
+        }
+    }
+    let changed: Vec<Entry> = entries.into_iter().filter(|e| !unchanged(nodes, e)).collect();
+    apply_layer(nodes, layer, changed, max_nodes)
+}
+
+/// Whether the tree already holds `e` as it is.
+fn unchanged(nodes: &Nodes, e: &Entry) -> bool {
+    let comps = components(&e.path);
+    let Some(link) = nodes.lookup(&comps) else {
+        return false;
+    };
+    let n = nodes.get(link.node);
+    let file_type = match &e.kind {
+        EntryKind::Regular => S_IFREG,
+        EntryKind::Dir => S_IFDIR,
+        EntryKind::Symlink(_) => S_IFLNK,
+        EntryKind::Char => S_IFCHR,
+        EntryKind::Block => S_IFBLK,
+        EntryKind::Fifo => S_IFIFO,
+        // A second name of an inode: unchanged when the tree already has both names on one
+        // inode (the inode itself is judged at its first name).
+        EntryKind::HardLink(target) => return nodes.lookup(&components(target)).is_some_and(|t| t.node == link.node),
+        EntryKind::Whiteout | EntryKind::Opaque => return false,
+    };
+    let target_same = match &e.kind {
+        EntryKind::Symlink(t) => n.target.as_deref() == Some(t.as_slice()),
+        _ => true,
+    };
+    n.mode == file_type | e.perms
+        && n.uid == e.uid
+        && n.gid == e.gid
+        && (file_type != S_IFREG || (n.size == e.size && n.mtime == e.mtime))
+        && (file_type == S_IFDIR || n.rdev == e.rdev || file_type != S_IFCHR && file_type != S_IFBLK)
+        && target_same
+        && n.xattrs == e.xattrs
+}
+
 fn hide(nodes: &mut Nodes, layer: u16, e: &Entry) -> Result<(), String> {
     let comps = components(&e.path);
     match e.kind {
@@ -127,6 +192,7 @@ fn add(nodes: &mut Nodes, layer: u16, e: Entry) -> Result<(), String> {
             }
             if existing.is_some() {
                 unlink(nodes, parent, &base);
+                nodes.removed.insert(e.path.clone(), layer);
             }
             nodes.get_mut(link.node).nlink += 1;
             insert(nodes, parent, base, Link { node: link.node, layer });
@@ -164,6 +230,8 @@ fn add(nodes: &mut Nodes, layer: u16, e: Entry) -> Result<(), String> {
     };
     if existing.is_some() {
         unlink(nodes, parent, &base);
+        // What lay below the replaced path is gone, removed by this layer.
+        nodes.removed.insert(e.path.clone(), layer);
     }
     let id = nodes.push(new_node);
     insert(nodes, parent, base, Link { node: id, layer });

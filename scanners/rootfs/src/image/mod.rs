@@ -50,6 +50,10 @@ pub enum LayerStream {
     Tar(Box<dyn Read + Send>),
     /// A directory holding the layer (containers-storage's `diff`), overlay conventions.
     Dir(PathBuf),
+    /// A directory holding the whole tree as of this layer (containers-storage's vfs driver):
+    /// what it lacks of the tree below was removed by this layer, what it holds unchanged
+    /// (type, attributes, size, mtime, target) keeps the layer that wrote it.
+    Snapshot(PathBuf),
 }
 
 /// Where the layers come from; opened once per layer for the index, and again only for
@@ -131,7 +135,8 @@ impl ImageTree {
         }
         let next = AtomicUsize::new(0);
         let abort = AtomicBool::new(false);
-        let (tx, rx) = mpsc::channel::<(usize, Result<Vec<entry::Entry>, String>)>();
+        type Read = Result<(bool, Vec<entry::Entry>), String>;
+        let (tx, rx) = mpsc::channel::<(usize, Read)>();
         let threads = options.threads.clamp(1, count.max(1));
         let applied: Result<(), String> = std::thread::scope(|scope| {
             for _ in 0..threads {
@@ -151,8 +156,15 @@ impl ImageTree {
                     };
                     let result = match source.open(i) {
                         Err(e) => Err(e.to_string()),
-                        Ok(LayerStream::Tar(r)) => layer::read_tar(crate::read_ahead::ReadAhead::new(r), &pass),
-                        Ok(LayerStream::Dir(d)) => layer::read_dir(&d, &pass),
+                        Ok(LayerStream::Tar(r)) => {
+                            layer::read_tar(crate::read_ahead::ReadAhead::new(r), &pass).map(|e| (false, e))
+                        }
+                        Ok(LayerStream::Dir(d)) => layer::read_dir(&d, &pass).map(|e| (false, e)),
+                        // A whole tree: hashed only where it changed, after it is applied.
+                        Ok(LayerStream::Snapshot(d)) => {
+                            let pass = layer::LayerPass { hash: false, ..pass };
+                            layer::read_dir(&d, &pass).map(|e| (true, e))
+                        }
                     };
                     if tx.send((i, result)).is_err() {
                         break;
@@ -161,7 +173,7 @@ impl ImageTree {
             }
             drop(tx);
             // Apply in layer order as the layers arrive.
-            let mut waiting: BTreeMap<usize, Vec<entry::Entry>> = BTreeMap::new();
+            let mut waiting: BTreeMap<usize, (bool, Vec<entry::Entry>)> = BTreeMap::new();
             let mut next_to_apply = 0;
             for (i, result) in rx.iter() {
                 match result {
@@ -173,8 +185,14 @@ impl ImageTree {
                         waiting.insert(i, entries);
                     }
                 }
-                while let Some(entries) = waiting.remove(&next_to_apply) {
-                    apply::apply_layer(&mut nodes, next_to_apply as u16, entries, options.max_nodes).map_err(|e| {
+                while let Some((snapshot, entries)) = waiting.remove(&next_to_apply) {
+                    let layer = next_to_apply as u16;
+                    let applied = if snapshot {
+                        apply::apply_snapshot(&mut nodes, layer, entries, options.max_nodes)
+                    } else {
+                        apply::apply_layer(&mut nodes, layer, entries, options.max_nodes)
+                    };
+                    applied.map_err(|e| {
                         abort.store(true, Ordering::Relaxed);
                         format!("layer {} ({}): {e}", next_to_apply + 1, layers[next_to_apply].digest)
                     })?;
@@ -187,6 +205,9 @@ impl ImageTree {
             Ok(())
         });
         applied?;
+        if options.hash {
+            hash_host_files(&mut nodes)?;
+        }
         let tree = ImageTree {
             describe,
             nodes,
@@ -424,14 +445,16 @@ impl ImageTree {
                     let result = self.source.open(usize::from(*layer)).and_then(|s| match s {
                         LayerStream::Tar(r) => {
                             let wanted: HashMap<u32, ()> = seqs.keys().map(|&k| (k, ())).collect();
-                            layer::visit_tar(crate::read_ahead::ReadAhead::new(r), &wanted, &mut |seq, content| match seqs
-                                .get(&seq)
-                            {
-                                Some(&id) => visit(id, content),
-                                None => Ok(()),
+                            layer::visit_tar(crate::read_ahead::ReadAhead::new(r), &wanted, &mut |seq, content| {
+                                match seqs.get(&seq) {
+                                    Some(&id) => visit(id, content),
+                                    None => Ok(()),
+                                }
                             })
                         }
-                        LayerStream::Dir(_) => Err(io::Error::other("a layer folder has no tar entries")),
+                        LayerStream::Dir(_) | LayerStream::Snapshot(_) => {
+                            Err(io::Error::other("a layer folder has no tar entries"))
+                        }
                     });
                     if let Err(e) = result {
                         let msg = format!("layer {} ({}): {e}", layer + 1, self.layers[usize::from(*layer)].digest);
@@ -461,6 +484,24 @@ impl ImageTree {
             })
             .collect()
     }
+}
+
+/// The SHA-256 of every regular file read from a host folder that the layer pass did not hash
+/// (files of vfs snapshots, hashed once, where they last changed).
+fn hash_host_files(nodes: &mut Nodes) -> Result<(), String> {
+    use sha2::{Digest, Sha256};
+    for node in &mut nodes.nodes {
+        let Some(content) = node.content.as_mut() else { continue };
+        let Origin::Host(path) = &content.origin else { continue };
+        if content.sha256.is_some() || node.nlink == 0 {
+            continue;
+        }
+        let mut file = crate::open_regular_nofollow(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        let mut hasher = Sha256::new();
+        io::copy(&mut (&mut file).take(node.size), &mut hasher).map_err(|e| format!("{}: {e}", path.display()))?;
+        content.sha256 = Some(hasher.finalize().into());
+    }
+    Ok(())
 }
 
 /// Image path bytes as a path.

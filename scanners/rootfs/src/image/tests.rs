@@ -224,6 +224,20 @@ fn contents_are_read_again_from_their_layers() {
 }
 
 #[test]
+fn what_a_replaced_directory_held_was_removed_by_the_replacing_layer() {
+    let lower = tar_of(&[
+        E::File("opt/d/inside", b"x", 0o644),
+        E::File("opt/e/inside", b"y", 0o644),
+    ]);
+    let upper = tar_of(&[E::File("opt/d", b"now a file", 0o644), E::Sym("opt/e", "d")]);
+    let root = build(vec![lower, upper]).unwrap();
+    let tree = root.image().unwrap();
+    assert!(root.symlink_metadata(Path::new("/opt/d/inside")).is_err());
+    assert_eq!(tree.remover_of(Path::new("/opt/d/inside")), Some(1));
+    assert_eq!(tree.remover_of(Path::new("/opt/e/inside")), Some(1));
+}
+
+#[test]
 fn a_huge_long_name_is_refused_before_it_is_held() {
     // A GNU long-name entry claiming 64 MiB (of zeros), then nothing.
     let mut h = tar::Header::new_gnu();

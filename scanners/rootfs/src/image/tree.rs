@@ -79,8 +79,9 @@ impl Node {
 #[derive(Debug, Clone)]
 pub struct Nodes {
     pub nodes: Vec<Node>,
-    /// Paths (normalised) removed by a whiteout, an opaque directory or a replacement by
-    /// another type, with the layer that removed them (the last one to do so).
+    /// Paths (normalised) removed by a whiteout or an opaque directory, or replaced (with what
+    /// was below them), with the layer that did it (the last one to do so). A path that the
+    /// image still has is answered by its link's layer; this map answers for what is gone.
     pub removed: HashMap<Vec<u8>, u16>,
 }
 
