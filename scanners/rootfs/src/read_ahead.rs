@@ -14,7 +14,9 @@ const DEPTH: usize = 8;
 
 /// The reading side.
 pub struct ReadAhead {
-    rx: Receiver<io::Result<Vec<u8>>>,
+    /// `None` once dropped, so that the thread sees the hang-up before it is joined.
+    rx: Option<Receiver<io::Result<Vec<u8>>>>,
+    thread: Option<std::thread::JoinHandle<()>>,
     recycle: SyncSender<Vec<u8>>,
     chunk: Vec<u8>,
     pos: usize,
@@ -34,7 +36,7 @@ impl ReadAhead {
     pub fn spawn<R: Read>(make: impl FnOnce() -> io::Result<R> + Send + 'static) -> ReadAhead {
         let (tx, rx) = sync_channel(DEPTH);
         let (recycle, recycled) = sync_channel::<Vec<u8>>(DEPTH + 2);
-        std::thread::spawn(move || {
+        let thread = std::thread::spawn(move || {
             let mut source = match make() {
                 Ok(s) => s,
                 Err(e) => {
@@ -45,7 +47,8 @@ impl ReadAhead {
             pump(&mut source, &tx, &recycled)
         });
         ReadAhead {
-            rx,
+            rx: Some(rx),
+            thread: Some(thread),
             recycle,
             chunk: Vec::new(),
             pos: 0,
@@ -106,7 +109,8 @@ impl Read for ReadAhead {
 impl BufRead for ReadAhead {
     fn fill_buf(&mut self) -> io::Result<&[u8]> {
         while self.pos >= self.chunk.len() && !self.done {
-            match self.rx.recv() {
+            let Some(rx) = &self.rx else { break };
+            match rx.recv() {
                 Ok(Ok(next)) => {
                     let used = std::mem::replace(&mut self.chunk, next);
                     let _ = self.recycle.try_send(used);
@@ -125,6 +129,17 @@ impl BufRead for ReadAhead {
 
     fn consume(&mut self, amt: usize) {
         self.pos = (self.pos + amt).min(self.chunk.len());
+    }
+}
+
+/// The thread does not outlive its reader: hung up on, it stops at its next chunk (or when
+/// the read it is in returns, which the source's own timeouts bound), and is joined.
+impl Drop for ReadAhead {
+    fn drop(&mut self) {
+        drop(self.rx.take());
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
     }
 }
 
