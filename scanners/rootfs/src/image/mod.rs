@@ -133,77 +133,79 @@ impl ImageTree {
         if count > usize::from(u16::MAX) {
             return Err(format!("{count} layers is more than this reader takes"));
         }
-        let next = AtomicUsize::new(0);
-        let abort = AtomicBool::new(false);
-        type Read = Result<(bool, Vec<entry::Entry>), String>;
-        let (tx, rx) = mpsc::channel::<(usize, Read)>();
+        // Read one layer into its entries (true: a whole-tree snapshot).
+        let read_layer = |i: usize| -> Result<(bool, Vec<entry::Entry>), String> {
+            let pass = layer::LayerPass {
+                layer: i,
+                hash: options.hash,
+                spool: &spool,
+                rules: &options.rules,
+                max_entries: options.max_entries_per_layer,
+            };
+            match source.open(i) {
+                Err(e) => Err(e.to_string()),
+                Ok(LayerStream::Tar(r)) => {
+                    layer::read_tar(crate::read_ahead::ReadAhead::new(r), &pass).map(|e| (false, e))
+                }
+                Ok(LayerStream::Dir(d)) => layer::read_dir(&d, &pass).map(|e| (false, e)),
+                // A whole tree: hashed only where it changed, after it is applied.
+                Ok(LayerStream::Snapshot(d)) => {
+                    let pass = layer::LayerPass { hash: false, ..pass };
+                    layer::read_dir(&d, &pass).map(|e| (true, e))
+                }
+            }
+        };
+        let apply_one = |nodes: &mut Nodes, i: usize, read: Result<(bool, Vec<entry::Entry>), String>| {
+            let name = |e: String| format!("layer {} ({}): {e}", i + 1, layers[i].digest);
+            let (snapshot, entries) = read.map_err(name)?;
+            let applied = if snapshot {
+                apply::apply_snapshot(nodes, i as u16, entries, options.max_nodes)
+            } else {
+                apply::apply_layer(nodes, i as u16, entries, options.max_nodes)
+            };
+            applied.map_err(name)
+        };
         let threads = options.threads.clamp(1, count.max(1));
-        let applied: Result<(), String> = std::thread::scope(|scope| {
-            for _ in 0..threads {
-                let tx = tx.clone();
-                let (next, abort, source, spool) = (&next, &abort, &source, &spool);
-                scope.spawn(move || loop {
-                    let i = next.fetch_add(1, Ordering::Relaxed);
-                    if i >= count || abort.load(Ordering::Relaxed) {
-                        break;
-                    }
-                    let pass = layer::LayerPass {
-                        layer: i,
-                        hash: options.hash,
-                        spool,
-                        rules: &options.rules,
-                        max_entries: options.max_entries_per_layer,
-                    };
-                    let result = match source.open(i) {
-                        Err(e) => Err(e.to_string()),
-                        Ok(LayerStream::Tar(r)) => {
-                            layer::read_tar(crate::read_ahead::ReadAhead::new(r), &pass).map(|e| (false, e))
+        let applied: Result<(), String> = if threads == 1 {
+            // One at a time, on this thread.
+            (0..count).try_for_each(|i| apply_one(&mut nodes, i, read_layer(i)))
+        } else {
+            let next = AtomicUsize::new(0);
+            let abort = AtomicBool::new(false);
+            type Read = Result<(bool, Vec<entry::Entry>), String>;
+            let (tx, rx) = mpsc::channel::<(usize, Read)>();
+            std::thread::scope(|scope| {
+                for _ in 0..threads {
+                    let tx = tx.clone();
+                    let (next, abort, read_layer) = (&next, &abort, &read_layer);
+                    scope.spawn(move || loop {
+                        let i = next.fetch_add(1, Ordering::Relaxed);
+                        if i >= count || abort.load(Ordering::Relaxed) {
+                            break;
                         }
-                        Ok(LayerStream::Dir(d)) => layer::read_dir(&d, &pass).map(|e| (false, e)),
-                        // A whole tree: hashed only where it changed, after it is applied.
-                        Ok(LayerStream::Snapshot(d)) => {
-                            let pass = layer::LayerPass { hash: false, ..pass };
-                            layer::read_dir(&d, &pass).map(|e| (true, e))
+                        if tx.send((i, read_layer(i))).is_err() {
+                            break;
                         }
-                    };
-                    if tx.send((i, result)).is_err() {
-                        break;
-                    }
-                });
-            }
-            drop(tx);
-            // Apply in layer order as the layers arrive.
-            let mut waiting: BTreeMap<usize, (bool, Vec<entry::Entry>)> = BTreeMap::new();
-            let mut next_to_apply = 0;
-            for (i, result) in rx.iter() {
-                match result {
-                    Err(e) => {
-                        abort.store(true, Ordering::Relaxed);
-                        return Err(format!("layer {} ({}): {e}", i + 1, layers[i].digest));
-                    }
-                    Ok(entries) => {
-                        waiting.insert(i, entries);
+                    });
+                }
+                drop(tx);
+                // Apply in layer order as the layers arrive.
+                let mut waiting: BTreeMap<usize, Read> = BTreeMap::new();
+                let mut next_to_apply = 0;
+                for (i, read) in rx.iter() {
+                    waiting.insert(i, read);
+                    while let Some(read) = waiting.remove(&next_to_apply) {
+                        apply_one(&mut nodes, next_to_apply, read)
+                            .inspect_err(|_| abort.store(true, Ordering::Relaxed))?;
+                        next_to_apply += 1;
                     }
                 }
-                while let Some((snapshot, entries)) = waiting.remove(&next_to_apply) {
-                    let layer = next_to_apply as u16;
-                    let applied = if snapshot {
-                        apply::apply_snapshot(&mut nodes, layer, entries, options.max_nodes)
-                    } else {
-                        apply::apply_layer(&mut nodes, layer, entries, options.max_nodes)
-                    };
-                    applied.map_err(|e| {
-                        abort.store(true, Ordering::Relaxed);
-                        format!("layer {} ({}): {e}", next_to_apply + 1, layers[next_to_apply].digest)
-                    })?;
-                    next_to_apply += 1;
+                if next_to_apply < count {
+                    return Err(format!("layer {} was not read", next_to_apply + 1));
                 }
-            }
-            if next_to_apply < count {
-                return Err(format!("layer {} was not read", next_to_apply + 1));
-            }
-            Ok(())
-        });
+                Ok(())
+            })
+        };
         applied?;
         if options.hash {
             hash_host_files(&mut nodes)?;
