@@ -802,19 +802,7 @@ fn containers_storage(driver: &str) {
     // (an independent implementation, which sets some mtimes otherwise than umoci): the
     // oracle is `--rootfs` on its top layer's tree; the layers are told apart by comparing
     // each tree with the one below.
-    let images: Value = serde_json::from_slice(&fs::read(graph.join("vfs-images/images.json")).unwrap()).unwrap();
-    let top = images[0]["layer"].as_str().unwrap().to_string();
-    let top_dir = graph.join("vfs/dir").join(&top);
-    let bins = scanner_binaries();
-    let on_tree = scan(
-        &bins.rpm_verify,
-        &verify_args(&[OsStr::new("--rootfs"), top_dir.as_os_str()]),
-    );
-    let expected = findings(&on_tree, "the vfs top layer's tree");
-    assert!(
-        expected.iter().any(|f| f.0 == "/usr/lib/img/replaced"),
-        "the vfs tree lacks layer 2's change: {expected:?}"
-    );
+    let expected = vfs_tree_findings(&graph);
     assert_image_matches_tree(
         &reference,
         &extra,
@@ -918,4 +906,86 @@ fn updates_and_advisories_on_image_equal_unpacked() {
         let want = if name == "pipeline-scanner" { "1.1" } else { "IMG-SA-1" };
         assert!(text.contains(want), "{name}: the update is not found: {text}");
     }
+}
+
+/// `--rootfs` findings on the top layer's tree of the vfs storage at `graph` (root's).
+fn vfs_tree_findings(graph: &Path) -> Vec<Finding> {
+    let images: Value = serde_json::from_slice(&fs::read(graph.join("vfs-images/images.json")).unwrap()).unwrap();
+    let top = images[0]["layer"].as_str().unwrap().to_string();
+    let top_dir = graph.join("vfs/dir").join(&top);
+    let bins = scanner_binaries();
+    let on_tree = scan(
+        &bins.rpm_verify,
+        &verify_args(&[OsStr::new("--rootfs"), top_dir.as_os_str()]),
+    );
+    let expected = findings(&on_tree, "the vfs top layer's tree");
+    assert!(
+        expected.iter().any(|f| f.0 == "/usr/lib/img/replaced"),
+        "the vfs tree lacks layer 2's change: {expected:?}"
+    );
+    expected
+}
+
+/// The system user whose rootless containers-storage the test fills (made when missing, with
+/// the subordinate id ranges `useradd` gives it).
+const ROOTLESS_USER: &str = "atomic-scan-rootless";
+
+/// A rootless user's storage, filled by skopeo run as that user (podman's rootless layout:
+/// `~/.local/share/containers/storage`, written inside a user namespace, so that the files of
+/// the image's root belong to the user and the image's uid N to its subordinate uid N-1), read
+/// by root with `--storage-root`: the owners map back to the image's, and the findings equal
+/// those on the tree of the same image in root's vfs storage (rootless storage is vfs here:
+/// no fuse-overlayfs).
+#[test]
+fn containers_storage_of_a_rootless_user_equals_unpacked() {
+    require_tool("newuidmap");
+    let useradd = Command::new(require_tool("id")).arg(ROOTLESS_USER).output().unwrap();
+    if !useradd.status.success() {
+        run_ok(Command::new(require_tool("useradd")).args(["--create-home", ROOTLESS_USER]));
+    }
+    let subuid = fs::read_to_string("/etc/subuid").unwrap_or_default();
+    assert!(
+        subuid.lines().any(|l| l.starts_with(&format!("{ROOTLESS_USER}:"))),
+        "{ROOTLESS_USER} has no subordinate uids in /etc/subuid: {subuid}"
+    );
+    let f = fixture();
+    // A copy of the layout the user can read.
+    let shared = tempfile::Builder::new()
+        .prefix("rootless-layout-")
+        .tempdir_in("/tmp")
+        .unwrap();
+    let layout = shared.path().join("layout");
+    run_ok(Command::new("cp").arg("-r").arg(&f.layout.dir).arg(&layout));
+    run_ok(Command::new("chmod").args(["-R", "a+rX"]).arg(shared.path()));
+    let home = PathBuf::from(format!("/home/{ROOTLESS_USER}"));
+    let storage = home.join(".local/share/containers/storage");
+    let tag = format!("localhost/image-tests-rootless:{}", std::process::id());
+    let copy = format!(
+        "cd ~ && skopeo --insecure-policy copy --quiet oci:{}:{TAG} containers-storage:{tag}",
+        layout.display()
+    );
+    run_ok(Command::new(require_tool("su")).args([ROOTLESS_USER, "-c", &copy]));
+    let reference = format!("containers-storage:{tag}");
+    let ours = Storage {
+        dir: tempfile::Builder::new().prefix("image-storage-").tempdir().unwrap(),
+    };
+    let (graph, run) = (ours.graph(), ours.dir.path().join("run"));
+    let dest = format!(
+        "containers-storage:[vfs@{}+{}]localhost/image-tests:{TAG}",
+        graph.display(),
+        run.display()
+    );
+    skopeo_copy(&f.layout.reference(), &dest, &[]);
+    let expected = vfs_tree_findings(&graph);
+    assert_image_matches_tree(
+        &reference,
+        &["--storage-root", storage.to_str().unwrap()],
+        "containers-storage",
+        &f.layout.layer_digests(),
+        &f.layout.config_digest(),
+        &expected,
+        "root's vfs tree of the image",
+    );
+    let untag = format!("cd ~ && skopeo --insecure-policy delete containers-storage:{tag} || true");
+    let _ = Command::new("su").args([ROOTLESS_USER, "-c", &untag]).status();
 }

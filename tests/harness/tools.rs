@@ -26,6 +26,8 @@ fn package_of(tool: &str) -> &'static str {
         "setpriv" => "util-linux",
         "umoci" => "umoci",
         "skopeo" => "skopeo",
+        "newuidmap" | "newgidmap" => "uidmap",
+        "useradd" | "su" => "passwd",
         "docker-registry" => "docker-registry",
         "htpasswd" => "apache2-utils",
         "openssl" => "openssl",

@@ -130,6 +130,15 @@ impl Layers {
 }
 
 impl LayerSource for Layers {
+    fn id_map(&self) -> Option<rootfs::image::IdMap> {
+        let m = self.image.id_map.as_ref()?;
+        let ranges = |r: &[oci_image::IdRange]| r.iter().map(|r| (r.container, r.host, r.len)).collect();
+        Some(rootfs::image::IdMap {
+            uids: ranges(&m.uids),
+            gids: ranges(&m.gids),
+        })
+    }
+
     fn open(&self, index: usize) -> io::Result<LayerStream> {
         match self.image.open_layer(index) {
             Ok(LayerContent::Tar(r)) => Ok(LayerStream::Tar(r)),

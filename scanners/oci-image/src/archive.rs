@@ -373,6 +373,7 @@ pub fn open_docker(file: &Path, name: Option<&str>, options: &PullOptions) -> Re
     debug_assert!(serde_json::from_str::<serde_json::Value>(&synthesized).is_ok());
     let manifest_digest = Digest::sha256_of(synthesized.as_bytes());
     Ok(Found {
+        id_map: None,
         manifest_digest: manifest_digest.to_string(),
         index_digest: None,
         config,

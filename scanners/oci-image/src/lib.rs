@@ -151,6 +151,10 @@ pub struct Image {
     pub labels: BTreeMap<String, String>,
     /// Bottom layer first.
     pub layers: Vec<Layer>,
+    /// How the owners of a rootless user's containers-storage files map back to the image's
+    /// ids (the files are owned by that user's ids on the host); `None`: the ids are the
+    /// image's own.
+    pub id_map: Option<IdMap>,
     source: Arc<dyn BlobSource>,
     limits: layer::Limits,
 }
@@ -252,6 +256,7 @@ pub fn open(reference: &str, options: &PullOptions) -> Result<Image, ImageError>
         platform: found.config.platform,
         labels: found.config.labels,
         layers: found.layers,
+        id_map: found.id_map,
         source: found.source,
         limits: layer::Limits {
             max_layer_bytes: options.max_layer_bytes,
@@ -265,7 +270,23 @@ struct Found {
     index_digest: Option<String>,
     config: manifest::Config,
     layers: Vec<Layer>,
+    id_map: Option<IdMap>,
     source: Arc<dyn BlobSource>,
+}
+
+/// Ids of the image and the ids its files have on the host, range by range.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct IdMap {
+    pub uids: Vec<IdRange>,
+    pub gids: Vec<IdRange>,
+}
+
+/// `len` ids from `container` in the image are `host`… on the host.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IdRange {
+    pub container: u32,
+    pub host: u32,
+    pub len: u32,
 }
 
 /// Entry points for the fuzz targets (fuzz/fuzz_targets/image_*.rs): the parsers of

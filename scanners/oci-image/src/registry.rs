@@ -57,6 +57,7 @@ pub fn open(r: &DockerRef, options: &PullOptions, platform: &Platform) -> Result
     })?;
     let layers = manifest::layers(&resolved.manifest, &config, options.max_layer_bytes)?;
     Ok(Found {
+        id_map: None,
         manifest_digest: resolved.manifest_digest.to_string(),
         index_digest: resolved.index_digest.map(|d| d.to_string()),
         config,

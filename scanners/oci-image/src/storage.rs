@@ -363,6 +363,7 @@ fn read_image(
         }
     }
     Ok(Found {
+        id_map: rootless_id_map(root),
         manifest_digest: digest.to_string(),
         index_digest: None,
         config,
@@ -372,6 +373,52 @@ fn read_image(
             driver: driver.to_string(),
             ids: chain.iter().map(|l| l.id.clone()).collect(),
         }),
+    })
+}
+
+/// A storage whose graph root belongs to a user other than root is a rootless user's: podman
+/// wrote it inside a user namespace mapping the image's uid 0 to that user and 1… to the
+/// user's subordinate ids (`/etc/subuid`, `/etc/subgid`, by name or uid), so its files are
+/// owned by those host ids. `None` for root's storage.
+fn rootless_id_map(root: &Path) -> Option<crate::IdMap> {
+    use std::os::unix::fs::MetadataExt;
+    let meta = std::fs::metadata(root).ok()?;
+    let (uid, gid) = (meta.uid(), meta.gid());
+    if uid == 0 {
+        return None;
+    }
+    let name = nix::unistd::User::from_uid(nix::unistd::Uid::from_raw(uid))
+        .ok()
+        .flatten()
+        .map(|u| u.name);
+    let ranges = |file: &str, own: u32| {
+        let mut v = vec![crate::IdRange {
+            container: 0,
+            host: own,
+            len: 1,
+        }];
+        let text = std::fs::read_to_string(file).unwrap_or_default();
+        for line in text.lines() {
+            let mut f = line.trim().split(':');
+            let (Some(who), Some(start), Some(count)) = (f.next(), f.next(), f.next()) else {
+                continue;
+            };
+            let ours = Some(who) == name.as_deref() || who.parse::<u32>().ok() == Some(uid);
+            if let (true, Ok(start), Ok(count)) = (ours, start.parse::<u32>(), count.parse::<u32>()) {
+                // containers/storage maps the first subordinate range after uid 0.
+                v.push(crate::IdRange {
+                    container: 1,
+                    host: start,
+                    len: count,
+                });
+                break;
+            }
+        }
+        v
+    };
+    Some(crate::IdMap {
+        uids: ranges("/etc/subuid", uid),
+        gids: ranges("/etc/subgid", gid),
     })
 }
 

@@ -19,6 +19,8 @@ use std::sync::Arc;
 /// What one layer pass does besides indexing.
 pub struct LayerPass<'a> {
     pub layer: usize,
+    /// Host ids to image ids, for layer folders (a rootless user's storage).
+    pub ids: Option<&'a super::IdMap>,
     /// Hash every regular file (rpm-verify needs the digests).
     pub hash: bool,
     pub spool: &'a Spool,
@@ -387,8 +389,10 @@ pub fn read_dir(dir: &Path, pass: &LayerPass) -> Result<Vec<Entry>, LayerError> 
                 }
             }
             entry.perms = meta.mode() & 0o7777;
-            entry.uid = meta.uid();
-            entry.gid = meta.gid();
+            (entry.uid, entry.gid) = match pass.ids {
+                Some(ids) => (ids.uid(meta.uid()), ids.gid(meta.gid())),
+                None => (meta.uid(), meta.gid()),
+            };
             entry.mtime = meta.mtime();
             entry.rdev = meta.rdev();
             entry.xattrs = xattrs

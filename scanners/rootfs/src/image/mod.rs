@@ -60,6 +60,41 @@ pub enum LayerStream {
 /// content that was not kept.
 pub trait LayerSource: Send + Sync {
     fn open(&self, index: usize) -> io::Result<LayerStream>;
+
+    /// For layer folders whose files are owned by host ids other than the image's (a
+    /// rootless user's containers-storage): how to map them back.
+    fn id_map(&self) -> Option<IdMap> {
+        None
+    }
+}
+
+/// Image ids and host ids, range by range: `(container, host, len)`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct IdMap {
+    pub uids: Vec<(u32, u32, u32)>,
+    pub gids: Vec<(u32, u32, u32)>,
+}
+
+/// The id the kernel shows for a host id that no range maps (`overflowuid`).
+pub const OVERFLOW_ID: u32 = 65534;
+
+impl IdMap {
+    fn map(ranges: &[(u32, u32, u32)], host: u32) -> u32 {
+        ranges
+            .iter()
+            .find(|&&(_, h, len)| host >= h && host - h < len)
+            .map_or(OVERFLOW_ID, |&(c, h, _)| c + (host - h))
+    }
+
+    /// The image's uid of a host uid.
+    pub fn uid(&self, host: u32) -> u32 {
+        IdMap::map(&self.uids, host)
+    }
+
+    /// The image's gid of a host gid.
+    pub fn gid(&self, host: u32) -> u32 {
+        IdMap::map(&self.gids, host)
+    }
 }
 
 /// Limits and choices of one build.
@@ -133,9 +168,11 @@ impl ImageTree {
         if count > usize::from(u16::MAX) {
             return Err(format!("{count} layers is more than this reader takes"));
         }
+        let ids = source.id_map();
         // Read one layer into its entries (true: a whole-tree snapshot).
         let read_layer = |i: usize| -> Result<(bool, Vec<entry::Entry>), String> {
             let pass = layer::LayerPass {
+                ids: ids.as_ref(),
                 layer: i,
                 hash: options.hash,
                 spool: &spool,
