@@ -91,6 +91,7 @@ fn scan_traced(what: &str, reference: &str, inside: &Path, allowed: &[&Path], ex
 }
 
 /// [`scan_traced`] with any scanner binary.
+#[allow(clippy::too_many_arguments)]
 fn scan_traced_by(
     what: &str,
     bin: &Path,

@@ -118,7 +118,7 @@ impl LayerTar {
     /// A GNU sparse file (type 'S'): `real_size` bytes long, all zeros but `data` at its end
     /// (`data.len()` a multiple of 512), which is all the archive stores.
     pub fn gnu_sparse(&mut self, path: &str, real_size: u64, data: &[u8]) -> &mut Self {
-        assert!(data.len() % 512 == 0 && data.len() as u64 <= real_size);
+        assert!(data.len().is_multiple_of(512) && data.len() as u64 <= real_size);
         let mut h = tar::Header::new_gnu();
         h.set_entry_type(tar::EntryType::GNUSparse);
         h.set_mode(0o644);

@@ -593,6 +593,6 @@ fn registry_redirects_are_held_to_the_address_policy() {
     let image = open(&r, &allowing).unwrap();
     assert_same(&image, &built);
     let served = requests.load(Ordering::SeqCst);
-    assert!(served >= 1 + built.tars.len(), "blob storage served {served} requests");
+    assert!(served > built.tars.len(), "blob storage served {served} requests");
     assert_same(&open(&r, &plain).unwrap(), &built);
 }

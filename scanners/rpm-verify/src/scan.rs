@@ -257,7 +257,7 @@ fn image_digests(root: &Root, tree: &ImageTree) -> Result<HashMap<(NodeId, u32),
         if let Ok(files) = PackageFiles::from_header(&pkg.header) {
             let algo = files.digest_algo();
             let taken = tree.hashed() && algo.algorithm() == Some(rpmdb::digest::Algorithm::Sha256);
-            if files.len() > 0 && !taken && !algos.contains(&algo) {
+            if !files.is_empty() && !taken && !algos.contains(&algo) {
                 algos.push(algo);
             }
         }
