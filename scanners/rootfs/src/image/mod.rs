@@ -553,5 +553,3 @@ pub fn bytes_of(p: &Path) -> &[u8] {
     p.as_os_str().as_bytes()
 }
 
-#[cfg(test)]
-mod tests;

@@ -1,8 +1,12 @@
 //! Layer application against hand-made tar layers: the OCI rules, hard links, symlinked
 //! parents, attribution, the spool, and hostile layers.
 
-use super::*;
-use crate::Root;
+use rootfs::image::{BuildOptions, ImageTree, LayerInfo, LayerSource, LayerStream};
+use rootfs::Root;
+use std::ffi::OsString;
+use std::io;
+use std::path::Path;
+use std::sync::Arc;
 
 /// A layer source over tar archives held in memory.
 struct Tars(Vec<Vec<u8>>);
