@@ -21,7 +21,7 @@
 mod harness;
 
 use harness::hostile::{run_traced, scanner_binaries, Canary, Run, RunOptions, TreeDigest};
-use harness::image::{htpasswd, is_empty_dir, tar_of_tree, LayerTar, OciLayout, Registry, RegistrySecurity, TestCa};
+use harness::image::{is_empty_dir, locked_registry, tar_of_tree, LayerTar, OciLayout};
 use harness::{build_rpms, FileSpec, PackageSpec, TestRoot};
 use std::ffi::OsStr;
 use std::fs;
@@ -685,18 +685,7 @@ fn registry_401_without_credentials() {
         .prefix("adversarial-registry-")
         .tempdir()
         .unwrap();
-    let ca = TestCa::new(&dir.path().join("ca"));
-    let users = dir.path().join("htpasswd");
-    htpasswd(&users, "scanner", "s3cret-pass");
-    let security = RegistrySecurity {
-        cert: ca.server_cert.clone(),
-        key: ca.server_key.clone(),
-        htpasswd: Some(users),
-    };
-    let registry = Registry::start(&dir.path().join("registry"), Some(&security));
-    let certs = dir.path().join("certs");
-    fs::create_dir_all(&certs).unwrap();
-    fs::copy(&ca.ca_cert, certs.join("ca.crt")).unwrap();
+    let (registry, certs) = locked_registry(dir.path());
     let reference = format!("docker://{}/locked/img:{TAG}", registry.host());
     let run = scan_traced(
         "401 without credentials",

@@ -28,8 +28,7 @@ mod harness;
 use harness::advisory::advisory_repo;
 use harness::hostile::scanner_binaries;
 use harness::image::{
-    auth_json, htpasswd, is_empty_dir, skopeo_copy, tar_of_tree, LayerTar, OciLayout, Registry, RegistrySecurity,
-    TestCa,
+    auth_json, is_empty_dir, locked_registry, skopeo_copy, tar_of_tree, LayerTar, OciLayout, Registry, REGISTRY_USER,
 };
 use harness::mutate;
 use harness::tools::run_ok;
@@ -589,20 +588,9 @@ fn registry_over_tls_with_basic_auth_equals_unpacked() {
         .prefix("image-registry-tls-")
         .tempdir()
         .unwrap();
-    let ca = TestCa::new(&dir.path().join("ca"));
-    let users = dir.path().join("htpasswd");
-    htpasswd(&users, "scanner", "s3cret-pass");
-    let security = RegistrySecurity {
-        cert: ca.server_cert.clone(),
-        key: ca.server_key.clone(),
-        htpasswd: Some(users),
-    };
-    let registry = Registry::start(&dir.path().join("registry"), Some(&security));
-    let certs = dir.path().join("certs");
-    fs::create_dir_all(&certs).unwrap();
-    fs::copy(&ca.ca_cert, certs.join("ca.crt")).unwrap();
+    let (registry, certs) = locked_registry(dir.path());
     let auth = dir.path().join("auth.json");
-    auth_json(&auth, &registry.host(), "scanner", "s3cret-pass");
+    auth_json(&auth, &registry.host(), REGISTRY_USER.0, REGISTRY_USER.1);
     let reference = format!("docker://{}/image-tests/img:{TAG}", registry.host());
     let (certs_s, auth_s) = (certs.to_str().unwrap(), auth.to_str().unwrap());
     skopeo_copy(

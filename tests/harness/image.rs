@@ -465,6 +465,28 @@ impl TestCa {
 }
 
 /// An htpasswd file (bcrypt, `htpasswd -Bbn`) with one user.
+/// The user and password of [`locked_registry`].
+pub const REGISTRY_USER: (&str, &str) = ("scanner", "s3cret-pass");
+
+/// A [`Registry`] in `dir` with TLS (a certificate from a [`TestCa`] made there) and Basic
+/// auth for [`REGISTRY_USER`]; also the folder holding the CA as `ca.crt`, as `--cert-dir`
+/// takes it.
+pub fn locked_registry(dir: &Path) -> (Registry, PathBuf) {
+    let ca = TestCa::new(&dir.join("ca"));
+    let users = dir.join("htpasswd");
+    htpasswd(&users, REGISTRY_USER.0, REGISTRY_USER.1);
+    let security = RegistrySecurity {
+        cert: ca.server_cert.clone(),
+        key: ca.server_key.clone(),
+        htpasswd: Some(users),
+    };
+    let registry = Registry::start(&dir.join("registry"), Some(&security));
+    let certs = dir.join("certs");
+    std::fs::create_dir_all(&certs).unwrap();
+    std::fs::copy(&ca.ca_cert, certs.join("ca.crt")).unwrap();
+    (registry, certs)
+}
+
 pub fn htpasswd(file: &Path, user: &str, password: &str) {
     let out = run_ok(Command::new(require_tool("htpasswd")).args(["-Bbn", user, password]));
     fs::write(file, out.stdout).unwrap();

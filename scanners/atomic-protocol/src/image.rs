@@ -104,7 +104,9 @@ pub fn open(reference: &str, args: &ImageArgs, hash: bool) -> Result<OpenedImage
         .map_or(image.config_digest.as_str(), |(_, hex)| hex)
         .to_string();
     let image = Arc::new(image);
-    let source = Layers::new(Arc::clone(&image)).map_err(|e| ScanFailure(e.to_string()))?;
+    let source = Layers {
+        image: Arc::clone(&image),
+    };
     let build = BuildOptions {
         hash,
         ..BuildOptions::default()
@@ -121,12 +123,6 @@ pub fn open(reference: &str, args: &ImageArgs, hash: bool) -> Result<OpenedImage
 /// An image's layers, as the tree builder reads them.
 struct Layers {
     image: Arc<Image>,
-}
-
-impl Layers {
-    fn new(image: Arc<Image>) -> Result<Layers, oci_image::ImageError> {
-        Ok(Layers { image })
-    }
 }
 
 impl LayerSource for Layers {

@@ -18,6 +18,9 @@ use std::collections::HashMap;
 #[derive(Debug, Clone, Default)]
 pub struct InstallLayers {
     by_header: HashMap<(String, u64), usize>,
+    /// The same by `name-evr.arch` alone (the lowest layer of its records), for scanners that
+    /// keep no install time.
+    by_nevra: HashMap<String, usize>,
 }
 
 fn key_of(p: &Package) -> (String, u64) {
@@ -55,7 +58,12 @@ impl InstallLayers {
             // A database rewritten by this layer: what it no longer holds was removed here.
             by_header = seen;
         }
-        any.then_some(InstallLayers { by_header })
+        let mut by_nevra: HashMap<String, usize> = HashMap::new();
+        for ((nevra, _), &layer) in &by_header {
+            let lowest = by_nevra.entry(nevra.clone()).or_insert(layer);
+            *lowest = (*lowest).min(layer);
+        }
+        any.then_some(InstallLayers { by_header, by_nevra })
     }
 
     /// The layer that installed `package`, when known.
@@ -63,18 +71,9 @@ impl InstallLayers {
         self.by_header.get(&key_of(package)).copied()
     }
 
-    /// The same, by the identity strings a scanner keeps (NEVRA as `name-evr.arch`, and the
-    /// install time).
-    pub fn layer_of_key(&self, nevra: &str, install_time: u64) -> Option<usize> {
-        self.by_header.get(&(nevra.to_string(), install_time)).copied()
-    }
-
-    /// The layer that installed the package named `name-evr.arch` (the first such record).
+    /// The layer that installed the package named `name-evr.arch` (the lowest of its
+    /// records).
     pub fn layer_of_nevra(&self, nevra: &str) -> Option<usize> {
-        self.by_header
-            .iter()
-            .filter(|((n, _), _)| n == nevra)
-            .map(|(_, &l)| l)
-            .min()
+        self.by_nevra.get(nevra).copied()
     }
 }

@@ -294,9 +294,9 @@ impl ImageTree {
         &self.layers
     }
 
-    /// The folder whose `<path>` holds each kept file of the applied image.
+    /// The folder whose `<path>` holds each kept file of the applied image (made when the
+    /// first file is kept).
     pub fn spool_dir(&self) -> &Path {
-        // The view folder exists once a file is kept; before, joining onto it names nothing.
         self.spool.view_dir()
     }
 
@@ -547,9 +547,3 @@ fn hash_host_files(nodes: &mut Nodes) -> Result<(), String> {
 pub fn path_of_bytes(bytes: Vec<u8>) -> PathBuf {
     PathBuf::from(OsString::from_vec(bytes))
 }
-
-/// Bytes of an image path.
-pub fn bytes_of(p: &Path) -> &[u8] {
-    p.as_os_str().as_bytes()
-}
-
