@@ -7,7 +7,8 @@
 #   make test      every crate's tests, then the end-to-end test of the images under podman
 #   make bench     every benchmark script in bench/
 #   make fuzz      every fuzz target for FUZZ_SECONDS each (cargo-fuzz; fuzz/run-all.sh)
-#   make demo      scan a sample root (a real CentOS 7 package, one file tampered) with rpm-verify
+#   make demo      build the demo sample (tests/demo: an image with real CentOS 7 packages, one
+#                  file tampered, and a repository with a curl update and its advisory) and scan it
 CARGO ?= cargo
 PODMAN ?= podman
 TARGET ?= x86_64-unknown-linux-gnu
@@ -23,7 +24,10 @@ export CONTAINERS_CONF
 TARGET_DIR := $(or $(CARGO_TARGET_DIR),$(CURDIR)/target)
 RELEASE_DIR := $(TARGET_DIR)/$(TARGET)/release
 CONTEXT_DIR := $(TARGET_DIR)/image-context
-DEMO_DIR := $(TARGET_DIR)/demo
+# The demo sample, made by tests/demo/make-sample.sh (which removes only a folder it made).
+DEMO_DIR := $(TARGET_DIR)/demo-sample
+DEMO_IMAGE := oci:$(DEMO_DIR)/layout:demo
+DEMO_REPO := $(DEMO_DIR)/repo
 
 # Each scanner binary and its crate; a crate not written yet is left out.
 SCANNER_CRATES := scanner-rpm-verify:scanners/rpm-verify \
@@ -104,19 +108,15 @@ bench:
 	@set -e; found=0; for s in bench/*.sh; do [ -f "$$s" ] || continue; found=1; echo "== $$s"; bash "$$s"; done; \
 	  [ $$found = 1 ] || { echo "no benchmark scripts in bench/" >&2; exit 2; }
 
-# An OCI image of two layers: a real CentOS 7 package installed by rpm, then a build step
-# that changes /usr/bin/curl and deletes the man pages. rpm-verify reads the image in place
-# (no unpacking) and names the layer of each finding; rpmdb-query names the package's layer.
+# The demo sample (tests/demo/README.md), made by tests/demo/make-sample.sh from the
+# repository's files: an OCI image of three layers (the real CentOS 7 centos-release and
+# curl packages installed by rpm; /usr/bin/curl changed; the man pages removed) and a yum
+# repository offering a curl update (a stand-in package) with its real advisory,
+# CESA-2020:5002 (CVE-2020-8177). rpm-verify reads the image in place (no unpacking) and
+# names the layer of each finding; rpmdb-query names each package's layer. The update and
+# advisory checks read the repository: --no-image-repos --repo demo=file://$(DEMO_REPO).
 demo: deps
 	$(MAKE) build SCANNERS="scanner-rpm-verify rpmdb-query"
-	rm -rf $(DEMO_DIR) && mkdir -p $(DEMO_DIR)/root $(DEMO_DIR)/step2/usr/bin
-	rpm --root $(DEMO_DIR)/root --dbpath /var/lib/rpm -i --nodeps --noscripts --nosignature \
-	  tests/fixtures/rpms/centos7-curl/curl-7.29.0-59.el7.x86_64.rpm
-	cd $(DEMO_DIR) && umoci init --layout layout && umoci new --image layout:demo
-	cd $(DEMO_DIR) && umoci insert --image layout:demo --history.created_by 'RUN rpm -i curl' root /
-	cp -p $(DEMO_DIR)/root/usr/bin/curl $(DEMO_DIR)/step2/usr/bin/curl
-	printf 'tampered\n' >> $(DEMO_DIR)/step2/usr/bin/curl
-	cd $(DEMO_DIR) && umoci insert --image layout:demo --history.created_by 'RUN patch /usr/bin/curl' step2 /
-	cd $(DEMO_DIR) && umoci insert --image layout:demo --whiteout --history.created_by 'RUN rm -rf /usr/share/man' /usr/share/man
-	$(RELEASE_DIR)/rpmdb-query --image oci:$(DEMO_DIR)/layout:demo --layers
-	$(RELEASE_DIR)/scanner-rpm-verify --image oci:$(DEMO_DIR)/layout:demo --scan-type rpm-verify-all --format table
+	bash tests/demo/make-sample.sh $(DEMO_DIR)
+	$(RELEASE_DIR)/rpmdb-query --image $(DEMO_IMAGE) --layers
+	$(RELEASE_DIR)/scanner-rpm-verify --image $(DEMO_IMAGE) --scan-type rpm-verify-all --format table
