@@ -465,7 +465,7 @@ fn read_only_mount_child() {
         println!("LIST ROOT {name}");
         let root = Root::new(mnt.join(name)).unwrap();
         let mut installed = InstalledPackages::open(&root).unwrap();
-        assert_eq!(installed.database.format, Format::Sqlite);
+        assert_eq!(installed.format, Format::Sqlite);
         for p in installed.iter() {
             println!("LIST {}", nevra_line(&p.unwrap()));
         }
@@ -664,5 +664,38 @@ fn rpmdb_query_reports_write_errors_and_stops_quietly_on_a_closed_pipe() {
         out.stderr.is_empty(),
         "stderr: {}",
         String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// `InstalledPackages::preload` reads a root's database once: every later `open` of that root
+/// and of its clones walks the same packages, in the same order, without the database file;
+/// another root of the same directory still reads the file.
+#[test]
+fn preloaded_database_serves_every_later_open_of_the_root() {
+    let dir = tempfile::tempdir().unwrap();
+    let dbdir = dir.path().join("var/lib/rpm");
+    fs::create_dir_all(&dbdir).unwrap();
+    fs::copy(
+        fixtures().join("cbl-mariner-2.0/rpmdb.sqlite"),
+        dbdir.join("rpmdb.sqlite"),
+    )
+    .unwrap();
+    let expected = fixture_lines(&fixtures().join("cbl-mariner-2.0/expected.txt"));
+
+    let root = Root::new(dir.path()).unwrap();
+    let read = InstalledPackages::preload(&root).unwrap();
+    assert_eq!(read, expected.len());
+    fs::remove_file(dbdir.join("rpmdb.sqlite")).unwrap();
+    for r in [&root, &root.clone()] {
+        let mut installed = InstalledPackages::open(r).unwrap();
+        assert_eq!(installed.path, Path::new("/var/lib/rpm/rpmdb.sqlite"));
+        assert_eq!(installed.format, Format::Sqlite);
+        let listed: Vec<String> = installed.iter().map(|p| nevra_line(&p.unwrap())).collect();
+        assert_eq!(listed, expected);
+    }
+    let fresh = Root::new(dir.path()).unwrap();
+    assert!(
+        InstalledPackages::open(&fresh).is_err(),
+        "a new root reads the (removed) file"
     );
 }

@@ -173,7 +173,7 @@ pub fn path_layer(root: &Root, path: &std::path::Path) -> Option<Value> {
 
 /// The layers that installed an image's packages, as findings name them.
 pub struct PackageLayers {
-    layers: rpmdb::layers::InstallLayers,
+    layers: Arc<rpmdb::layers::InstallLayers>,
     tree: Arc<ImageTree>,
 }
 

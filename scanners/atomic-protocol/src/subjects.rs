@@ -177,29 +177,50 @@ pub fn scan_one<S: Scanner>(
     subject: &Subject,
 ) -> ResultDocument {
     let start = ScanTime::now();
-    let mut opened_image = None;
-    let root = match &subject.image {
-        None => open_root(&subject.dir),
-        Some(reference) => {
-            let opened = catch_unwind(AssertUnwindSafe(|| {
-                crate::image::open(reference, images, scanner.reads_file_digests())
-            }))
+    let opened = open_subject(subject, images, scanner.reads_file_digests());
+    judge(scanner, scan_type, options, subject, &opened, start)
+}
+
+/// A subject's root filesystem, opened once; several scanners may judge it ([`judge`]).
+pub struct OpenedSubject {
+    pub root: Root,
+    /// For an image subject: its id and `Image` object.
+    pub image: Option<crate::image::OpenedImage>,
+}
+
+/// Open a subject: check its folder, or pull and apply its image (`hash`: take every
+/// regular file's SHA-256 in the layer pass, for a scanner that compares file digests). A
+/// panic while opening an image is a failure of this subject only.
+pub fn open_subject(subject: &Subject, images: &ImageArgs, hash: bool) -> Result<OpenedSubject, ScanFailure> {
+    match &subject.image {
+        None => open_root(&subject.dir).map(|root| OpenedSubject { root, image: None }),
+        Some(reference) => catch_unwind(AssertUnwindSafe(|| crate::image::open(reference, images, hash)))
             .unwrap_or_else(|panic| {
                 Err(ScanFailure(format!(
                     "internal error: opening the image panicked: {}",
                     panic_message(&panic)
                 )))
-            });
-            opened.map(|o| {
-                let root = o.root.clone();
-                opened_image = Some(o);
-                root
             })
-        }
-    };
-    let verdict = match root {
-        Err(failure) => Verdict::Failed(failure),
-        Ok(root) => match catch_unwind(AssertUnwindSafe(|| scanner.scan(&root, scan_type.name, options))) {
+            .map(|o| OpenedSubject {
+                root: o.root.clone(),
+                image: Some(o),
+            }),
+    }
+}
+
+/// One scanner's document for a subject opened with [`open_subject`] (a subject that could
+/// not be opened gets a failed document saying why); `start` is when its scan began.
+pub fn judge<S: Scanner>(
+    scanner: &S,
+    scan_type: &ScanType,
+    options: &S::Options,
+    subject: &Subject,
+    opened: &Result<OpenedSubject, ScanFailure>,
+    start: ScanTime,
+) -> ResultDocument {
+    let verdict = match opened {
+        Err(failure) => Verdict::Failed(failure.clone()),
+        Ok(o) => match catch_unwind(AssertUnwindSafe(|| scanner.scan(&o.root, scan_type.name, options))) {
             Ok(Ok(outcome)) => Verdict::Scanned(outcome),
             Ok(Err(failure)) => Verdict::Failed(failure),
             Err(panic) => Verdict::Failed(ScanFailure(format!(
@@ -209,10 +230,10 @@ pub fn scan_one<S: Scanner>(
         },
     };
     let mut doc = document(scanner, scan_type, subject, start, ScanTime::now(), verdict);
-    if let Some(o) = opened_image {
+    if let Some(o) = opened.as_ref().ok().and_then(|o| o.image.as_ref()) {
         doc.uuid = o.id.clone();
         doc.folder = OsString::from(&o.id);
-        doc.image = Some(o.summary);
+        doc.image = Some(o.summary.clone());
     } else if let Some(reference) = &subject.image {
         doc.image = Some(serde_json::json!({ "Reference": reference }));
     }

@@ -13,6 +13,7 @@
 //! so a FIFO or device can never block or be read; reads are bounded by a caller-given size.
 //! Nothing here writes into the scanned root.
 
+mod derived;
 pub mod dir;
 pub mod image;
 pub mod read_ahead;
@@ -129,6 +130,8 @@ impl Meta {
 #[derive(Debug, Clone)]
 pub struct Root {
     backing: Backing,
+    /// Values derived from this root's content, shared by its clones ([`Root::keep`]).
+    derived: Arc<derived::Derived>,
 }
 
 #[derive(Debug, Clone)]
@@ -149,6 +152,7 @@ impl Root {
         }
         Ok(Root {
             backing: Backing::Dir(dir),
+            derived: Arc::default(),
         })
     }
 
@@ -156,7 +160,20 @@ impl Root {
     pub fn from_image(tree: Arc<ImageTree>) -> Root {
         Root {
             backing: Backing::Image(tree),
+            derived: Arc::default(),
         }
+    }
+
+    /// Keep a value derived from this root's content (one per type; a second replaces the
+    /// first), for every later user of this root and of its clones: what several judgements
+    /// of one subject would otherwise each read again, such as the package database.
+    pub fn keep<T: std::any::Any + Send + Sync>(&self, value: T) -> Arc<T> {
+        self.derived.keep(value)
+    }
+
+    /// The value of type `T` kept with [`Root::keep`], if any.
+    pub fn kept<T: std::any::Any + Send + Sync>(&self) -> Option<Arc<T>> {
+        self.derived.kept()
     }
 
     /// The image behind this root, when it is one.

@@ -119,7 +119,7 @@ pub fn verify_root(root: &Root, options: &Options) -> Result<Report, VerifyError
     let accounts = Accounts::read(root);
     let mut installed = InstalledPackages::open(root).map_err(|e| VerifyError(format!("not an RPM image: {e}")))?;
     let mut report = Report {
-        database: format!("{} ({})", installed.database.path.display(), installed.database.format),
+        database: format!("{} ({})", installed.path.display(), installed.format),
         warnings: accounts.problems.clone(),
         ..Report::default()
     };

@@ -37,8 +37,19 @@ fn key_of(p: &Package) -> (String, u64) {
 
 impl InstallLayers {
     /// For an image root, read every layer's copy of the database; `None` for a directory
-    /// root or when no layer's database can be read.
-    pub fn of(root: &Root) -> Option<InstallLayers> {
+    /// root or when no layer's database can be read. Read once per root: every later call
+    /// for the same root (or a clone of it) shares the first answer.
+    pub fn of(root: &Root) -> Option<std::sync::Arc<InstallLayers>> {
+        root.image()?;
+        if let Some(known) = root.kept::<Option<std::sync::Arc<InstallLayers>>>() {
+            return (*known).clone();
+        }
+        let layers = InstallLayers::read(root).map(std::sync::Arc::new);
+        root.keep(layers.clone());
+        layers
+    }
+
+    fn read(root: &Root) -> Option<InstallLayers> {
         let tree = root.image()?;
         let mut by_header: HashMap<(String, u64), usize> = HashMap::new();
         let mut any = false;

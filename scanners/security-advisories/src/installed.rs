@@ -69,7 +69,7 @@ impl InstalledIndex {
     /// Read the root's RPM database. Fails only when there is no readable database at all.
     pub fn read(root: &Root) -> Result<InstalledIndex, String> {
         let mut db = InstalledPackages::open(root).map_err(|e| format!("no RPM database could be read: {e}"))?;
-        let database = db.database.path.display().to_string();
+        let database = db.path.display().to_string();
         let mut index = InstalledIndex {
             database,
             ..InstalledIndex::default()
