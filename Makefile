@@ -112,11 +112,12 @@ bench:
 # repository's files: an OCI image of three layers (the real CentOS 7 centos-release and
 # curl packages installed by rpm; /usr/bin/curl changed; the man pages removed) and a yum
 # repository offering a curl update (a stand-in package) with its real advisory,
-# CESA-2020:5002 (CVE-2020-8177). rpm-verify reads the image in place (no unpacking) and
-# names the layer of each finding; rpmdb-query names each package's layer. The update and
-# advisory checks read the repository: --no-image-repos --repo demo=file://$(DEMO_REPO).
+# CESA-2020:5002 (CVE-2020-8177). rpmdb-query names each package's layer; image-scan reads
+# the image in place once (no unpacking) and runs the three checks on it — tampered files
+# with the layer that changed them, the update, the advisory — reading the repository with
+# --no-image-repos --repo demo=file://$(DEMO_REPO), and prints the combined table.
 demo: deps
-	$(MAKE) build SCANNERS="scanner-rpm-verify rpmdb-query"
+	$(MAKE) build SCANNERS="image-scan rpmdb-query"
 	bash tests/demo/make-sample.sh $(DEMO_DIR)
 	$(RELEASE_DIR)/rpmdb-query --image $(DEMO_IMAGE) --layers
-	$(RELEASE_DIR)/scanner-rpm-verify --image $(DEMO_IMAGE) --scan-type rpm-verify-all --format table
+	$(RELEASE_DIR)/image-scan --image $(DEMO_IMAGE) --no-image-repos --repo demo=file://$(DEMO_REPO) --format table

@@ -35,6 +35,7 @@ pub struct ScannerBinaries {
     pub advisories: PathBuf,
     /// `rpmdb-query`, the database library's listing tool (not a scanner: not in `all()`).
     pub rpmdb_query: PathBuf,
+    pub image_scan: PathBuf,
 }
 
 impl ScannerBinaries {
@@ -56,11 +57,12 @@ impl ScannerBinaries {
 pub fn scanner_binaries() -> &'static ScannerBinaries {
     static BINS: OnceLock<ScannerBinaries> = OnceLock::new();
     BINS.get_or_init(|| {
-        const NAMES: [&str; 4] = [
+        const NAMES: [&str; 5] = [
             "scanner-rpm-verify",
             "pipeline-scanner",
             "security-advisories",
             "rpmdb-query",
+            "image-scan",
         ];
         // target/debug/deps/<test binary> → target/debug
         let exe = std::env::current_exe().expect("test binary path");
@@ -105,6 +107,7 @@ pub fn scanner_binaries() -> &'static ScannerBinaries {
             pipeline: bin(NAMES[1]),
             advisories: bin(NAMES[2]),
             rpmdb_query: bin(NAMES[3]),
+            image_scan: bin(NAMES[4]),
         }
     })
 }

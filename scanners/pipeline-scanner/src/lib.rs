@@ -202,8 +202,20 @@ impl Scanner for PipelineScanner {
             },
             &repos::Interest { names: &names },
         );
-        // Repositories to look in, and none could be read (refused, unreachable, broken):
+        // No repository to look in, or none could be read (refused, unreachable, broken):
         // nothing was checked, which must not read as "no updates".
+        if loaded.repos.is_empty() {
+            let mut why = "no package was checked for updates: the image has no enabled repository to look in (or \
+                           --no-image-repos was given) and no --repo was given"
+                .to_string();
+            if !config.problems.is_empty() {
+                why.push_str(&format!(
+                    "; its configuration could not all be read: {}",
+                    config.problems.join("; ")
+                ));
+            }
+            return Err(ScanFailure(why));
+        }
         if !loaded.repos.is_empty() && loaded.repos.iter().all(|r| r.error.is_some()) {
             let errors: Vec<String> = loaded
                 .repos

@@ -91,9 +91,7 @@ pub fn outcome(f: &Findings<'_>) -> Outcome {
     } else {
         "RPM updates available for the image.".to_string()
     };
-    if f.repos.is_empty() {
-        summary.push_str(" The image has no enabled repository to look in.");
-    } else if !failed.is_empty() {
+    if !failed.is_empty() {
         let ids: Vec<&str> = failed.iter().map(|r| r.id.as_str()).collect();
         summary.push_str(&format!(
             " The answer is partial: {} of {} repositories could not be read ({}).",

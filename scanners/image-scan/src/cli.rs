@@ -1,0 +1,258 @@
+//! The command line: subjects, the scanners' options, the report formats and the CI policy.
+//!
+//! Exit status: **0** every check ran on every subject and no subject breaches `--fail-on`;
+//! **1** a subject breaches `--fail-on`; **2** could not run: a bad command line, a report
+//! that cannot be written, or a check that could not run on some subject (its part of the
+//! report says why; a scan that checked nothing never passes).
+
+use crate::findings::Findings;
+use crate::options::ScanOptions;
+use crate::policy::{self, Condition};
+use crate::run::{self, SubjectReport};
+use atomic_protocol::image::ImageArgs;
+use atomic_protocol::subjects::{self, Subject};
+use clap::{Parser, ValueEnum};
+use std::io::Write;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+pub const EXIT_CLEAN: u8 = 0;
+pub const EXIT_BREACH: u8 = 1;
+pub const EXIT_COULD_NOT_RUN: u8 = 2;
+
+/// A report format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum Format {
+    /// One summary line per subject, then aligned tables (default on a terminal).
+    Table,
+    /// The combined documents (see the README's schema): one object, or an array for several
+    /// subjects (default when stdout is not a terminal).
+    Json,
+}
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "image-scan",
+    version,
+    about = "Every scanner on each image at once: tampered files (rpm -Va), updates (dnf check-update) and \
+             advisories (dnf updateinfo list), each subject read once, one combined report.",
+    after_help = "Examples:
+  image-scan --image docker://registry.example.org/team/app:1.4
+  image-scan --rootfs /mnt/image --repo base=https://mirror.example/9/BaseOS/x86_64/os/ --no-image-repos
+  image-scan --image oci-archive:app.tar --report json=scan.json --fail-on tampered,severity=Important
+
+Without --rootfs and --image: atomic mode, every folder of --scanin is a subject and
+<scanout>/<id>/json is written for each (the combined document).
+
+Exit status:
+  0  every check ran on every subject, and none breaches --fail-on
+  1  a subject breaches --fail-on (tampered, updates, advisories, severity=S: S or higher)
+  2  could not run: bad arguments, a report that cannot be written, or a check that could not
+     run on a subject (no repository readable, no RPM database...): the report says why"
+)]
+pub struct Cli {
+    /// Scan this root filesystem (an unpacked or mounted image); repeatable.
+    #[arg(long, value_name = "DIR")]
+    pub rootfs: Vec<PathBuf>,
+
+    #[command(flatten)]
+    pub images: ImageArgs,
+
+    #[command(flatten)]
+    pub scan: ScanOptions,
+
+    /// What to print on stdout [default: table on a terminal, else json].
+    #[arg(long, value_enum)]
+    pub format: Option<Format>,
+
+    /// Also write the report in format F to FILE (F=FILE); repeatable.
+    #[arg(long, value_name = "F=FILE", value_parser = parse_report)]
+    pub report: Vec<(Format, PathBuf)>,
+
+    /// Exit with status 1 when a subject meets any of these conditions: tampered, updates,
+    /// advisories, severity=Critical|Important|Moderate|Low (comma-separated).
+    #[arg(long, value_name = "COND,...", value_delimiter = ',', value_parser = policy::parse_condition)]
+    pub fail_on: Vec<Condition>,
+
+    /// Atomic mode: the folder holding one subject folder per image.
+    #[arg(long, value_name = "DIR", default_value = "/scanin")]
+    pub scanin: PathBuf,
+
+    /// Atomic mode: where <id>/json is written.
+    #[arg(long, value_name = "DIR", default_value = "/scanout")]
+    pub scanout: PathBuf,
+}
+
+fn parse_report(s: &str) -> Result<(Format, PathBuf), String> {
+    let (f, file) = s.split_once('=').ok_or_else(|| format!("{s:?}: expected F=FILE"))?;
+    let format = Format::from_str(f, true).map_err(|_| format!("{f:?}: not a report format"))?;
+    if file.is_empty() {
+        return Err(format!("{s:?}: no file name"));
+    }
+    Ok((format, PathBuf::from(file)))
+}
+
+pub fn main() -> ExitCode {
+    rpmdb::memory::keep_freed_memory();
+    ExitCode::from(run(std::env::args_os(), &mut std::io::stdout(), &mut std::io::stderr()))
+}
+
+/// The whole program; returns the exit status.
+pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
+    let cli = match Cli::try_parse_from(args) {
+        Ok(c) => c,
+        Err(e) => {
+            let text = e.render().to_string();
+            return if e.use_stderr() {
+                let _ = write!(err, "{text}");
+                EXIT_COULD_NOT_RUN
+            } else {
+                let _ = write!(out, "{text}");
+                EXIT_CLEAN
+            };
+        }
+    };
+    let atomic_mode = cli.rootfs.is_empty() && cli.images.images.is_empty();
+    let subjects = match subjects_of(&cli, atomic_mode) {
+        Ok(s) => s,
+        Err(e) => {
+            let _ = writeln!(err, "image-scan: {e}");
+            return EXIT_COULD_NOT_RUN;
+        }
+    };
+    // One metadata cache for the run: a repository is downloaded once for every check and
+    // subject.
+    let temporary_cache;
+    let cache_dir = match &cli.scan.cache_dir {
+        Some(d) => d.clone(),
+        None => match tempfile::Builder::new().prefix("image-scan-cache").tempdir() {
+            Ok(t) => {
+                temporary_cache = t;
+                temporary_cache.path().to_path_buf()
+            }
+            Err(e) => {
+                let _ = writeln!(err, "image-scan: cannot create a temporary metadata cache: {e}");
+                return EXIT_COULD_NOT_RUN;
+            }
+        },
+    };
+    let checks = cli.scan.checks();
+    let mut reports: Vec<(SubjectReport, Findings)> = Vec::new();
+    for subject in &subjects {
+        let report = run::scan_subject(subject, &cli.images, &cli.scan, &checks, &cache_dir);
+        let findings = Findings::of(&report);
+        reports.push((report, findings));
+    }
+    let fail_on: Vec<String> = cli.fail_on.iter().map(|c| c.to_string()).collect();
+    let breaches: Vec<Vec<String>> = reports.iter().map(|(_, f)| policy::breaches(&cli.fail_on, f)).collect();
+    let docs: Vec<serde_json::Value> = reports
+        .iter()
+        .zip(&breaches)
+        .map(|((r, f), b)| crate::json::document(r, f, &fail_on, b))
+        .collect();
+
+    let mut status = if reports.iter().any(|(r, _)| !r.complete()) {
+        EXIT_COULD_NOT_RUN
+    } else if breaches.iter().any(|b| !b.is_empty()) {
+        EXIT_BREACH
+    } else {
+        EXIT_CLEAN
+    };
+    let render = |format: Format, colour: bool| -> String {
+        match format {
+            Format::Table => crate::table::render(&reports, colour),
+            Format::Json => crate::json::render(&docs),
+        }
+    };
+    for (format, file) in &cli.report {
+        if let Err(e) = write_atomically(file, render(*format, false).as_bytes()) {
+            let _ = writeln!(err, "image-scan: cannot write the report {}: {e}", file.display());
+            status = EXIT_COULD_NOT_RUN;
+        }
+    }
+    if atomic_mode {
+        for (doc, (report, _)) in docs.iter().zip(&reports) {
+            let dir = cli.scanout.join(&report.uuid);
+            let written = std::fs::create_dir_all(&dir).and_then(|()| {
+                write_atomically(
+                    &dir.join("json"),
+                    crate::json::render(std::slice::from_ref(doc)).as_bytes(),
+                )
+            });
+            if let Err(e) = written {
+                let _ = writeln!(err, "image-scan: cannot write {}: {e}", dir.join("json").display());
+                return EXIT_COULD_NOT_RUN;
+            }
+        }
+    }
+    let colour = crate::table::colour_wanted();
+    let format = cli.format.unwrap_or(if atomic_mode || colour {
+        Format::Table
+    } else {
+        Format::Json
+    });
+    let _ = out.write_all(render(format, colour && format == Format::Table).as_bytes());
+    let _ = out.flush();
+    for (report, _) in reports.iter().filter(|(r, _)| !r.complete()) {
+        for line in not_run(report) {
+            let _ = writeln!(err, "image-scan: {}: {line}", report.name);
+        }
+    }
+    if !atomic_mode {
+        return status;
+    }
+    // Atomic prints no summary after a non-zero exit: incomplete subjects say so in their json.
+    if status == EXIT_COULD_NOT_RUN {
+        EXIT_CLEAN
+    } else {
+        status
+    }
+}
+
+fn not_run(report: &SubjectReport) -> Vec<String> {
+    if let Some(e) = &report.open_error {
+        return vec![format!("not scanned: {e}")];
+    }
+    report
+        .documents
+        .iter()
+        .filter(|(_, d)| !d.successful())
+        .map(|(c, d)| format!("{} not checked: {}", c.name(), d.summary()))
+        .collect()
+}
+
+fn subjects_of(cli: &Cli, atomic_mode: bool) -> Result<Vec<Subject>, String> {
+    if atomic_mode {
+        let s = subjects::from_scanin(&cli.scanin).map_err(|e| e.0)?;
+        subjects::check_scanout(&cli.scanout, &s).map_err(|e| e.0)?;
+        return Ok(s);
+    }
+    let mut s = subjects::from_rootfs(&cli.rootfs).map_err(|e| e.0)?;
+    s.extend(subjects::from_images(&cli.images.images));
+    Ok(s)
+}
+
+/// Write through a temporary name and rename, so a reader never sees half a report.
+fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = path.with_file_name(format!(".{name}.partial.{}", std::process::id()));
+    std::fs::write(&tmp, bytes)
+        .and_then(|()| std::fs::rename(&tmp, path))
+        .inspect_err(|_| {
+            let _ = std::fs::remove_file(&tmp);
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn command_line_is_consistent() {
+        Cli::command().debug_assert();
+    }
+}

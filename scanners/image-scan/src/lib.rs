@@ -1,0 +1,24 @@
+//! `image-scan`: rpm-verify, the update check (pipeline-scanner) and the advisory check
+//! (security-advisories) on each subject, in one command, with one report for the image's
+//! author.
+//!
+//! Each subject (`--image REF` or `--rootfs DIR`) is opened **once** ([`run`]): an image's
+//! layers are read and applied once (hashing files as they stream past, for rpm-verify), its
+//! package database is read and parsed once
+//! ([`rpmdb::InstalledPackages::preload`]), and the install layer of each package is found
+//! once; the three judgements then share that root. Each judgement is the scanner's own,
+//! through its library, so each part of the report is exactly the document that scanner writes
+//! under atomic.
+//!
+//! The modules, in the order the data flows: [`options`] (the scanners' flags, with the names
+//! they have there) → [`run`] (open, judge, combine) → [`findings`] (the three documents read
+//! back as typed findings) → [`policy`] (`--fail-on`) → the formats: [`table`] (a person's
+//! summary) and [`json`] (the combined document). [`cli`] is the command line.
+
+pub mod cli;
+pub mod findings;
+pub mod json;
+pub mod options;
+pub mod policy;
+pub mod run;
+pub mod table;

@@ -1,0 +1,194 @@
+//! The three scanners' flags, under the names each has in its own binary, and each scanner's
+//! options made from them. Flags two scanners share (`--repo`, `--no-image-repos`,
+//! `--cache-dir`, the network policy) are given once and go to both; one metadata cache serves
+//! both repository scanners, so a repository is downloaded once per run.
+
+use atomic_protocol::cli::RepoNetwork;
+use std::path::{Path, PathBuf};
+
+/// Which checks run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum)]
+pub enum Check {
+    /// rpm-verify: packaged files modified, replaced or removed (`rpm -Va`).
+    Verify,
+    /// pipeline-scanner: package updates in the repositories (`dnf check-update`).
+    Updates,
+    /// security-advisories: advisories that apply (`dnf updateinfo list`).
+    Advisories,
+}
+
+impl Check {
+    pub const ALL: [Check; 3] = [Check::Verify, Check::Updates, Check::Advisories];
+
+    /// The name used in reports and in `--checks`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Check::Verify => "verify",
+            Check::Updates => "updates",
+            Check::Advisories => "advisories",
+        }
+    }
+}
+
+/// The scanners' own flags.
+#[derive(Debug, Clone, clap::Args)]
+pub struct ScanOptions {
+    /// The checks to run (comma-separated) [default: all three].
+    #[arg(long, value_enum, value_delimiter = ',', value_name = "CHECK,...")]
+    pub checks: Vec<Check>,
+
+    /// rpm-verify: report everything `rpm -Va` reports, configuration files included (scan
+    /// type rpm-verify-all) instead of the pipeline policy (rpm-verify).
+    #[arg(long)]
+    pub all_files: bool,
+
+    /// rpm-verify: threads that check files (default: every core).
+    #[arg(long, value_name = "N")]
+    pub workers: Option<usize>,
+
+    /// rpm-verify: do not count extended POSIX ACLs as mode changes.
+    #[arg(long)]
+    pub ignore_acls: bool,
+
+    /// Also use this repository (ID=URL: http://, https://, file:// or a directory on this
+    /// machine); repeatable. An image repository with the same id is replaced.
+    #[arg(long = "repo", value_name = "ID=URL")]
+    pub repos: Vec<String>,
+
+    /// Ignore the repositories the image configures (use only --repo).
+    #[arg(long)]
+    pub no_image_repos: bool,
+
+    /// Keep downloaded repository metadata in DIR between runs [default: a temporary folder
+    /// shared by the checks and subjects of this run].
+    #[arg(long, value_name = "DIR")]
+    pub cache_dir: Option<PathBuf>,
+
+    /// Update check: seconds to wait for a connection.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10)]
+    pub connect_timeout: u64,
+
+    /// Update check: seconds to wait for a server to answer, or to send more of a file.
+    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
+    pub timeout: u64,
+
+    /// Update check: seconds a whole download may take.
+    #[arg(long, value_name = "SECONDS", default_value_t = 600)]
+    pub download_timeout: u64,
+
+    /// Update check: tries per URL when a connection fails or a server answers 5xx.
+    #[arg(long, value_name = "N", default_value_t = 2)]
+    pub attempts: u32,
+
+    /// Update check: check https repositories against the image's own CA bundle.
+    #[arg(long)]
+    pub image_ca_bundle: bool,
+
+    /// Advisory check: all advisories (security, bugfix, enhancement; scan type all), not
+    /// only security ones.
+    #[arg(long)]
+    pub all_advisories: bool,
+
+    /// Advisory check: read advisories from this updateinfo file (any compression) instead
+    /// of the image's repositories; repeatable.
+    #[arg(long, value_name = "FILE")]
+    pub updateinfo: Vec<PathBuf>,
+
+    /// Advisory check: evaluate this Red Hat OVAL v2 definitions file; repeatable.
+    #[arg(long, value_name = "FILE")]
+    pub oval: Vec<PathBuf>,
+
+    /// Advisory check: evaluate OVAL exactly as written even on a rebuild of RHEL.
+    #[arg(long)]
+    pub oval_strict: bool,
+
+    /// Advisory check: report only advisories of this severity or higher.
+    #[arg(long, value_enum, ignore_case = true, value_name = "SEVERITY")]
+    pub min_severity: Option<security_advisories::MinSeverity>,
+
+    #[command(flatten)]
+    pub network: RepoNetwork,
+}
+
+impl ScanOptions {
+    /// The checks selected (all three when none is named), in report order.
+    pub fn checks(&self) -> Vec<Check> {
+        let mut c = if self.checks.is_empty() {
+            Check::ALL.to_vec()
+        } else {
+            self.checks.clone()
+        };
+        c.sort();
+        c.dedup();
+        c
+    }
+
+    /// `--repo ID=DIR` for a directory, as a `file://` URL both repository scanners read.
+    fn repo_args(&self) -> Vec<String> {
+        self.repos
+            .iter()
+            .map(|r| match r.split_once('=') {
+                Some((id, url)) if !url.contains("://") && !url.is_empty() => match std::path::absolute(Path::new(url))
+                {
+                    Ok(abs) => format!("{id}=file://{}", abs.display()),
+                    Err(_) => r.clone(),
+                },
+                _ => r.clone(),
+            })
+            .collect()
+    }
+
+    pub fn verify_scan_type(&self) -> &'static str {
+        if self.all_files {
+            scanner_rpm_verify::policy::ALL_SCAN
+        } else {
+            scanner_rpm_verify::policy::DEFAULT_SCAN
+        }
+    }
+
+    pub fn advisory_scan_type(&self) -> &'static str {
+        if self.all_advisories {
+            "all"
+        } else {
+            "security"
+        }
+    }
+
+    pub fn verify(&self) -> scanner_rpm_verify::VerifyOptions {
+        scanner_rpm_verify::VerifyOptions {
+            workers: self.workers,
+            ignore_acls: self.ignore_acls,
+        }
+    }
+
+    /// pipeline-scanner's options, with the run's metadata cache.
+    pub fn updates(&self, cache_dir: &Path) -> pipeline_scanner::Options {
+        pipeline_scanner::Options {
+            cache_dir: Some(cache_dir.to_path_buf()),
+            repos: self.repo_args(),
+            no_image_repos: self.no_image_repos,
+            connect_timeout: self.connect_timeout,
+            timeout: self.timeout,
+            download_timeout: self.download_timeout,
+            image_ca_bundle: self.image_ca_bundle,
+            attempts: self.attempts,
+            network: self.network.clone(),
+        }
+    }
+
+    /// security-advisories' options, with the run's metadata cache.
+    pub fn advisories(&self, cache_dir: &Path) -> security_advisories::Options {
+        security_advisories::Options {
+            updateinfo: self.updateinfo.clone(),
+            oval: self.oval.clone(),
+            oval_strict: self.oval_strict,
+            min_severity: self.min_severity,
+            repos: security_advisories::repos::RepoOptions {
+                repo: self.repo_args(),
+                no_image_repos: self.no_image_repos,
+                cache_dir: Some(cache_dir.to_path_buf()),
+                network: self.network.clone(),
+            },
+        }
+    }
+}

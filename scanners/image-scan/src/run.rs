@@ -1,0 +1,139 @@
+//! One subject, opened once and judged by every selected check.
+//!
+//! The subject is opened as a single scanner would open it (an image's layers applied in
+//! memory, every regular file hashed as it streams past); its package database is then read
+//! once and kept with the root, so the three judgements walk the same parsed headers. The
+//! file check runs on its own thread(s) while the two repository checks run one after the
+//! other beside it: they share one metadata cache, so the second reads what the first
+//! downloaded.
+
+use crate::options::{Check, ScanOptions};
+use atomic_protocol::document::ScanTime;
+use atomic_protocol::image::ImageArgs;
+use atomic_protocol::subjects::{self, OpenedSubject, Subject};
+use atomic_protocol::{ResultDocument, ScanFailure, ScanType, Scanner};
+use std::path::Path;
+
+/// What came of one subject: the document of each check that ran, in [`Check`] order.
+pub struct SubjectReport {
+    pub subject: Subject,
+    /// What the subject is, for people: the image reference or the directory.
+    pub name: String,
+    /// The image's `Image` object (reference, digests, platform, layers), for an image.
+    pub image: Option<serde_json::Value>,
+    /// The id atomic names the subject by (an image's config digest hex, or the folder).
+    pub uuid: String,
+    pub start: ScanTime,
+    pub finished: ScanTime,
+    /// Why the subject could not be opened at all (then `documents` hold that failure too).
+    pub open_error: Option<String>,
+    /// The checks asked for.
+    pub checks: Vec<Check>,
+    pub documents: Vec<(Check, ResultDocument)>,
+}
+
+impl SubjectReport {
+    pub fn document(&self, check: Check) -> Option<&ResultDocument> {
+        self.documents.iter().find(|(c, _)| *c == check).map(|(_, d)| d)
+    }
+
+    /// Whether every selected check ran (a check without a document did not).
+    pub fn complete(&self) -> bool {
+        self.open_error.is_none() && self.checks.iter().all(|c| self.document(*c).is_some_and(|d| d.successful()))
+    }
+}
+
+fn scan_type<S: Scanner>(scanner: &S, name: &str) -> &'static ScanType {
+    let types = scanner.scan_types();
+    types.iter().find(|t| t.name == name).unwrap_or(&types[0])
+}
+
+/// Open `subject` once and run the `checks` on it.
+pub fn scan_subject(
+    subject: &Subject,
+    images: &ImageArgs,
+    options: &ScanOptions,
+    checks: &[Check],
+    cache_dir: &Path,
+) -> SubjectReport {
+    let start = ScanTime::now();
+    let hash = checks.contains(&Check::Verify);
+    let opened = subjects::open_subject(subject, images, hash);
+    if let Ok(o) = &opened {
+        // A database that cannot be read is each check's own failure, reported by each.
+        let _ = rpmdb::InstalledPackages::preload(&o.root);
+    }
+    let documents = judge_all(subject, &opened, options, checks, cache_dir);
+    let (image, uuid) = match &opened {
+        Ok(OpenedSubject { image: Some(i), .. }) => (Some(i.summary.clone()), i.id.clone()),
+        _ => (
+            subject.image.as_ref().map(|r| serde_json::json!({ "Reference": r })),
+            atomic_protocol::document::subject_uuid(&subject.folder),
+        ),
+    };
+    SubjectReport {
+        name: match &subject.image {
+            Some(r) => r.clone(),
+            None => subject.dir.display().to_string(),
+        },
+        subject: subject.clone(),
+        image,
+        uuid,
+        start,
+        finished: ScanTime::now(),
+        open_error: opened.as_ref().err().map(|e: &ScanFailure| e.0.clone()),
+        checks: checks.to_vec(),
+        documents,
+    }
+}
+
+fn judge_all(
+    subject: &Subject,
+    opened: &Result<OpenedSubject, ScanFailure>,
+    options: &ScanOptions,
+    checks: &[Check],
+    cache_dir: &Path,
+) -> Vec<(Check, ResultDocument)> {
+    let verify = || {
+        let s = scanner_rpm_verify::RpmVerify;
+        let t = scan_type(&s, options.verify_scan_type());
+        subjects::judge(&s, t, &options.verify(), subject, opened, ScanTime::now())
+    };
+    let repositories = || {
+        let mut docs = Vec::new();
+        if checks.contains(&Check::Updates) {
+            let s = pipeline_scanner::PipelineScanner::default();
+            let t = scan_type(&s, "yum-update");
+            let o = options.updates(cache_dir);
+            docs.push((
+                Check::Updates,
+                subjects::judge(&s, t, &o, subject, opened, ScanTime::now()),
+            ));
+        }
+        if checks.contains(&Check::Advisories) {
+            let s = security_advisories::SecurityAdvisories;
+            let t = scan_type(&s, options.advisory_scan_type());
+            let o = options.advisories(cache_dir);
+            docs.push((
+                Check::Advisories,
+                subjects::judge(&s, t, &o, subject, opened, ScanTime::now()),
+            ));
+        }
+        docs
+    };
+    let mut documents = Vec::new();
+    std::thread::scope(|scope| {
+        let verified = checks.contains(&Check::Verify).then(|| scope.spawn(verify));
+        let repo_docs = repositories();
+        if let Some(handle) = verified {
+            // judge() turns a scanner's panic into a failed document; a panic outside it
+            // leaves the check out, and the report then says the check did not run.
+            if let Ok(doc) = handle.join() {
+                documents.push((Check::Verify, doc));
+            }
+        }
+        documents.extend(repo_docs);
+    });
+    documents.sort_by_key(|(c, _)| *c);
+    documents
+}
