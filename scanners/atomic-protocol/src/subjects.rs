@@ -381,7 +381,7 @@ fn is_plain_extra_name(name: &str) -> bool {
 }
 
 /// Write through a temporary name and rename, so a reader never sees half a document.
-fn write_file(path: &Path, bytes: &[u8]) -> Result<(), String> {
+pub fn write_file(path: &Path, bytes: &[u8]) -> Result<(), String> {
     let tmp = path.with_extension("partial");
     let result: io::Result<()> = fs::write(&tmp, bytes).and_then(|()| fs::rename(&tmp, path));
     result.map_err(|e| {

@@ -165,22 +165,24 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>, out: &mut dyn Wri
         }
     };
     for (format, file) in &cli.report {
-        if let Err(e) = write_atomically(file, render(*format, false).as_bytes()) {
-            let _ = writeln!(err, "image-scan: cannot write the report {}: {e}", file.display());
+        if let Err(e) = subjects::write_file(file, render(*format, false).as_bytes()) {
+            let _ = writeln!(err, "image-scan: cannot write the report: {e}");
             status = EXIT_COULD_NOT_RUN;
         }
     }
     if atomic_mode {
         for (doc, (report, _)) in docs.iter().zip(&reports) {
             let dir = cli.scanout.join(&report.uuid);
-            let written = std::fs::create_dir_all(&dir).and_then(|()| {
-                write_atomically(
-                    &dir.join("json"),
-                    crate::json::render(std::slice::from_ref(doc)).as_bytes(),
-                )
-            });
+            let written = std::fs::create_dir_all(&dir)
+                .map_err(|e| format!("{}: {e}", dir.display()))
+                .and_then(|()| {
+                    subjects::write_file(
+                        &dir.join("json"),
+                        crate::json::render(std::slice::from_ref(doc)).as_bytes(),
+                    )
+                });
             if let Err(e) = written {
-                let _ = writeln!(err, "image-scan: cannot write {}: {e}", dir.join("json").display());
+                let _ = writeln!(err, "image-scan: cannot write a result: {e}");
                 return EXIT_COULD_NOT_RUN;
             }
         }
@@ -230,20 +232,6 @@ fn subjects_of(cli: &Cli, atomic_mode: bool) -> Result<Vec<Subject>, String> {
     let mut s = subjects::from_rootfs(&cli.rootfs).map_err(|e| e.0)?;
     s.extend(subjects::from_images(&cli.images.images));
     Ok(s)
-}
-
-/// Write through a temporary name and rename, so a reader never sees half a report.
-fn write_atomically(path: &std::path::Path, bytes: &[u8]) -> std::io::Result<()> {
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = path.with_file_name(format!(".{name}.partial.{}", std::process::id()));
-    std::fs::write(&tmp, bytes)
-        .and_then(|()| std::fs::rename(&tmp, path))
-        .inspect_err(|_| {
-            let _ = std::fs::remove_file(&tmp);
-        })
 }
 
 #[cfg(test)]

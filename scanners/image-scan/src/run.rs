@@ -39,7 +39,11 @@ impl SubjectReport {
 
     /// Whether every selected check ran (a check without a document did not).
     pub fn complete(&self) -> bool {
-        self.open_error.is_none() && self.checks.iter().all(|c| self.document(*c).is_some_and(|d| d.successful()))
+        self.open_error.is_none()
+            && self
+                .checks
+                .iter()
+                .all(|c| self.document(*c).is_some_and(|d| d.successful()))
     }
 }
 
