@@ -91,6 +91,14 @@ fn part<'a>(doc: &'a Value, check: &str) -> &'a Value {
     &doc["Scan Results"]["Checks"][check]["Document"]
 }
 
+// Each report format's own tests, on the same sample.
+#[path = "image_scan_formats/html.rs"]
+mod html;
+#[path = "image_scan_formats/sarif_junit.rs"]
+mod sarif_junit;
+#[path = "image_scan_formats/sbom.rs"]
+mod sbom;
+
 #[test]
 fn each_part_is_the_stand_alone_scanners_document() {
     let s = sample();

@@ -51,12 +51,14 @@
 
 pub mod advisory;
 pub mod bdb;
+pub mod browser;
 pub mod build;
 pub mod hostile;
 pub mod image;
 pub mod mutate;
 pub mod repo;
 pub mod root;
+pub mod schema;
 pub mod scratch;
 pub mod sign;
 pub mod spec;

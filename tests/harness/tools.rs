@@ -33,6 +33,8 @@ fn package_of(tool: &str) -> &'static str {
         "openssl" => "openssl",
         "tar" => "tar",
         "podman" => "podman",
+        "chromium-headless-shell" => "chromium-headless-shell",
+        "python3" => "python3",
         _ => "(unknown: see the test's documentation)",
     }
 }

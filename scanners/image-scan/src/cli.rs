@@ -8,7 +8,7 @@
 use crate::findings::Findings;
 use crate::options::ScanOptions;
 use crate::policy::{self, Condition};
-use crate::run::{self, SubjectReport};
+use crate::run::{self, RunReport, SubjectReport};
 use atomic_protocol::image::ImageArgs;
 use atomic_protocol::subjects::{self, Subject};
 use clap::{Parser, ValueEnum};
@@ -158,10 +158,16 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>, out: &mut dyn Wri
     } else {
         EXIT_CLEAN
     };
+    let run = RunReport {
+        subjects: &reports,
+        documents: &docs,
+        fail_on: &fail_on,
+        breaches: &breaches,
+    };
     let render = |format: Format, colour: bool| -> String {
         match format {
             Format::Table => crate::table::render(&reports, colour),
-            Format::Json => crate::json::render(&docs),
+            Format::Json => crate::json::render(run.documents),
         }
     };
     for (format, file) in &cli.report {

@@ -7,6 +7,7 @@
 //! other beside it: they share one metadata cache, so the second reads what the first
 //! downloaded.
 
+use crate::inventory::Inventory;
 use crate::options::{Check, ScanOptions};
 use atomic_protocol::document::ScanTime;
 use atomic_protocol::image::ImageArgs;
@@ -30,6 +31,9 @@ pub struct SubjectReport {
     /// The checks asked for.
     pub checks: Vec<Check>,
     pub documents: Vec<(Check, ResultDocument)>,
+    /// The installed packages, read from the same database the checks judged (empty, with
+    /// its error, when the subject could not be opened).
+    pub inventory: Inventory,
 }
 
 impl SubjectReport {
@@ -45,6 +49,18 @@ impl SubjectReport {
                 .iter()
                 .all(|c| self.document(*c).is_some_and(|d| d.successful()))
     }
+}
+
+/// Everything one run produced, as every report format reads it.
+pub struct RunReport<'a> {
+    /// Each subject, in command-line order, with its findings read back from the documents.
+    pub subjects: &'a [(SubjectReport, crate::findings::Findings)],
+    /// The combined JSON document of each subject ([`crate::json::document`]), same order.
+    pub documents: &'a [serde_json::Value],
+    /// `--fail-on` as given (`tampered`, `severity=Important`...).
+    pub fail_on: &'a [String],
+    /// For each subject, the `--fail-on` conditions it meets (empty: none).
+    pub breaches: &'a [Vec<String>],
 }
 
 fn scan_type<S: Scanner>(scanner: &S, name: &str) -> &'static ScanType {
@@ -68,6 +84,13 @@ pub fn scan_subject(
         let _ = rpmdb::InstalledPackages::preload(&o.root);
     }
     let documents = judge_all(subject, &opened, options, checks, cache_dir);
+    let inventory = match &opened {
+        Ok(o) => Inventory::of(&o.root),
+        Err(e) => Inventory {
+            error: Some(e.0.clone()),
+            ..Inventory::default()
+        },
+    };
     let (image, uuid) = match &opened {
         Ok(OpenedSubject { image: Some(i), .. }) => (Some(i.summary.clone()), i.id.clone()),
         _ => (
@@ -88,6 +111,7 @@ pub fn scan_subject(
         open_error: opened.as_ref().err().map(|e: &ScanFailure| e.0.clone()),
         checks: checks.to_vec(),
         documents,
+        inventory,
     }
 }
 

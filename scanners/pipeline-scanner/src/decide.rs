@@ -228,7 +228,7 @@ mod tests {
                     "{}.{} {} {}",
                     u.candidate.name,
                     u.candidate.arch,
-                    crate::image::evr_string(&u.candidate.evr),
+                    u.candidate.evr.dnf_text(),
                     repos[u.candidate.repo].id
                 )
             })

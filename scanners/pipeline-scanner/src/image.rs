@@ -18,21 +18,6 @@ pub struct Installed {
     pub evr: Evr,
 }
 
-impl Installed {
-    /// `[epoch:]version-release`, as dnf prints an EVR.
-    pub fn evr_string(&self) -> String {
-        evr_string(&self.evr)
-    }
-}
-
-/// `[epoch:]version-release` with epoch 0 left out, as dnf prints it.
-pub fn evr_string(evr: &Evr) -> String {
-    match evr.epoch_or_zero() {
-        0 => format!("{}-{}", evr.version, evr.release),
-        e => format!("{e}:{}-{}", evr.version, evr.release),
-    }
-}
-
 /// The image as the scanner sees it.
 #[derive(Debug, Clone)]
 pub struct Image {

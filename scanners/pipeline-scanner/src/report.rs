@@ -5,7 +5,7 @@
 //! failed (then the summary says the answer is partial).
 
 use crate::decide::Decision;
-use crate::image::{evr_string, Image};
+use crate::image::Image;
 use crate::repos::LoadedRepo;
 use atomic_protocol::Outcome;
 use serde_json::{json, Value};
@@ -39,8 +39,8 @@ pub fn outcome(f: &Findings<'_>) -> Outcome {
         .map(|u| {
             let mut v = json!({
                 "Package": format!("{}.{}", u.candidate.name, u.candidate.arch),
-                "Installed": format!("{}.{}", u.installed.evr_string(), u.installed.arch),
-                "Available": evr_string(&u.candidate.evr),
+                "Installed": format!("{}.{}", u.installed.evr.dnf_text(), u.installed.arch),
+                "Available": u.candidate.evr.dnf_text(),
                 "Repository": repo_id(u.candidate.repo),
             });
             let i = u.installed;
@@ -58,10 +58,10 @@ pub fn outcome(f: &Findings<'_>) -> Outcome {
         .map(|o| {
             json!({
                 "Package": format!("{}.{}", o.candidate.name, o.candidate.arch),
-                "Available": evr_string(&o.candidate.evr),
+                "Available": o.candidate.evr.dnf_text(),
                 "Repository": repo_id(o.candidate.repo),
                 "Obsoletes": format!("{}.{}", o.obsoleted.name, o.obsoleted.arch),
-                "Obsoleted EVR": o.obsoleted.evr_string(),
+                "Obsoleted EVR": o.obsoleted.evr.dnf_text(),
             })
         })
         .collect();

@@ -164,15 +164,7 @@ pub struct AdvisoryPackage {
 impl AdvisoryPackage {
     /// `name-[epoch:]version-release.arch`, the epoch only when not 0 (dnf's `nevra`).
     pub fn nevra(&self) -> String {
-        format!("{}-{}.{}", self.name, evr_without_zero_epoch(&self.evr), self.arch)
-    }
-}
-
-/// `[E:]V-R` with a zero epoch left out, as libsolv stores update EVRs.
-pub fn evr_without_zero_epoch(evr: &Evr) -> String {
-    match evr.epoch {
-        Some(0) | None => Evr::new(None, evr.version.clone(), evr.release.clone()).to_string(),
-        Some(_) => evr.to_string(),
+        format!("{}-{}.{}", self.name, self.evr.dnf_text(), self.arch)
     }
 }
 

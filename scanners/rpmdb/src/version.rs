@@ -142,6 +142,16 @@ impl Evr {
         self.epoch.unwrap_or(0)
     }
 
+    /// `[E:]V-R` with a zero epoch left out: the one text form dnf prints (`check-update`,
+    /// `updateinfo`) and libsolv stores. `Display` keeps an explicit `0:` (rpm's `%{EPOCH}`
+    /// was set); this is the form every report compares with dnf.
+    pub fn dnf_text(&self) -> String {
+        match self.epoch {
+            Some(0) => Evr::new(None, self.version.clone(), self.release.clone()).to_string(),
+            _ => self.to_string(),
+        }
+    }
+
     /// rpm's `rpmVersionCompare`: epoch, then version, then release.
     pub fn compare(&self, other: &Evr) -> Ordering {
         self.epoch_or_zero()

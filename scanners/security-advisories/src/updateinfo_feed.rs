@@ -9,7 +9,7 @@ use crate::finding::{AffectedPackage, Finding, ScanWarning, Selection};
 use crate::installed::InstalledIndex;
 use crate::modules::ModuleActivity;
 use crate::read_ahead;
-use repodata::updateinfo::{evr_without_zero_epoch, Advisory, UpdateinfoReader, Warning};
+use repodata::updateinfo::{Advisory, UpdateinfoReader, Warning};
 use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::io::BufRead;
 use std::path::Path;
@@ -72,7 +72,7 @@ impl Judge<'_> {
             .into_iter()
             .map(|a| AffectedPackage {
                 installed: a.installed.nvra,
-                fixed_evr: Some(evr_without_zero_epoch(&a.fixed.evr)),
+                fixed_evr: Some(a.fixed.evr.dnf_text()),
                 fixed: Some(a.fixed.nevra()),
                 module: a.module,
             })

@@ -35,7 +35,7 @@ use crate::modules::ModuleStates;
 use crate::release;
 use crate::report::SourceReport;
 use repodata::compression;
-use repodata::updateinfo::{evr_without_zero_epoch, parse_date, AdvisoryKind, Severity};
+use repodata::updateinfo::{parse_date, AdvisoryKind, Severity};
 use rpmdb::osrelease::OsRelease;
 use rpmdb::root::Root;
 use rpmdb::version::Evr;
@@ -323,7 +323,7 @@ pub fn judge_file(
                     sources: [source.clone()].into(),
                 };
                 for ev in outcome.evidence {
-                    let fixed_evr = ev.less_than.as_ref().map(|e| evr_without_zero_epoch(&Evr::parse(e)));
+                    let fixed_evr = ev.less_than.as_ref().map(|e| Evr::parse(e).dnf_text());
                     finding.packages.insert(AffectedPackage {
                         installed: ev.package.nvra.clone(),
                         fixed: fixed_evr
