@@ -32,7 +32,8 @@ DEMO_REPO := $(DEMO_DIR)/repo
 # Each scanner binary and its crate; a crate not written yet is left out.
 SCANNER_CRATES := scanner-rpm-verify:scanners/rpm-verify \
                   pipeline-scanner:scanners/pipeline-scanner \
-                  security-advisories:scanners/security-advisories
+                  security-advisories:scanners/security-advisories \
+                  image-scan:scanners/image-scan
 SCANNERS ?= $(strip $(foreach p,$(SCANNER_CRATES),$(if $(wildcard $(word 2,$(subst :, ,$(p)))/src/main.rs),$(word 1,$(subst :, ,$(p))))))
 
 .PHONY: build images install uninstall test test-e2e bench demo fuzz deps

@@ -571,6 +571,38 @@ fn check_findings(scanner_bin: &str, scan: &str, folder: &str, doc: &Value, root
                 assert!(doc["Vulnerabilities"].as_array().is_none_or(|v| v.is_empty()), "{ctx}");
             }
         }
+        "image-scan" => {
+            // The combined document: each part is that scanner's own document, held to what
+            // the real tools say exactly as the stand-alone scanner is; the whole succeeds
+            // only where every part ran (without a repository, the update check cannot).
+            let (verify_scan, advisory_scan) = match scan {
+                "image-scan-all" => ("rpm-verify-all", "all"),
+                _ => ("rpm-verify", "security"),
+            };
+            let checks = &doc["Scan Results"]["Checks"];
+            for (check, scanner, part_scan) in [
+                ("verify", "scanner-rpm-verify", verify_scan),
+                ("updates", "pipeline-scanner", "yum-update"),
+                ("advisories", "security-advisories", advisory_scan),
+            ] {
+                let part = &checks[check]["Document"];
+                assert_eq!(part["Scanner"], scanner, "{ctx}");
+                assert_eq!(checks[check]["Ran"], part["Successful"] == "true", "{ctx}");
+                check_findings(scanner, part_scan, folder, part, roots);
+            }
+            let all_ran = ["verify", "updates", "advisories"]
+                .iter()
+                .all(|c| checks[*c]["Document"]["Successful"] == "true");
+            assert_eq!(doc["Successful"], if all_ran { "true" } else { "false" }, "{ctx}");
+            assert_eq!(all_ran, folder == "_updates", "only _updates has a repository: {ctx}");
+            let summary = doc["Summary"].as_str().unwrap_or_default();
+            if folder == "_updates" && scan == "image-scan" {
+                assert!(
+                    summary.ends_with(": 1 update, 1 advisory (1 Important), 0 tampered files"),
+                    "{ctx}"
+                );
+            }
+        }
         other => panic!("no expectations written for the scanner {other}: add them here"),
     }
 }
@@ -744,7 +776,7 @@ fn expected_path_of(atomic_d: &Path, manifest: &str) -> PathBuf {
 /// Extra `--scanner_args` each scanner gets in one of its runs (atomic's `k=v` → `--k v`).
 fn scanner_args(scanner: &str) -> Vec<String> {
     let args: &[&str] = match scanner {
-        "pipeline-scanner" => &["--connect_timeout", "5"],
+        "pipeline-scanner" | "image-scan" => &["--connect_timeout", "5"],
         _ => &["--jobs", "2"],
     };
     args.iter().map(|s| s.to_string()).collect()

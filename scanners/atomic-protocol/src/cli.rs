@@ -156,13 +156,18 @@ pub fn command<S: Scanner>(scanner: &S) -> Command {
         );
     let cmd = Common::augment_args(cmd);
     let cmd = S::Options::augment_args(cmd);
-    let cmd = cmd.mut_args(
+    Action::augment_subcommands(underscore_aliases(cmd))
+}
+
+/// Every `--long-flag` also answers to `--long_flag`: atomic turns `--scanner_args k=v` into
+/// `--k v` without changing the key, and manifests write keys with underscores.
+pub fn underscore_aliases(cmd: Command) -> Command {
+    cmd.mut_args(
         |arg| match arg.get_long().filter(|l| l.contains('-')).map(|l| l.replace('-', "_")) {
             Some(underscored) => arg.alias(underscored),
             None => arg,
         },
-    );
-    Action::augment_subcommands(cmd)
+    )
 }
 
 fn about<S: Scanner>(scanner: &S) -> String {
@@ -211,7 +216,14 @@ where
     };
     if matches.subcommand_name().is_some() {
         return match Action::from_arg_matches(&matches) {
-            Ok(action) => run_action(scanner, action, out, err),
+            Ok(action) => run_action(
+                scanner.name(),
+                scanner.atomic_name(),
+                scanner.manifest(),
+                action,
+                out,
+                err,
+            ),
             Err(e) => clap_error(e, out, err),
         };
     }
@@ -380,9 +392,17 @@ fn findings_status(common: &Common, docs: &[ResultDocument]) -> u8 {
     }
 }
 
-fn run_action<S: Scanner>(scanner: &S, action: Action, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
-    let name = scanner.name();
-    let atomic_name = scanner.atomic_name();
+/// Run `install`, `uninstall` or `manifest` for the program `name` whose atomic scanner name
+/// is `atomic_name` and whose embedded manifest is `manifest` (every scanner image, and
+/// image-scan's, which is not one [`Scanner`] but three).
+pub fn run_action(
+    name: &str,
+    atomic_name: &str,
+    manifest: &str,
+    action: Action,
+    out: &mut dyn Write,
+    err: &mut dyn Write,
+) -> u8 {
     let image = |image: &Option<String>| {
         image
             .as_deref()
@@ -393,7 +413,7 @@ fn run_action<S: Scanner>(scanner: &S, action: Action, out: &mut dyn Write, err:
     match action {
         Action::Install { host, image: given } => {
             let image = image(&given);
-            match install::install(scanner.manifest(), &host, atomic_name, image.as_deref()) {
+            match install::install(manifest, &host, atomic_name, image.as_deref()) {
                 Ok(path) => {
                     let _ = match &image {
                         Some(i) => writeln!(out, "{name}: installed {} (image_name: {i})", path.display()),
@@ -427,8 +447,8 @@ fn run_action<S: Scanner>(scanner: &S, action: Action, out: &mut dyn Write, err:
         },
         Action::Manifest { image: given } => {
             let text = match image(&given) {
-                Some(i) => install::with_image_name(scanner.manifest(), &i),
-                None => Ok(scanner.manifest().to_string()),
+                Some(i) => install::with_image_name(manifest, &i),
+                None => Ok(manifest.to_string()),
             };
             match text {
                 Ok(t) => {

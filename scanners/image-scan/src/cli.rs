@@ -9,12 +9,16 @@ use crate::findings::Findings;
 use crate::options::ScanOptions;
 use crate::policy::{self, Condition};
 use crate::run::{self, RunReport, SubjectReport};
+use atomic_protocol::cli::Action;
 use atomic_protocol::image::ImageArgs;
 use atomic_protocol::subjects::{self, Subject};
-use clap::{Parser, ValueEnum};
+use clap::{CommandFactory, FromArgMatches, Parser, ValueEnum};
 use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
+
+/// The atomic manifest `install` writes (`atomic-config/image-scan`).
+pub const MANIFEST: &str = include_str!("../../../atomic-config/image-scan");
 
 pub const EXIT_CLEAN: u8 = 0;
 pub const EXIT_BREACH: u8 = 1;
@@ -50,7 +54,13 @@ Exit status:
   2  could not run: bad arguments, a report that cannot be written, or a check that could not
      run on a subject (no repository readable, no RPM database...): the report says why"
 )]
+#[command(args_conflicts_with_subcommands = true)]
 pub struct Cli {
+    /// install, uninstall, manifest: the atomic manifest (the image's INSTALL and UNINSTALL
+    /// labels run these; the image has no shell).
+    #[command(subcommand)]
+    pub action: Option<Action>,
+
     /// Scan this root filesystem (an unpacked or mounted image); repeatable.
     #[arg(long, value_name = "DIR")]
     pub rootfs: Vec<PathBuf>,
@@ -99,7 +109,10 @@ pub fn main() -> ExitCode {
 
 /// The whole program; returns the exit status.
 pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>, out: &mut dyn Write, err: &mut dyn Write) -> u8 {
-    let cli = match Cli::try_parse_from(args) {
+    let parsed = atomic_protocol::cli::underscore_aliases(Cli::command())
+        .try_get_matches_from(args)
+        .and_then(|m| Cli::from_arg_matches(&m));
+    let cli = match parsed {
         Ok(c) => c,
         Err(e) => {
             let text = e.render().to_string();
@@ -112,6 +125,9 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>, out: &mut dyn Wri
             };
         }
     };
+    if let Some(action) = cli.action {
+        return atomic_protocol::cli::run_action("image-scan", "image-scan", MANIFEST, action, out, err);
+    }
     let atomic_mode = cli.rootfs.is_empty() && cli.images.images.is_empty();
     let subjects = match subjects_of(&cli, atomic_mode) {
         Ok(s) => s,
@@ -243,7 +259,6 @@ fn subjects_of(cli: &Cli, atomic_mode: bool) -> Result<Vec<Subject>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use clap::CommandFactory;
 
     #[test]
     fn command_line_is_consistent() {

@@ -30,9 +30,25 @@ impl Check {
     }
 }
 
+/// The scans of image-scan's atomic manifest (`atomic-config/image-scan`), which atomic passes
+/// as `--scan-type NAME`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ScanPreset {
+    /// The pipeline policy for files, security advisories only (the default).
+    ImageScan,
+    /// Everything: every file `rpm -Va` reports (as --all-files) and every advisory (as
+    /// --all-advisories).
+    ImageScanAll,
+}
+
 /// The scanners' own flags.
 #[derive(Debug, Clone, clap::Args)]
 pub struct ScanOptions {
+    /// The scan of the atomic manifest: image-scan, or image-scan-all (= --all-files
+    /// --all-advisories).
+    #[arg(long, value_enum, value_name = "NAME")]
+    pub scan_type: Option<ScanPreset>,
+
     /// The checks to run (comma-separated) [default: all three].
     #[arg(long, value_enum, value_delimiter = ',', value_name = "CHECK,...")]
     pub checks: Vec<Check>,
@@ -138,8 +154,12 @@ impl ScanOptions {
             .collect()
     }
 
+    fn everything(&self) -> bool {
+        self.scan_type == Some(ScanPreset::ImageScanAll)
+    }
+
     pub fn verify_scan_type(&self) -> &'static str {
-        if self.all_files {
+        if self.all_files || self.everything() {
             scanner_rpm_verify::policy::ALL_SCAN
         } else {
             scanner_rpm_verify::policy::DEFAULT_SCAN
@@ -147,7 +167,7 @@ impl ScanOptions {
     }
 
     pub fn advisory_scan_type(&self) -> &'static str {
-        if self.all_advisories {
+        if self.all_advisories || self.everything() {
             "all"
         } else {
             "security"
