@@ -164,7 +164,7 @@ pub struct AdvisoryPackage {
 impl AdvisoryPackage {
     /// `name-[epoch:]version-release.arch`, the epoch only when not 0 (dnf's `nevra`).
     pub fn nevra(&self) -> String {
-        format!("{}-{}.{}", self.name, self.evr.dnf_text(), self.arch)
+        rpmdb::version::dnf_nevra(&self.name, &self.evr, &self.arch)
     }
 }
 

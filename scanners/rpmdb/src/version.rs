@@ -161,6 +161,12 @@ impl Evr {
     }
 }
 
+/// `name-[epoch:]version-release.arch` with a zero epoch left out: the one NEVRA text form
+/// dnf prints (`check-update`, `updateinfo info`, `repoquery`).
+pub fn dnf_nevra(name: &str, evr: &Evr, arch: &str) -> String {
+    format!("{name}-{}.{arch}", evr.dnf_text())
+}
+
 impl Ord for Evr {
     fn cmp(&self, other: &Self) -> Ordering {
         self.compare(other)

@@ -26,6 +26,13 @@ pub struct InstalledPackage {
 }
 
 impl InstalledPackage {
+    /// `name-[epoch:]version-release.arch` as dnf prints it: the form every advisory finding
+    /// shows for the installed package, beside the fixed one in the same form (without the
+    /// epoch, an installed `2:3.4` would read as older than a fixed `3:1.0`... or newer).
+    pub fn nevra(&self) -> String {
+        rpmdb::version::dnf_nevra(&self.name, &self.evr, &self.arch)
+    }
+
     pub fn from_package(p: &Package) -> Option<InstalledPackage> {
         let arch = p.arch.clone()?;
         let key_id = match p.signature() {
@@ -189,4 +196,27 @@ pub fn owners_of(root: &Root, paths: &[String]) -> (HashMap<String, Vec<Installe
         }
     }
     (owners, errors)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn installed_form_keeps_a_non_zero_epoch_as_the_fixed_form_does() {
+        let p = InstalledPackage {
+            name: "hx-daemon".to_string(),
+            evr: Evr::new(Some(2), "3.4~rc1".to_string(), "5.el7".to_string()),
+            arch: "x86_64".to_string(),
+            nvra: "hx-daemon-3.4~rc1-5.el7.x86_64".to_string(),
+            key_id: None,
+            modularity_label: None,
+        };
+        assert_eq!(p.nevra(), "hx-daemon-2:3.4~rc1-5.el7.x86_64");
+        let zero = InstalledPackage {
+            evr: Evr::new(Some(0), "1.0".to_string(), "1".to_string()),
+            ..p
+        };
+        assert_eq!(zero.nevra(), "hx-daemon-1.0-1.x86_64");
+    }
 }

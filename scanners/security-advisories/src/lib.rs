@@ -289,7 +289,7 @@ pub fn scan(root: &Root, scan_type: &str, options: &Options) -> Result<Outcome, 
         install_layers: match atomic_protocol::image::PackageLayers::of(root) {
             Some(layers) => installed
                 .packages()
-                .filter_map(|p| Some((p.nvra.clone(), layers.layer(&p.name, &p.evr, &p.arch)?)))
+                .filter_map(|p| Some((p.nevra(), layers.layer(&p.name, &p.evr, &p.arch)?)))
                 .collect(),
             None => Default::default(),
         },

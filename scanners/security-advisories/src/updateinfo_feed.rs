@@ -71,7 +71,7 @@ impl Judge<'_> {
         finding.packages = affected
             .into_iter()
             .map(|a| AffectedPackage {
-                installed: a.installed.nvra,
+                installed: a.installed.nevra(),
                 fixed_evr: Some(a.fixed.evr.dnf_text()),
                 fixed: Some(a.fixed.nevra()),
                 module: a.module,

@@ -325,7 +325,7 @@ pub fn judge_file(
                 for ev in outcome.evidence {
                     let fixed_evr = ev.less_than.as_ref().map(|e| Evr::parse(e).dnf_text());
                     finding.packages.insert(AffectedPackage {
-                        installed: ev.package.nvra.clone(),
+                        installed: ev.package.nevra(),
                         fixed: fixed_evr
                             .as_ref()
                             .map(|e| format!("{}-{}.{}", ev.package.name, e, ev.package.arch)),

@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# image-scan against running the three scanners one after another, in the same run, on the
+# same root and the same repository.
+#
+#   bench/image-scan.sh [PACKAGES] [ADVISORIES]   # default 400 packages, 3000 advisories
+#   needs: cargo, rpm, rpmbuild, createrepo_c, modifyrepo_c, python3, hyperfine
+#
+# The root: PACKAGES packages (a quarter noarch) built by rpmbuild as subpackages of one spec,
+# each with 12 files of 2-64 KiB, installed by rpm; then one file in a tenth of the packages
+# changed (rpm -V reports them). The repository: a newer build of every tenth package (an
+# update for dnf check-update) and ADVISORIES advisories synthesized in the shape of RHEL 8's
+# updateinfo (bench/synth-updateinfo.py). Both sides start from an empty metadata cache each
+# round: image-scan downloads the repository once for both repository checks, the scanners
+# once each.
+#
+# First the combined report's three parts must hold exactly what the three scanners print on
+# their own; then hyperfine times both, and the ratio (target <= 0.6) is printed at the end.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+for tool in rpm rpmbuild createrepo_c modifyrepo_c python3 hyperfine; do
+  command -v "$tool" >/dev/null || { echo "bench: $tool is missing" >&2; exit 2; }
+done
+packages=${1:-400}
+advisories=${2:-3000}
+
+export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
+cargo build --release -q --bin image-scan --bin scanner-rpm-verify --bin pipeline-scanner --bin security-advisories
+bin="$CARGO_TARGET_DIR/release"
+
+work=$(mktemp -d)
+# BENCH_KEEP=1 keeps the root and the repository for a closer look.
+if [ -n "${BENCH_KEEP:-}" ]; then echo "bench: keeping $work"; else trap 'rm -rf "$work"' EXIT; fi
+root="$work/root"
+repo="$work/repo"
+mkdir -p "$root/var/lib/rpm" "$root/etc" "$repo" "$work/top" "$work/top-new"
+printf 'NAME="Red Hat Enterprise Linux"\nID="rhel"\nVERSION_ID="8.4"\nPRETTY_NAME="Bench 8.4"\n' > "$root/etc/os-release"
+
+# One spec, PACKAGES subpackages; VERSION 1.0 is installed, 1.1 of every tenth is the update.
+spec() { # $1 = out, $2 = version, $3 = "all" or "tenth"
+  python3 - "$1" "$packages" "$2" "$3" <<'EOF'
+import sys
+path, n, version, which = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+out = ["Name: bench-base", f"Version: {version}", "Release: 1.el8", "Summary: bench",
+       "License: MIT", "%description", "bench", "%install"]
+chosen = [i for i in range(n) if which == "all" or i % 10 == 0]
+for i in chosen:
+    d = f"%{{buildroot}}/usr/share/pkg{i:04d}"
+    out.append(f"mkdir -p {d}")
+    for f in range(12):
+        size = 2048 << ((i + f) % 6)
+        out.append(f"head -c {size} /dev/urandom > {d}/f{f:02d}")
+out.append("%files")
+for i in chosen:
+    name = f"pkg{i:04d}"
+    out += [f"%package -n {name}", f"Summary: {name}"]
+    if i % 4 == 3:
+        out.append("BuildArch: noarch")
+    out += [f"%description -n {name}", name, f"%files -n {name}", f"/usr/share/{name}"]
+open(path, "w").write("\n".join(out) + "\n")
+EOF
+}
+spec "$work/bench.spec" 1.0 all
+spec "$work/bench-new.spec" 1.1 tenth
+rpmbuild -bb --quiet --target x86_64 --define "_topdir $work/top" "$work/bench.spec" >/dev/null 2>&1
+rpmbuild -bb --quiet --target x86_64 --define "_topdir $work/top-new" "$work/bench-new.spec" >/dev/null 2>&1
+find "$work/top/RPMS" -name 'pkg*.rpm' -print0 |
+  xargs -0 rpm --root "$root" --dbpath /var/lib/rpm -i --nodeps --noscripts --nosignature 2>/dev/null
+for i in $(seq 5 10 "$((packages - 1))"); do
+  printf 'changed' >> "$root/usr/share/pkg$(printf %04d "$i")/f00"
+done
+find "$work/top-new/RPMS" -name 'pkg*.rpm' -exec cp {} "$repo" \;
+createrepo_c --quiet --no-database "$repo"
+python3 bench/synth-updateinfo.py "$work/updateinfo.xml" "$advisories" "$packages"
+modifyrepo_c --mdtype=updateinfo "$work/updateinfo.xml" "$repo/repodata" >/dev/null
+echo "bench: root with $(rpm --root "$root" --dbpath /var/lib/rpm -qa | wc -l) packages," \
+  "$(find "$root/usr/share" -type f | wc -l) files, $(du -sm "$root/usr/share" | cut -f1) MiB;" \
+  "repository with $(find "$repo" -name '*.rpm' | wc -l) updates and $advisories advisories"
+
+repo_args="--no-image-repos --repo t=file://$repo"
+combined() { echo "$bin/image-scan --rootfs $root $repo_args --format json --cache-dir $work/cache-combined"; }
+three() {
+  echo "$bin/scanner-rpm-verify --rootfs $root"
+  echo "$bin/pipeline-scanner --rootfs $root $repo_args --cache-dir $work/cache-updates"
+  echo "$bin/security-advisories --rootfs $root $repo_args --cache-dir $work/cache-advisories"
+}
+
+# Same answers first: each part of the combined report against the scanner's own output.
+$(combined) > "$work/combined.json" || [ $? -eq 1 ]
+i=0
+while read -r cmd; do
+  $cmd > "$work/alone-$i.json" || true
+  i=$((i + 1))
+done < <(three)
+python3 - "$work"/combined.json "$work"/alone-{0,1,2}.json <<'EOF'
+import json, sys
+combined = json.load(open(sys.argv[1]))
+checks = combined["Scan Results"]["Checks"]
+def core(doc):
+    drop = {"Time", "Start Time", "Finished Time", "UUID"}
+    return {k: v for k, v in doc.items() if k not in drop}
+for name, path in zip(["verify", "updates", "advisories"], sys.argv[2:]):
+    alone = json.load(open(path))
+    part = checks[name]["Document"]
+    if core(part) != core(alone):
+        sys.exit(f"bench: the combined report's {name} part differs from the scanner's own document")
+    print(f"bench: {name}: {part['Summary']} (same as the scanner alone)")
+EOF
+
+rm_caches="rm -rf $work/cache-combined $work/cache-updates $work/cache-advisories"
+hyperfine -w 1 -r "${BENCH_RUNS:-7}" --export-json "$work/times.json" --prepare "$rm_caches" \
+  -n "image-scan" "$(combined) > /dev/null" \
+  -n "three scanners" "$(three | sed 's/$/ > \/dev\/null/' | paste -sd ';')"
+
+python3 - "$work/times.json" <<'EOF'
+import json, statistics, sys
+r = {x["command"]: x for x in json.load(open(sys.argv[1]))["results"]}
+def fmt(x):
+    t = x["times"]
+    return f"median {statistics.median(t):.3f} s (runs {min(t):.3f}-{max(t):.3f} s)"
+ours, three = r["image-scan"], r["three scanners"]
+ratio = statistics.median(ours["times"]) / statistics.median(three["times"])
+print(f"image-scan:     {fmt(ours)}")
+print(f"three scanners: {fmt(three)}")
+print(f"ratio: {ratio:.2f} of the three scanners' sum (target <= 0.6)")
+EOF
