@@ -80,9 +80,8 @@ pub struct ResultDocument {
     pub source: std::path::PathBuf,
     /// `"UUID"`, see [`subject_uuid`].
     pub uuid: String,
-    /// `"Scan Type"` for a subject that could not be scanned (the scan type's description);
-    /// a scanned subject uses its [`Outcome::scan_type_label`].
-    pub scan_type_description: String,
+    /// `"Scan Type"`: the scan type's [`crate::ScanType::label`], for every subject.
+    pub scan_type_label: String,
     pub start: ScanTime,
     pub finished: ScanTime,
     pub verdict: Verdict,
@@ -104,10 +103,7 @@ impl ResultDocument {
 
     /// The `Scan Type` value.
     pub fn scan_type(&self) -> &str {
-        match &self.verdict {
-            Verdict::Scanned(o) => &o.scan_type_label,
-            Verdict::Failed(_) => &self.scan_type_description,
-        }
+        &self.scan_type_label
     }
 
     /// The `Summary` value.
@@ -202,7 +198,7 @@ mod tests {
             folder: OsString::from("_mnt"),
             source: "/scanin/_mnt".into(),
             uuid: "mnt".into(),
-            scan_type_description: "Test scan".into(),
+            scan_type_label: "Image Scan".into(),
             start: t,
             finished: t,
             verdict,
@@ -241,7 +237,6 @@ mod tests {
     #[test]
     fn successful_is_a_string_and_keys_follow_the_seed() {
         let ok = doc(Verdict::Scanned(Outcome::new(
-            "Image Scan",
             serde_json::json!({"a": 1}),
             "Nothing found.",
         )));
@@ -269,13 +264,13 @@ mod tests {
         assert_eq!(v["Successful"], Value::String("false".into()));
         assert_eq!(v["Error"], "no RPM database");
         assert_eq!(v["Summary"], "Not scanned: no RPM database");
-        assert_eq!(v["Scan Type"], "Test scan");
+        assert_eq!(v["Scan Type"], "Image Scan", "the same Scan Type as a scanned subject");
         assert_eq!(v["Scan Results"], serde_json::json!({}));
     }
 
     #[test]
     fn atomic_lists_are_written_as_atomic_reads_them() {
-        let mut o = Outcome::new("Image Scan", serde_json::json!({}), "1 issue.");
+        let mut o = Outcome::new(serde_json::json!({}), "1 issue.");
         o.vulnerabilities.push(Vulnerability {
             title: "RHSA-2020:1980".into(),
             severity: "Important".into(),

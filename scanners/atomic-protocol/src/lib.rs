@@ -97,11 +97,14 @@ use serde_json::Value;
 
 pub use document::ResultDocument;
 
-/// One scan type of a scanner: the manifest's `scans[].name` and its description.
+/// One scan type of a scanner: the manifest's `scans[].name`, its description, and the
+/// `"Scan Type"` value every document of that scan carries, scanned or failed alike (one
+/// value per scan type, so a consumer can group results by it).
 #[derive(Debug, Clone, Copy)]
 pub struct ScanType {
     pub name: &'static str,
     pub description: &'static str,
+    pub label: &'static str,
 }
 
 /// A finding that `atomic scan` prints under "The following issues were found" and counts as
@@ -117,8 +120,6 @@ pub struct Vulnerability {
 /// What a scanner found in one subject.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Outcome {
-    /// The seed's `"Scan Type"` value, e.g. "Image Scan".
-    pub scan_type_label: String,
     /// The seed's `"Scan Results"` object.
     pub scan_results: Value,
     /// One sentence: what was found, or that nothing was.
@@ -138,9 +139,8 @@ pub struct Outcome {
 impl Outcome {
     /// An outcome with no feed (`"NA"`), no atomic lists, no `Custom` and no findings; set the
     /// other fields on the value returned.
-    pub fn new(scan_type_label: impl Into<String>, scan_results: Value, summary: impl Into<String>) -> Outcome {
+    pub fn new(scan_results: Value, summary: impl Into<String>) -> Outcome {
         Outcome {
-            scan_type_label: scan_type_label.into(),
             scan_results,
             summary: summary.into(),
             cve_feed_last_updated: "NA".to_string(),

@@ -254,7 +254,7 @@ fn document<S: Scanner>(
         folder: subject.folder.clone(),
         source: subject.dir.clone(),
         uuid: subject_uuid(&subject.folder),
-        scan_type_description: scan_type.description.to_string(),
+        scan_type_label: scan_type.label.to_string(),
         start,
         finished,
         verdict,

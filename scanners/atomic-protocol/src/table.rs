@@ -98,14 +98,14 @@ mod tests {
     use crate::{Outcome, ScanFailure, Vulnerability};
     use serde_json::json;
 
-    fn doc(uuid: &str, verdict: Verdict) -> ResultDocument {
+    fn doc(uuid: &str, label: &str, verdict: Verdict) -> ResultDocument {
         let now = ScanTime::now();
         ResultDocument {
             scanner: "scanner-test".into(),
             folder: format!("_{uuid}").into(),
             source: format!("/{uuid}").into(),
             uuid: uuid.into(),
-            scan_type_description: "Test scan".into(),
+            scan_type_label: label.into(),
             start: now,
             finished: now,
             verdict,
@@ -116,19 +116,23 @@ mod tests {
 
     #[test]
     fn prints_issues_results_custom_and_failures() {
-        let mut o = Outcome::new("Image Scan", json!({}), "1 package needs an update.");
+        let mut o = Outcome::new(json!({}), "1 package needs an update.");
         o.custom = Some(json!({"OS Release": "CentOS Linux 7 (Core)"}));
         o.vulnerabilities.push(Vulnerability {
             title: "curl".into(),
             severity: "Moderate".into(),
             custom: json!({"Installed": "7.29.0-59.el7", "Available": ["7.29.0-60.el7"]}),
         });
-        let mut r = Outcome::new("Verify", json!({}), "1 file modified.");
+        let mut r = Outcome::new(json!({}), "1 file modified.");
         r.results.push(json!({"filename": "/usr/bin/x", "issue": "S.5......"}));
         let docs = vec![
-            doc("a", Verdict::Scanned(o)),
-            doc("b", Verdict::Scanned(r)),
-            doc("c", Verdict::Failed(ScanFailure("no RPM database found".into()))),
+            doc("a", "Image Scan", Verdict::Scanned(o)),
+            doc("b", "Verify", Verdict::Scanned(r)),
+            doc(
+                "c",
+                "Test scan",
+                Verdict::Failed(ScanFailure("no RPM database found".into())),
+            ),
         ];
         let mut out = Vec::new();
         print(&mut out, &docs).unwrap();

@@ -22,10 +22,12 @@ const SCANS: &[ScanType] = &[
     ScanType {
         name: "marker",
         description: "Reads /etc/marker",
+        label: "Marker scan",
     },
     ScanType {
         name: "marker-twice",
         description: "Reads /etc/marker twice",
+        label: "Marker scan",
     },
 ];
 
@@ -55,9 +57,9 @@ impl Scanner for Marker {
         let marker = String::from_utf8_lossy(&marker).trim().to_string();
         let results = json!({"scan type": scan_type, "cache dir": options.cache_dir});
         match marker.as_str() {
-            "ok" => Ok(Outcome::new("Marker scan", results, "Nothing found.")),
+            "ok" => Ok(Outcome::new(results, "Nothing found.")),
             "finding" => {
-                let mut o = Outcome::new("Marker scan", results, "1 finding.");
+                let mut o = Outcome::new(results, "1 finding.");
                 o.vulnerabilities.push(Vulnerability {
                     title: "marker found".into(),
                     severity: "Low".into(),
@@ -201,7 +203,10 @@ fn atomic_mode_writes_one_json_per_subject_and_a_failure_stops_nothing() {
         let error = doc["Error"].as_str().unwrap();
         assert!(error.contains(needle), "{folder}: {error}");
         assert!(doc["Summary"].as_str().unwrap().contains(needle));
-        assert_eq!(doc["Scan Type"], "Reads /etc/marker twice");
+        assert_eq!(
+            doc["Scan Type"], ok["Scan Type"],
+            "one Scan Type per scan type, scanned or failed: {folder}"
+        );
     }
 
     for doc in fs::read_dir(&scanout).unwrap() {

@@ -120,6 +120,7 @@ impl Options {
 pub const SCAN_TYPES: &[ScanType] = &[ScanType {
     name: "yum-update",
     description: "Checks and reports required package updates for container image.",
+    label: report::SCAN_TYPE_LABEL,
 }];
 
 /// The scanner; one value serves every subject of a run (they share the metadata cache).

@@ -11,6 +11,7 @@ use atomic_protocol::Outcome;
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
 
+/// The seed's `Scan Type` (the CentOS pipeline's scanner wrote "Image Scan").
 pub const SCAN_TYPE_LABEL: &str = "Image Scan";
 
 /// Everything the report is made from.
@@ -119,7 +120,7 @@ pub fn outcome(f: &Findings<'_>) -> Outcome {
         results["Active Module Streams"] = json!(f.active_modules);
     }
 
-    let mut outcome = Outcome::new(SCAN_TYPE_LABEL, results.clone(), summary);
+    let mut outcome = Outcome::new(results.clone(), summary);
     outcome.has_findings = !names.is_empty() || !f.decision.obsoletes.is_empty();
     outcome.results = results["Update Details"]
         .as_array()

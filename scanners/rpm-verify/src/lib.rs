@@ -69,10 +69,12 @@ const SCAN_TYPES: [ScanType; 2] = [
     ScanType {
         name: policy::DEFAULT_SCAN,
         description: "Verify installed RPMs",
+        label: outcome::SCAN_TYPE_LABEL,
     },
     ScanType {
         name: policy::ALL_SCAN,
         description: "Verify installed RPMs, reporting everything rpm -Va reports, config files included",
+        label: outcome::SCAN_TYPE_LABEL,
     },
 ];
 

@@ -168,7 +168,7 @@ pub fn outcome(report: &Report, policy: Policy, scan_name: &str) -> Outcome {
         json!({ "Package": b.nvra.clone().unwrap_or_else(|| format!("header #{}", b.header_number.unwrap_or(0))), "Issue": format!("not verified: {}", b.message) })
     }));
 
-    let mut out = Outcome::new(SCAN_TYPE_LABEL, Value::Object(results), summary.clone());
+    let mut out = Outcome::new(Value::Object(results), summary.clone());
     out.has_findings = !atomic_results.is_empty();
     out.results = atomic_results;
     out.custom = Some(json!({

@@ -56,10 +56,12 @@ pub const SCAN_TYPES: &[ScanType] = &[
     ScanType {
         name: "security",
         description: "Security advisories (CVEs) that apply to the installed packages",
+        label: "Security advisories (CVEs) that apply to the installed packages",
     },
     ScanType {
         name: "all",
         description: "All advisories (security, bugfix, enhancement) that apply to the installed packages",
+        label: "All advisories (security, bugfix, enhancement) that apply to the installed packages",
     },
 ];
 
@@ -144,11 +146,9 @@ impl Scanner for SecurityAdvisories {
 
 /// Judge one root (see the crate documentation).
 pub fn scan(root: &Root, scan_type: &str, options: &Options) -> Result<Outcome, ScanFailure> {
-    let label = SCAN_TYPES
-        .iter()
-        .find(|t| t.name == scan_type)
-        .ok_or_else(|| ScanFailure(format!("unknown scan type {scan_type:?}")))?
-        .description;
+    if !SCAN_TYPES.iter().any(|t| t.name == scan_type) {
+        return Err(ScanFailure(format!("unknown scan type {scan_type:?}")));
+    }
     let installed = InstalledIndex::read(root).map_err(ScanFailure)?;
     let os = OsRelease::read(root);
     let selection = Selection {
@@ -294,7 +294,7 @@ pub fn scan(root: &Root, scan_type: &str, options: &Options) -> Result<Outcome, 
             None => Default::default(),
         },
     };
-    Ok(report.into_outcome(label))
+    Ok(report.into_outcome())
 }
 
 #[cfg(test)]

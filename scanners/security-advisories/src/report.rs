@@ -189,7 +189,7 @@ impl Report {
         out
     }
 
-    pub fn into_outcome(self, scan_type_label: &str) -> Outcome {
+    pub fn into_outcome(self) -> Outcome {
         let vulnerabilities: Vec<Vulnerability> = self.findings.iter().map(|f| self.vulnerability(f)).collect();
         let sources: Vec<Value> = self
             .sources
@@ -251,7 +251,7 @@ impl Report {
             );
         }
         let has_findings = !vulnerabilities.is_empty();
-        let mut outcome = Outcome::new(scan_type_label, Value::Object(results), summary);
+        let mut outcome = Outcome::new(Value::Object(results), summary);
         outcome.cve_feed_last_updated = feed;
         outcome.vulnerabilities = vulnerabilities;
         outcome.custom = Some(Value::Object(custom));
