@@ -46,7 +46,7 @@ pub enum Format {
   image-scan --image oci-archive:app.tar --report json=scan.json --fail-on tampered,severity=Important
 
 Without --rootfs and --image: atomic mode, every folder of --scanin is a subject and
-<scanout>/<id>/json is written for each (the combined document).
+<scanout>/<folder>/json is written for each (the combined document).
 
 Exit status:
   0  every check ran on every subject, and none breaches --fail-on
@@ -88,7 +88,7 @@ pub struct Cli {
     #[arg(long, value_name = "DIR", default_value = "/scanin")]
     pub scanin: PathBuf,
 
-    /// Atomic mode: where <id>/json is written.
+    /// Atomic mode: where <folder>/json is written for each folder of --scanin.
     #[arg(long, value_name = "DIR", default_value = "/scanout")]
     pub scanout: PathBuf,
 }
@@ -194,7 +194,8 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>, out: &mut dyn Wri
     }
     if atomic_mode {
         for (doc, (report, _)) in docs.iter().zip(&reports) {
-            let dir = cli.scanout.join(&report.uuid);
+            // atomic reads <scanout>/<the subject's folder under /scanin>/json.
+            let dir = cli.scanout.join(&report.subject.folder);
             let written = std::fs::create_dir_all(&dir)
                 .map_err(|e| format!("{}: {e}", dir.display()))
                 .and_then(|()| {
