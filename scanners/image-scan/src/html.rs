@@ -55,6 +55,7 @@ const TH: &str = "text-align:left;padding:8px 10px;background:#f8fafc;border-bot
                   color:#475569;font-size:11px;font-weight:600;text-transform:uppercase;letter-spacing:0.04em;\
                   white-space:nowrap";
 const TD: &str = "padding:8px 10px;border-bottom:1px solid #eef2f7;vertical-align:top;text-align:left";
+const FACT: &str = "padding:5px 10px;border-bottom:1px solid #f1f5f9;vertical-align:top;text-align:left";
 const H3: &str = "margin:26px 0 8px 0;font-size:15px;font-weight:600;color:#1e293b";
 
 /// Colours of a status: (text, background, border).
@@ -103,7 +104,7 @@ fn severity_badge(severity: &str) -> String {
     let text = if severity.is_empty() { "unknown" } else { severity };
     format!(
         "<span data-field=\"severity\" style=\"display:inline-block;padding:2px 8px;border-radius:3px;\
-         background:{bg};color:{fg};font-size:12px;font-weight:700;white-space:nowrap\">{}</span>",
+         background:{bg};color:{fg};font-size:12px;font-weight:700;overflow-wrap:anywhere\">{}</span>",
         escape(text)
     )
 }
@@ -141,7 +142,7 @@ fn layer_cell(layer: Option<&Layer>) -> String {
         let _ = write!(
             s,
             "<br><span data-field=\"created-by\" style=\"{MONO};font-size:11px;color:#334155;\
-             word-break:break-all\">{}</span>",
+             overflow-wrap:anywhere\">{}</span>",
             escape(c)
         );
     }
@@ -271,22 +272,22 @@ fn subject(
     fail_on: &[String],
     breaches: &[String],
 ) {
-    let top = if i == 0 { "0" } else { "8px 8px 0 0" };
-    let margin = if i == 0 {
-        ""
+    // The first card hangs from the page header; the others stand apart.
+    let (corners, top_border, margin) = if i == 0 {
+        ("0 0 8px 8px", "0", "")
     } else {
-        "<tr><td style=\"height:24px\"></td></tr>"
+        ("8px", "1px solid #e2e8f0", "<tr><td style=\"height:24px\"></td></tr>")
     };
     let _ = write!(
         out,
         "{margin}<tr><td id=\"subject-{n}\" data-part=\"subject\" style=\"background:#ffffff;padding:20px 24px 28px 24px;\
-         border-radius:{top};border:1px solid {RULE};border-top:0\">\n\
+         border-radius:{corners};border:1px solid {RULE};border-top:{top_border}\">\n\
          <table role=\"presentation\" cellpadding=\"0\" cellspacing=\"0\" style=\"width:100%\"><tr>\
          <td style=\"vertical-align:middle\"><div data-field=\"name\" style=\"font-size:19px;font-weight:600;\
-         color:{INK};word-break:break-all\">{name}</div></td>\
+         color:{INK};overflow-wrap:anywhere\">{name}</div></td>\
          <td style=\"vertical-align:middle;text-align:right;width:1%;padding-left:12px\">{badge}</td></tr></table>\n\
          <div data-part=\"summary\" style=\"margin-top:12px;padding:12px 14px;background:#f8fafc;border-left:4px solid \
-         {accent};font-size:15px;font-weight:600;color:{INK};word-break:break-word\">{summary}</div>\n",
+         {accent};font-size:15px;font-weight:600;color:{INK};overflow-wrap:anywhere\">{summary}</div>\n",
         n = i + 1,
         name = escape(&report.name),
         badge = status_badge(report, findings, breaches),
@@ -299,6 +300,8 @@ fn subject(
     );
     if let Some(e) = &report.open_error {
         alert(out, "not-scanned", "Not scanned", e);
+    } else {
+        tiles(out, report, findings);
     }
     facts(out, report);
     checks(out, report, findings, fail_on, breaches);
@@ -311,13 +314,106 @@ fn subject(
     out.push_str("</td></tr>\n");
 }
 
+/// One figure per check, the first thing the eye finds: how many findings, or that the check
+/// could not run.
+fn tiles(out: &mut String, report: &SubjectReport, f: &Findings) {
+    out.push_str(
+        "<table role=\"presentation\" cellpadding=\"0\" cellspacing=\"0\" style=\"width:100%;margin-top:14px;\
+         border-collapse:separate;border-spacing:0;table-layout:fixed\"><tr>",
+    );
+    let worst = f
+        .advisories
+        .findings()
+        .iter()
+        .map(|a| a.severity.as_str())
+        .min_by_key(|s| severity_rank(s))
+        .unwrap_or_default();
+    let by_severity = crate::findings::severity_counts(f.advisories.findings())
+        .into_iter()
+        .map(|(sev, n)| format!("{n} {sev}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    for (i, c) in Check::ALL.into_iter().enumerate() {
+        let selected = report.checks.contains(&c);
+        let (label, _) = check_label(c);
+        let (n, failed, found_colour, detail) = match c {
+            Check::Verify => (
+                count_of(&f.tampered),
+                is_failed(&f.tampered),
+                "#b91c1c",
+                "rpm -Va".to_string(),
+            ),
+            Check::Updates => (
+                count_of(&f.updates),
+                is_failed(&f.updates),
+                "#b45309",
+                "dnf check-update".to_string(),
+            ),
+            Check::Advisories => (
+                count_of(&f.advisories),
+                is_failed(&f.advisories),
+                match severity_rank(worst) {
+                    0 | 1 => "#b91c1c",
+                    2 => "#b45309",
+                    _ => "#475569",
+                },
+                if by_severity.is_empty() {
+                    "dnf updateinfo".to_string()
+                } else {
+                    by_severity.clone()
+                },
+            ),
+        };
+        let (figure, colour, note, bg, border) = if !selected {
+            ("—".to_string(), MUTED, "not selected".to_string(), "#f8fafc", RULE)
+        } else if failed || n.is_none() {
+            (
+                "—".to_string(),
+                "#991b1b",
+                "NOT CHECKED".to_string(),
+                "#fef2f2",
+                "#fca5a5",
+            )
+        } else {
+            let n = n.unwrap_or_default();
+            let colour = if n == 0 { "#166534" } else { found_colour };
+            (n.to_string(), colour, detail, "#ffffff", RULE)
+        };
+        let gap = if i == 0 { "" } else { "padding-left:12px;" };
+        let _ = write!(
+            out,
+            "<td style=\"{gap}vertical-align:top\"><div data-tile=\"{}\" style=\"border:1px solid {border};\
+             border-radius:6px;background:{bg};padding:10px 14px\">\
+             <div style=\"font-size:11px;font-weight:600;text-transform:uppercase;letter-spacing:0.05em;color:{MUTED}\">\
+             {label}</div>\
+             <div style=\"font-size:28px;font-weight:700;line-height:1.2;color:{colour}\">{figure}</div>\
+             <div style=\"font-size:12px;color:{colour};white-space:nowrap;overflow:hidden;text-overflow:ellipsis\">\
+             {}</div></div></td>",
+            c.name(),
+            escape(&note)
+        );
+    }
+    out.push_str("</tr></table>\n");
+}
+
+fn count_of<T>(r: &CheckResult<T>) -> Option<usize> {
+    match r {
+        CheckResult::Found { findings, .. } => Some(findings.len()),
+        _ => None,
+    }
+}
+
+fn is_failed<T>(r: &CheckResult<T>) -> bool {
+    matches!(r, CheckResult::Failed(_))
+}
+
 /// A prominent red box: `what`, then why.
 fn alert(out: &mut String, part: &str, what: &str, why: &str) {
     let (fg, bg, border) = Tone::Bad.colours();
     let _ = writeln!(
         out,
         "<div data-part=\"{part}\" style=\"margin-top:12px;padding:12px 14px;background:{bg};border:1px solid {border};\
-         border-left:4px solid #dc2626;color:{fg};font-size:14px;word-break:break-word\">\
+         border-left:4px solid #dc2626;color:{fg};font-size:14px;overflow-wrap:anywhere\">\
          <strong>{}</strong> <span data-field=\"reason\">{}</span></div>",
         escape(what),
         escape(why)
@@ -346,17 +442,28 @@ fn facts(out: &mut String, report: &SubjectReport) {
     let mut rows: Vec<(&str, String)> = Vec::new();
     match &report.image {
         Some(Value::Object(image)) => {
+            let text = |key: &str| image.get(key).map(value_text).filter(|t| !t.is_empty());
+            if let Some(r) = text("Reference") {
+                let mut v = mono(&r);
+                if let Some(t) = text("Transport") {
+                    let _ = write!(v, "<span style=\"color:{MUTED}\"> · {} transport</span>", escape(&t));
+                }
+                rows.push(("Reference", v));
+            }
             for (key, label) in [
-                ("Reference", "Reference"),
-                ("Transport", "Transport"),
                 ("Manifest Digest", "Manifest digest"),
                 ("Config Digest", "Config digest"),
-                ("Platform", "Platform"),
-                ("Layers", "Layers"),
             ] {
-                if let Some(v) = image.get(key) {
-                    rows.push((label, mono(&value_text(v))));
+                if let Some(d) = text(key) {
+                    rows.push((label, mono(&d)));
                 }
+            }
+            let layers =
+                text("Layers").map(|n| format!("<span style=\"color:{MUTED}\"> · {} layers</span>", escape(&n)));
+            match (text("Platform"), layers) {
+                (Some(p), l) => rows.push(("Platform", mono(&p) + &l.unwrap_or_default())),
+                (None, Some(l)) => rows.push(("Layers", l)),
+                (None, None) => {}
             }
         }
         _ => rows.push(("Root filesystem", mono(&report.subject.dir.display().to_string()))),
@@ -389,7 +496,10 @@ fn facts(out: &mut String, report: &SubjectReport) {
             report.finished.0.format("%H:%M:%S")
         )),
     ));
-    rows.push(("Subject id", mono(&report.uuid)));
+    if report.image.is_none() {
+        // An image's id is its config digest, shown above.
+        rows.push(("Subject id", mono(&report.uuid)));
+    }
     heading(out, if report.image.is_some() { "Image" } else { "Subject" }, "");
     let _ = write!(
         out,
@@ -398,8 +508,8 @@ fn facts(out: &mut String, report: &SubjectReport) {
     for (label, value) in rows {
         let _ = write!(
             out,
-            "<tr><td style=\"{TD};width:160px;color:{MUTED};white-space:nowrap\">{label}</td>\
-             <td style=\"{TD};word-break:break-all\">{value}</td></tr>"
+            "<tr><td style=\"{FACT};width:150px;color:{MUTED};white-space:nowrap\">{label}</td>\
+             <td style=\"{FACT};overflow-wrap:anywhere\">{value}</td></tr>"
         );
     }
     out.push_str("</table>\n");
@@ -429,17 +539,14 @@ fn check_state<T>(selected: bool, r: &CheckResult<T>, n_label: (&str, &str)) -> 
                 escape(why)
             ),
         ),
-        CheckResult::Found { findings, summary } => {
-            let tone = if findings.is_empty() { Tone::Good } else { Tone::Warn };
-            (
-                badge(tone, "CHECKED"),
-                format!(
-                    "<strong>{}</strong> <span style=\"color:{MUTED}\">— {}</span>",
-                    escape(&crate::findings::count(findings.len(), n_label.0, n_label.1)),
-                    escape(summary)
-                ),
-            )
-        }
+        CheckResult::Found { findings, summary } => (
+            badge(Tone::Good, "CHECKED"),
+            format!(
+                "<strong>{}</strong> <span style=\"color:{MUTED}\">— {}</span>",
+                escape(&crate::findings::count(findings.len(), n_label.0, n_label.1)),
+                escape(summary)
+            ),
+        ),
     }
 }
 
@@ -447,8 +554,9 @@ fn checks(out: &mut String, report: &SubjectReport, f: &Findings, fail_on: &[Str
     heading(out, "Checks", "");
     let _ = write!(
         out,
-        "<table data-part=\"checks\" cellpadding=\"0\" cellspacing=\"0\" style=\"{TABLE}\">\
-         <tr><th style=\"{TH}\">Check</th><th style=\"{TH}\">Status</th><th style=\"{TH}\">Result</th></tr>"
+        "<table data-part=\"checks\" cellpadding=\"0\" cellspacing=\"0\" style=\"{TABLE};table-layout:fixed\">\
+         <tr><th width=\"22%\" style=\"{TH};width:22%\">Check</th><th width=\"16%\" style=\"{TH};width:16%\">Status</th>\
+         <th style=\"{TH}\">Result</th></tr>"
     );
     for c in Check::ALL {
         let selected = report.checks.contains(&c);
@@ -463,7 +571,7 @@ fn checks(out: &mut String, report: &SubjectReport, f: &Findings, fail_on: &[Str
             "<tr data-check=\"{}\"><td style=\"{TD};white-space:nowrap\"><strong>{label}</strong><br>\
              <span style=\"{MONO};font-size:11px;color:{MUTED}\">{tool}</span></td>\
              <td data-field=\"state\" style=\"{TD};white-space:nowrap\">{state}</td>\
-             <td style=\"{TD};word-break:break-word\">{detail}</td></tr>",
+             <td style=\"{TD};overflow-wrap:anywhere\">{detail}</td></tr>",
             c.name()
         );
     }
@@ -496,7 +604,7 @@ fn checks(out: &mut String, report: &SubjectReport, f: &Findings, fail_on: &[Str
         "<tr data-check=\"policy\"><td style=\"{TD};white-space:nowrap\"><strong>Policy</strong><br>\
          <span style=\"{MONO};font-size:11px;color:{MUTED}\">--fail-on</span></td>\
          <td data-field=\"state\" style=\"{TD};white-space:nowrap\">{state}</td>\
-         <td style=\"{TD};word-break:break-word\">{asked}{met}</td></tr></table>"
+         <td style=\"{TD};overflow-wrap:anywhere\">{asked}{met}</td></tr></table>"
     );
 }
 
@@ -528,13 +636,15 @@ fn nothing_found(out: &mut String, what: &str) {
     );
 }
 
-fn table_head(out: &mut String, part: &str, columns: &[&str]) {
+/// A findings table's head: each column with its share of the width (a fixed layout, so a
+/// long name wraps inside its column instead of widening the page).
+fn table_head(out: &mut String, part: &str, columns: &[(&str, u32)]) {
     let _ = write!(
         out,
-        "<table data-part=\"{part}\" cellpadding=\"0\" cellspacing=\"0\" style=\"{TABLE}\"><tr>"
+        "<table data-part=\"{part}\" cellpadding=\"0\" cellspacing=\"0\" style=\"{TABLE};table-layout:fixed\"><tr>"
     );
-    for c in columns {
-        let _ = write!(out, "<th style=\"{TH}\">{c}</th>");
+    for (c, width) in columns {
+        let _ = write!(out, "<th width=\"{width}%\" style=\"{TH};width:{width}%\">{c}</th>");
     }
     out.push_str("</tr>");
 }
@@ -550,11 +660,21 @@ fn tampered(out: &mut String, r: &CheckResult<Tampered>) {
         nothing_found(out, "Every packaged file is as its package installed it.");
         return;
     }
-    table_head(out, "tampered", &["Flags", "File", "Package", "Config", "Layer"]);
+    table_head(
+        out,
+        "tampered",
+        &[
+            ("Flags", 12),
+            ("File", 28),
+            ("Package", 26),
+            ("Config", 8),
+            ("Layer", 26),
+        ],
+    );
     for t in rows {
         let file = match &t.file {
             Some(p) => format!(
-                "<span data-field=\"file\" style=\"{MONO};font-size:12px;word-break:break-all\">{}</span>",
+                "<span data-field=\"file\" style=\"{MONO};font-size:12px;overflow-wrap:anywhere\">{}</span>",
                 escape(p)
             ),
             None => format!("<span data-field=\"file\" style=\"color:{MUTED}\">(database record)</span>"),
@@ -572,9 +692,9 @@ fn tampered(out: &mut String, r: &CheckResult<Tampered>) {
              <td style=\"{TD};white-space:nowrap\"><span data-field=\"flags\" style=\"{MONO};font-size:12px;\
              font-weight:700;color:#b91c1c\">{}</span></td>\
              <td style=\"{TD}\">{file}</td>\
-             <td data-field=\"package\" style=\"{TD};{MONO};font-size:12px;word-break:break-all\">{}</td>\
+             <td data-field=\"package\" style=\"{TD};{MONO};font-size:12px;overflow-wrap:anywhere\">{}</td>\
              <td style=\"{TD};text-align:center\">{config}</td>\
-             <td style=\"{TD};width:28%\">{}</td></tr>",
+             <td style=\"{TD}\">{}</td></tr>",
             escape(&t.issue),
             escape(&t.package),
             layer_cell(t.layer.as_ref())
@@ -603,7 +723,13 @@ fn updates(out: &mut String, r: &CheckResult<Update>) {
     table_head(
         out,
         "updates",
-        &["Package", "Available", "Repository", "Installed", "Layer"],
+        &[
+            ("Package", 19),
+            ("Available", 20),
+            ("Repository", 13),
+            ("Installed", 22),
+            ("Layer", 26),
+        ],
     );
     for u in rows {
         let installed = if u.obsoletes {
@@ -621,12 +747,12 @@ fn updates(out: &mut String, r: &CheckResult<Update>) {
         let _ = write!(
             out,
             "<tr class=\"row\" data-row=\"update\">\
-             <td data-field=\"package\" style=\"{TD};{MONO};font-size:12px;font-weight:700;word-break:break-all\">{}</td>\
+             <td data-field=\"package\" style=\"{TD};{MONO};font-size:12px;font-weight:700;overflow-wrap:anywhere\">{}</td>\
              <td data-field=\"available\" style=\"{TD};{MONO};font-size:12px;color:#166534;font-weight:700;\
-             word-break:break-all\">{}</td>\
-             <td data-field=\"repository\" style=\"{TD};word-break:break-all\">{}</td>\
-             <td style=\"{TD};word-break:break-all\">{installed}</td>\
-             <td style=\"{TD};width:28%\">{}</td></tr>",
+             overflow-wrap:anywhere\">{}</td>\
+             <td data-field=\"repository\" style=\"{TD};overflow-wrap:anywhere\">{}</td>\
+             <td style=\"{TD};overflow-wrap:anywhere\">{installed}</td>\
+             <td style=\"{TD}\">{}</td></tr>",
             escape(&u.package),
             escape(&u.available),
             escape(&u.repository),
@@ -651,7 +777,13 @@ fn advisories(out: &mut String, r: &CheckResult<Advisory>) {
     table_head(
         out,
         "advisories",
-        &["Advisory", "Severity", "CVEs", "Installed → fixed", "Layer"],
+        &[
+            ("Advisory", 22),
+            ("Severity", 11),
+            ("CVEs", 14),
+            ("Installed → fixed", 29),
+            ("Layer", 24),
+        ],
     );
     for a in rows {
         let (_, edge) = severity_colours(&a.severity);
@@ -663,7 +795,7 @@ fn advisories(out: &mut String, r: &CheckResult<Advisory>) {
                 .iter()
                 .map(|c| {
                     format!(
-                        "<span data-field=\"cve\" style=\"{MONO};font-size:12px;white-space:nowrap\">{}</span>",
+                        "<span data-field=\"cve\" style=\"{MONO};font-size:12px;overflow-wrap:anywhere\">{}</span>",
                         escape(c)
                     )
                 })
@@ -682,7 +814,7 @@ fn advisories(out: &mut String, r: &CheckResult<Advisory>) {
             out,
             "<tr class=\"row\" data-row=\"advisory\">\
              <td rowspan=\"{span}\" style=\"{TD};border-left:4px solid {edge}\">\
-             <span data-field=\"id\" style=\"{MONO};font-size:12px;font-weight:700;white-space:nowrap\">{}</span>\
+             <span data-field=\"id\" style=\"{MONO};font-size:12px;font-weight:700;overflow-wrap:anywhere\">{}</span>\
              <br><span data-field=\"title\" style=\"color:#334155\">{}</span></td>\
              <td rowspan=\"{span}\" style=\"{TD};white-space:nowrap\">{}{kind}</td>\
              <td rowspan=\"{span}\" style=\"{TD}\">{cves}</td>",
@@ -699,10 +831,10 @@ fn advisories(out: &mut String, r: &CheckResult<Advisory>) {
             }
             let _ = write!(
                 out,
-                "<td data-field=\"package\" style=\"{TD};{MONO};font-size:12px;word-break:break-all\">\
+                "<td data-field=\"package\" style=\"{TD};{MONO};font-size:12px;overflow-wrap:anywhere\">\
                  <span data-field=\"installed\">{}</span><br>→ <span data-field=\"fixed\" \
                  style=\"color:#166534;font-weight:700\">{}</span></td>\
-                 <td style=\"{TD};width:24%\">{}</td></tr>",
+                 <td style=\"{TD}\">{}</td></tr>",
                 escape(&p.installed),
                 escape(&p.fixed),
                 layer_cell(p.layer.as_ref())
@@ -724,7 +856,11 @@ fn packages(out: &mut String, inventory: &Inventory) {
          </summary>",
         inventory.packages.len()
     );
-    table_head(out, "package-list", &["Name", "Version", "Arch", "Layer"]);
+    table_head(
+        out,
+        "package-list",
+        &[("Name", 28), ("Version", 24), ("Arch", 10), ("Layer", 38)],
+    );
     for p in &inventory.packages {
         let layer = match &p.layer {
             Some(l) => {
@@ -739,8 +875,8 @@ fn packages(out: &mut String, inventory: &Inventory) {
         };
         let _ = write!(
             out,
-            "<tr class=\"row\"><td style=\"{TD};{MONO};font-size:12px;word-break:break-all\">{}</td>\
-             <td style=\"{TD};{MONO};font-size:12px;word-break:break-all\">{}</td>\
+            "<tr class=\"row\"><td style=\"{TD};{MONO};font-size:12px;overflow-wrap:anywhere\">{}</td>\
+             <td style=\"{TD};{MONO};font-size:12px;overflow-wrap:anywhere\">{}</td>\
              <td style=\"{TD};{MONO};font-size:12px\">{}</td><td style=\"{TD};font-size:12px\">{layer}</td></tr>",
             escape(&p.name),
             escape(&p.evr()),
