@@ -458,10 +458,13 @@ fn facts(out: &mut String, report: &SubjectReport) {
                     rows.push((label, mono(&d)));
                 }
             }
-            let layers =
-                text("Layers").map(|n| format!("<span style=\"color:{MUTED}\"> · {} layers</span>", escape(&n)));
+            let layers = text("Layers").map(|n| escape(&format!("{n} layers")));
             match (text("Platform"), layers) {
-                (Some(p), l) => rows.push(("Platform", mono(&p) + &l.unwrap_or_default())),
+                (Some(p), Some(l)) => rows.push((
+                    "Platform",
+                    format!("{}<span style=\"color:{MUTED}\"> · {l}</span>", mono(&p)),
+                )),
+                (Some(p), None) => rows.push(("Platform", mono(&p))),
                 (None, Some(l)) => rows.push(("Layers", l)),
                 (None, None) => {}
             }
@@ -689,7 +692,7 @@ fn tampered(out: &mut String, r: &CheckResult<Tampered>) {
         let _ = write!(
             out,
             "<tr class=\"row\" data-row=\"tampered\">\
-             <td style=\"{TD};white-space:nowrap\"><span data-field=\"flags\" style=\"{MONO};font-size:12px;\
+             <td style=\"{TD}\"><span data-field=\"flags\" style=\"{MONO};font-size:12px;overflow-wrap:anywhere;\
              font-weight:700;color:#b91c1c\">{}</span></td>\
              <td style=\"{TD}\">{file}</td>\
              <td data-field=\"package\" style=\"{TD};{MONO};font-size:12px;overflow-wrap:anywhere\">{}</td>\
@@ -816,7 +819,7 @@ fn advisories(out: &mut String, r: &CheckResult<Advisory>) {
              <td rowspan=\"{span}\" style=\"{TD};border-left:4px solid {edge}\">\
              <span data-field=\"id\" style=\"{MONO};font-size:12px;font-weight:700;overflow-wrap:anywhere\">{}</span>\
              <br><span data-field=\"title\" style=\"color:#334155\">{}</span></td>\
-             <td rowspan=\"{span}\" style=\"{TD};white-space:nowrap\">{}{kind}</td>\
+             <td rowspan=\"{span}\" style=\"{TD};overflow-wrap:anywhere\">{}{kind}</td>\
              <td rowspan=\"{span}\" style=\"{TD}\">{cves}</td>",
             escape(&a.id),
             escape(&a.title),
@@ -901,6 +904,153 @@ mod tests {
             "a\u{2400}b\u{241b}\u{2421}\u{fffd}"
         );
         assert_eq!(escape("Ünïcode ✓"), "Ünïcode ✓");
+    }
+
+    use crate::findings::AdvisoryPackage;
+    use atomic_protocol::document::ScanTime;
+    use atomic_protocol::subjects::Subject;
+
+    const EVIL: &str = "<script>alert(1)</script>\"'&<img src=x onerror=alert(1)>\u{1b}[31m\u{202e}";
+
+    fn layer() -> Option<Layer> {
+        Some(Layer {
+            index: 7,
+            digest: "sha256:ééééééééééééééééé<u>".to_string(),
+            created_by: Some(EVIL.to_string()),
+        })
+    }
+
+    fn report(name: &str, checks: Vec<Check>, open_error: Option<String>) -> SubjectReport {
+        SubjectReport {
+            subject: Subject {
+                folder: name.into(),
+                dir: name.into(),
+                image: None,
+            },
+            name: name.to_string(),
+            image: Some(serde_json::json!({ "Reference": EVIL, "Layers": 3, "Platform": null })),
+            uuid: EVIL.to_string(),
+            start: ScanTime::now(),
+            finished: ScanTime::now(),
+            open_error,
+            checks,
+            documents: Vec::new(),
+            inventory: Inventory::default(),
+        }
+    }
+
+    /// Every path of the page with hostile text in every field: nothing but escaped text.
+    #[test]
+    fn hostile_findings_are_only_text() {
+        let advisory = |id: &str, severity: &str, packages: usize| Advisory {
+            id: format!("{id}{EVIL}"),
+            title: EVIL.to_string(),
+            severity: severity.to_string(),
+            kind: EVIL.to_string(),
+            cves: vec![EVIL.to_string(), String::new()],
+            packages: (0..packages)
+                .map(|_| AdvisoryPackage {
+                    installed: EVIL.to_string(),
+                    fixed: EVIL.to_string(),
+                    layer: layer(),
+                })
+                .collect(),
+        };
+        let found = Findings {
+            tampered: CheckResult::Found {
+                findings: vec![
+                    Tampered {
+                        file: Some(EVIL.to_string()),
+                        issue: EVIL.to_string(),
+                        package: EVIL.to_string(),
+                        config: true,
+                        layer: layer(),
+                    },
+                    Tampered {
+                        file: None,
+                        issue: String::new(),
+                        package: String::new(),
+                        config: false,
+                        layer: None,
+                    },
+                ],
+                summary: EVIL.to_string(),
+            },
+            updates: CheckResult::Found {
+                findings: vec![Update {
+                    package: EVIL.to_string(),
+                    available: EVIL.to_string(),
+                    repository: EVIL.to_string(),
+                    installed: EVIL.to_string(),
+                    obsoletes: true,
+                    layer: layer(),
+                }],
+                summary: EVIL.to_string(),
+            },
+            advisories: CheckResult::Found {
+                findings: vec![
+                    advisory("LOW-", "Low", 1),
+                    advisory("ODD-", EVIL, 0),
+                    advisory("CRIT-", "critical", 2),
+                ],
+                summary: EVIL.to_string(),
+            },
+        };
+        let failed = Findings {
+            tampered: CheckResult::NotRun,
+            updates: CheckResult::Failed(EVIL.to_string()),
+            advisories: CheckResult::NotRun,
+        };
+        let subjects = vec![
+            (report(EVIL, Check::ALL.to_vec(), None), found),
+            (
+                report("second", vec![Check::Updates, Check::Advisories], None),
+                failed.clone(),
+            ),
+            (report("third", Check::ALL.to_vec(), Some(EVIL.to_string())), failed),
+        ];
+        let fail_on = vec![EVIL.to_string()];
+        // One breach list short: the page must not depend on the lists lining up.
+        let breaches = vec![vec![EVIL.to_string()]];
+        let page = render(&RunReport {
+            subjects: &subjects,
+            documents: &[],
+            fail_on: &fail_on,
+            breaches: &breaches,
+        });
+        let escaped = escape(EVIL);
+        assert!(escaped.starts_with("&lt;script&gt;alert(1)&lt;/script&gt;&quot;&#39;&amp;&lt;img"));
+        for raw in ["<script", "<img", "<u>", "\u{1b}", "\u{202e}"] {
+            assert!(!page.contains(raw), "{raw:?} unescaped");
+        }
+        assert!(page.matches(escaped.as_str()).count() > 30);
+        // Highest severity first, whatever its case; unknown severities last.
+        let at = |id: &str| page.find(&format!(">{id}&lt;script")).unwrap_or(usize::MAX);
+        assert!(at("CRIT-") < at("LOW-") && at("LOW-") < at("ODD-"), "severity order");
+        assert!(page.contains("rowspan=\"2\""));
+        assert!(page.contains("(database record)"));
+        assert!(page.contains("sha256:éééééééééééé<"), "the digest is cut on characters");
+        // The second subject: one check not selected, one failed, one without a document.
+        assert!(page.contains("NOT SELECTED"));
+        assert!(page.contains("the check stopped without a result"));
+        assert!(page.contains("data-part=\"not-checked-updates\""));
+        // The third was not opened at all.
+        assert!(page.contains("data-part=\"not-scanned\""));
+        assert!(page.contains("NOT SCANNED"));
+        assert!(page.contains("href=\"#subject-3\""));
+        assert!(page.ends_with("</html>\n"));
+    }
+
+    #[test]
+    fn an_empty_run_is_still_a_page() {
+        let page = render(&RunReport {
+            subjects: &[],
+            documents: &[],
+            fail_on: &[],
+            breaches: &[],
+        });
+        assert!(page.contains("<title>image-scan report: 0 subjects</title>"));
+        assert!(page.ends_with("</html>\n"));
     }
 
     #[test]
