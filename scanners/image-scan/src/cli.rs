@@ -32,6 +32,9 @@ pub enum Format {
     /// The combined documents (see the README's schema): one object, or an array for several
     /// subjects (default when stdout is not a terminal).
     Json,
+    /// One self-contained HTML page for the image's author (no scripts, nothing fetched;
+    /// readable in a mail client).
+    Html,
 }
 
 #[derive(Debug, Parser)]
@@ -184,6 +187,7 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>, out: &mut dyn Wri
         match format {
             Format::Table => crate::table::render(&reports, colour),
             Format::Json => crate::json::render(run.documents),
+            Format::Html => crate::html::render(&run),
         }
     };
     for (format, file) in &cli.report {

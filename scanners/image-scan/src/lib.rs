@@ -13,11 +13,13 @@
 //! The modules, in the order the data flows: [`options`] (the scanners' flags, with the names
 //! they have there) → [`run`] (open, judge, combine) → [`findings`] (the three documents read
 //! back as typed findings) → [`policy`] (`--fail-on`) → the formats: [`table`] (a person's
-//! summary) and [`json`] (the combined document). [`inventory`] reads the installed packages
+//! summary), [`json`] (the combined document) and [`html`] (one self-contained page to mail
+//! to the image's author). [`inventory`] reads the installed packages
 //! for the SBOMs, [`purl`] names them. [`cli`] is the command line.
 
 pub mod cli;
 pub mod findings;
+pub mod html;
 pub mod inventory;
 pub mod json;
 pub mod options;
