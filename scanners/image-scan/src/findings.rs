@@ -35,7 +35,8 @@ impl Layer {
 
 pub fn short_digest(d: &str) -> String {
     match d.split_once(':') {
-        Some((algo, hex)) => format!("{algo}:{}", &hex[..hex.len().min(12)]),
+        // By characters: a digest from a hostile image need not be ASCII.
+        Some((algo, hex)) => format!("{algo}:{}", hex.chars().take(12).collect::<String>()),
         None => d.to_string(),
     }
 }
@@ -261,4 +262,16 @@ pub fn severity_counts(advisories: &[Advisory]) -> Vec<(&'static str, usize)> {
 
 pub fn count(n: usize, one: &str, many: &str) -> String {
     format!("{n} {}", if n == 1 { one } else { many })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn short_digest_cuts_on_characters() {
+        assert_eq!(short_digest("sha256:0123456789abcdef"), "sha256:0123456789ab");
+        assert_eq!(short_digest("sha256:ééééééééééééé"), "sha256:éééééééééééé");
+        assert_eq!(short_digest("nodigest"), "nodigest");
+    }
 }
