@@ -28,6 +28,12 @@ pub enum Format {
     /// The combined documents (see the README's schema): one object, or an array for several
     /// subjects (default when stdout is not a terminal).
     Json,
+    /// A CycloneDX 1.6 JSON SBOM: each subject a container component, its installed RPMs
+    /// library components with their purls, licences and install layers.
+    Cyclonedx,
+    /// An SPDX 2.3 JSON SBOM: each subject a CONTAINER package that CONTAINS a package per
+    /// installed RPM.
+    Spdx,
 }
 
 #[derive(Debug, Parser)]
@@ -168,6 +174,8 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>, out: &mut dyn Wri
         match format {
             Format::Table => crate::table::render(&reports, colour),
             Format::Json => crate::json::render(run.documents),
+            Format::Cyclonedx => crate::cyclonedx::render(&run),
+            Format::Spdx => crate::spdx::render(&run),
         }
     };
     for (format, file) in &cli.report {

@@ -14,9 +14,11 @@
 //! they have there) → [`run`] (open, judge, combine) → [`findings`] (the three documents read
 //! back as typed findings) → [`policy`] (`--fail-on`) → the formats: [`table`] (a person's
 //! summary) and [`json`] (the combined document). [`inventory`] reads the installed packages
-//! for the SBOMs, [`purl`] names them. [`cli`] is the command line.
+//! for the SBOMs, [`purl`] names them; [`cyclonedx`] (CycloneDX 1.6) and [`spdx`] (SPDX 2.3)
+//! write them. [`cli`] is the command line.
 
 pub mod cli;
+pub mod cyclonedx;
 pub mod findings;
 pub mod inventory;
 pub mod json;
@@ -24,4 +26,5 @@ pub mod options;
 pub mod policy;
 pub mod purl;
 pub mod run;
+pub mod spdx;
 pub mod table;
