@@ -453,9 +453,8 @@ fn sbom_packages_agree_with_rpm_on_the_unpacked_image() {
     }
 }
 
-#[test]
-fn sbom_of_a_root_without_an_rpm_database_is_valid_and_marked_incomplete() {
-    let dir = harness::scratch::process_tempdir("image-scan-sbom-nodb");
+/// A root with an os-release and no RPM database.
+fn root_without_database(dir: &Path) -> PathBuf {
     let root = dir.join("root");
     std::fs::create_dir_all(root.join("etc")).unwrap();
     std::fs::write(
@@ -463,6 +462,13 @@ fn sbom_of_a_root_without_an_rpm_database_is_valid_and_marked_incomplete() {
         "ID=centos\nVERSION_ID=\"7\"\nPRETTY_NAME=\"CentOS Linux 7 (Core)\"\n",
     )
     .unwrap();
+    root
+}
+
+#[test]
+fn sbom_of_a_root_without_an_rpm_database_is_valid_and_marked_incomplete() {
+    let dir = harness::scratch::process_tempdir("image-scan-sbom-nodb");
+    let root = root_without_database(&dir);
     let cyclonedx = dir.join("bom.cdx.json");
     let spdx = dir.join("bom.spdx.json");
     let out = image_scan(&[
@@ -539,4 +545,106 @@ fn sbom_reports_of_both_formats_are_written_in_one_run() {
         .collect();
     assert!(!cdx_purls.is_empty());
     assert_eq!(cdx_purls, spdx_purls);
+}
+
+#[test]
+fn sbom_of_several_subjects_is_one_valid_document_with_each_subject_apart() {
+    let s = sample();
+    let dir = harness::scratch::process_tempdir("image-scan-sbom-several");
+    let root = root_without_database(&dir);
+    let cyclonedx = dir.join("bom.cdx.json");
+    let spdx = dir.join("bom.spdx.json");
+    // The same image twice: the same packages twice, each still a component of its own.
+    let out = image_scan(&[
+        "--rootfs",
+        root.to_str().unwrap(),
+        "--image",
+        &s.image(),
+        "--image",
+        &s.image(),
+        "--checks",
+        "verify",
+        "--format",
+        "json",
+        "--report",
+        &format!("cyclonedx={}", cyclonedx.display()),
+        "--report",
+        &format!("spdx={}", spdx.display()),
+    ]);
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    harness::schema::assert_valid(
+        &harness::schema::bundled("cyclonedx-1.6/bom-1.6.schema.json"),
+        &cyclonedx,
+    );
+    harness::schema::assert_valid(&harness::schema::bundled("spdx-2.3/spdx-schema.json"), &spdx);
+
+    let bom = read_json(&cyclonedx);
+    let (all, _) = check_cyclonedx(&bom);
+    assert_eq!(bom["metadata"]["component"]["name"], "image-scan run");
+    let containers = bom["components"].as_array().unwrap();
+    assert_eq!(containers.len(), 3);
+    assert!(containers.iter().all(|c| c["type"] == "container"));
+    let packages = |c: &Value| -> BTreeSet<String> {
+        c["components"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|p| p["type"] == "library")
+            .map(|p| p["purl"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert!(packages(&containers[0]).is_empty());
+    assert!(!packages(&containers[1]).is_empty());
+    assert_eq!(packages(&containers[1]), packages(&containers[2]));
+    assert_eq!(
+        all.iter().filter(|c| c["type"] == "library").count(),
+        2 * packages(&containers[1]).len()
+    );
+    // Only the root without a database is incomplete.
+    let compositions = bom["compositions"].as_array().unwrap();
+    assert_eq!(compositions.len(), 1, "{compositions:?}");
+    assert_eq!(compositions[0]["aggregate"], "incomplete");
+    assert_eq!(
+        compositions[0]["assemblies"],
+        serde_json::json!([containers[0]["bom-ref"]])
+    );
+    // Each container depends on its own packages.
+    for c in &containers[1..] {
+        let own: BTreeSet<&str> = c["components"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|p| p["type"] == "library")
+            .map(|p| p["bom-ref"].as_str().unwrap())
+            .collect();
+        let dep = bom["dependencies"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["ref"] == c["bom-ref"])
+            .unwrap();
+        let on: BTreeSet<&str> = dep["dependsOn"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|d| d.as_str().unwrap())
+            .collect();
+        assert!(own.is_subset(&on) && !own.is_empty(), "{own:?} {on:?}");
+    }
+
+    let doc = read_json(&spdx);
+    let packages = check_spdx(&doc);
+    let described = relationships(&doc, "DESCRIBES", "SPDXRef-DOCUMENT");
+    assert_eq!(described.len(), 3);
+    assert!(relationships(&doc, "CONTAINS", described[0]).is_empty());
+    let first = relationships(&doc, "CONTAINS", described[1]);
+    let second = relationships(&doc, "CONTAINS", described[2]);
+    assert!(!first.is_empty() && first.len() == second.len());
+    assert!(first.iter().all(|id| !second.contains(id)));
+    assert_eq!(packages.len(), 3 + first.len() + second.len());
+    let comment = doc["comment"].as_str().unwrap();
+    assert!(
+        comment.starts_with("INCOMPLETE") && comment.contains(root.to_str().unwrap()),
+        "{comment}"
+    );
 }

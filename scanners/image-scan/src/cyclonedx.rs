@@ -9,8 +9,11 @@
 //! - several subjects: `metadata.component` is the run (an `application` named `image-scan
 //!   run`), each subject a top-level `container` with its OS and packages nested in its own
 //!   `components`;
-//! - `dependencies`: the container depends on its OS and on each package (the run on each
-//!   container);
+//! - `dependencies`: the container depends on its OS and on each package, the OS on each
+//!   package (the run on each container); a package's own requirements are not read, so it
+//!   has no entry (CycloneDX: dependencies unknown);
+//! - the container's purl is `pkg:oci/...` for a registry image ([`crate::purl::of_image`]),
+//!   none for a layout or archive;
 //! - a package's `bom-ref` is its purl ([`crate::purl::of`]), `#2`, `#3`... added to a repeat;
 //! - what the format has no field for is a property named `atomic-scanners:...`
 //!   ([`PROPERTY_PREFIX`]): the source RPM, epoch, install layer and header digest of a
@@ -219,13 +222,15 @@ fn container(report: &SubjectReport, refs: &mut Refs, deps: &mut Vec<Dependency>
     let container_ref = refs.unique(format!("{PROPERTY_PREFIX}subject:{}", report.uuid));
     let mut children = Vec::new();
     let mut depends_on = Vec::new();
+    let mut os_ref = None;
     if let Some(os) = &inventory.os {
         if let Some(id) = os.id.as_deref().filter(|i| !i.is_empty()) {
-            let os_ref = refs.unique(format!("{PROPERTY_PREFIX}os:{}:{id}", report.uuid));
-            depends_on.push(os_ref.clone());
+            let r = refs.unique(format!("{PROPERTY_PREFIX}os:{}:{id}", report.uuid));
+            os_ref = Some(r.clone());
+            depends_on.push(r.clone());
             children.push(Component {
                 kind: "operating-system",
-                bom_ref: Some(os_ref),
+                bom_ref: Some(r),
                 name: id.to_string(),
                 version: os.version_id.clone(),
                 description: Some(os.pretty_name.clone()).filter(|s| !s.is_empty()),
@@ -242,6 +247,14 @@ fn container(report: &SubjectReport, refs: &mut Refs, deps: &mut Vec<Dependency>
             depends_on.push(r.clone());
         }
         children.push(c);
+    }
+    // The OS is made of the packages too (the graph Trivy writes and reads: container → OS
+    // → packages), beside the container's direct dependency on each.
+    if let Some(r) = os_ref {
+        deps.push(Dependency {
+            depends_on: depends_on.iter().filter(|d| **d != r).cloned().collect(),
+            reference: r,
+        });
     }
     deps.push(Dependency {
         reference: container_ref.clone(),
@@ -264,11 +277,13 @@ fn container(report: &SubjectReport, refs: &mut Refs, deps: &mut Vec<Dependency>
     if let Some(e) = &inventory.error {
         properties.push(property("inventory:error", e.as_str()));
     }
+    let purl = manifest.and_then(|m| crate::purl::of_image(&report.name, m, image_field(report, "Platform")));
     Component {
         kind: "container",
         bom_ref: Some(container_ref),
         name: report.name.clone(),
         version: manifest.map(str::to_string),
+        purl,
         hashes: manifest
             .and_then(sha256_hex)
             .map(|h| Hash {

@@ -237,7 +237,15 @@ fn container(report: &SubjectReport, ids: &mut Ids) -> Package {
         copyright_text: NOASSERTION,
         summary: None,
         source_info: None,
-        external_refs: Vec::new(),
+        external_refs: manifest
+            .and_then(|m| crate::purl::of_image(&report.name, m, crate::cyclonedx::image_field(report, "Platform")))
+            .map(|purl| ExternalRef {
+                reference_category: "PACKAGE-MANAGER",
+                reference_type: "purl",
+                reference_locator: purl,
+            })
+            .into_iter()
+            .collect(),
         primary_package_purpose: "CONTAINER",
         comment: (!comment.is_empty()).then(|| comment.join(" ")),
     }
@@ -296,4 +304,140 @@ pub fn render(run: &RunReport) -> String {
     let mut s = serde_json::to_string_pretty(&doc).unwrap_or_default();
     s.push('\n');
     s
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::findings::{Findings, Layer};
+    use crate::inventory::{InstalledPackage, Inventory, OsIdentity};
+    use crate::run::{RunReport, SubjectReport};
+    use atomic_protocol::document::ScanTime;
+    use atomic_protocol::subjects::Subject;
+    use serde_json::Value;
+    use std::collections::HashSet;
+
+    fn hostile_package(name: &str, license: &str) -> InstalledPackage {
+        InstalledPackage {
+            name: name.into(),
+            epoch: Some(3),
+            version: "1.0/../\u{0}".into(),
+            release: "1\n2".into(),
+            arch: None,
+            license: Some(license.into()),
+            source_rpm: Some("\"quoted\" \u{7f}".into()),
+            vendor: Some("Evil\nCorp (x@example.org)".into()),
+            summary: Some(String::new()),
+            header_sha256: None,
+            layer: Some(Layer {
+                index: 2,
+                digest: "not a digest".into(),
+                created_by: Some("RUN\n\techo \u{202e}".into()),
+            }),
+        }
+    }
+
+    fn report(name: &str, packages: Vec<InstalledPackage>, error: Option<&str>) -> SubjectReport {
+        let subject = Subject {
+            folder: name.into(),
+            dir: name.into(),
+            image: Some(name.into()),
+        };
+        SubjectReport {
+            subject,
+            name: name.into(),
+            image: Some(serde_json::json!({ "Manifest Digest": "sha256:short", "Platform": 7 })),
+            uuid: name.into(),
+            start: ScanTime::now(),
+            finished: ScanTime::now(),
+            open_error: None,
+            checks: Vec::new(),
+            documents: Vec::new(),
+            inventory: Inventory {
+                os: Some(OsIdentity {
+                    id: Some("we ird/ID".into()),
+                    version_id: None,
+                    pretty_name: "\n".into(),
+                }),
+                packages,
+                error: error.map(str::to_string),
+            },
+        }
+    }
+
+    /// Hostile names, versions, licences and duplicates: both formats still write JSON with
+    /// unique ids and no panic.
+    #[test]
+    fn hostile_inventories_give_well_formed_documents_with_unique_ids() {
+        let long = "MIT AND ".repeat(2000) + "MIT";
+        let packages = vec![
+            hostile_package("", "GPLv2+"),
+            hostile_package("", "GPLv2+"),
+            hostile_package("a b", "(MIT"),
+            hostile_package("a-b", &long),
+            hostile_package("ünï©ode", "MIT or Apache-2.0"),
+            hostile_package("x#2", "MIT"),
+            hostile_package("x", "MIT"),
+            hostile_package("x", "MIT"),
+        ];
+        let subjects: Vec<(SubjectReport, Findings)> = [
+            report("docker://reg/a:b", packages.clone(), None),
+            report("docker://reg/a:b", packages, Some("bad\ndatabase")),
+            report("", Vec::new(), Some("")),
+        ]
+        .into_iter()
+        .map(|r| {
+            let f = Findings::of(&r);
+            (r, f)
+        })
+        .collect();
+        let run = RunReport {
+            subjects: &subjects,
+            documents: &[],
+            fail_on: &[],
+            breaches: &[],
+        };
+        let doc: Value = serde_json::from_str(&super::render(&run)).unwrap();
+        let mut ids = HashSet::new();
+        for p in doc["packages"].as_array().unwrap() {
+            let id = p["SPDXID"].as_str().unwrap();
+            assert!(
+                id[8..]
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '.' || c == '-'),
+                "{id}"
+            );
+            assert!(ids.insert(id.to_string()), "{id}");
+            assert!(!p["supplier"].as_str().unwrap().contains('\n'));
+        }
+        assert_eq!(ids.len(), 3 + 16);
+        for r in doc["relationships"].as_array().unwrap() {
+            assert!(ids.contains(r["relatedSpdxElement"].as_str().unwrap()));
+        }
+        assert!(doc["comment"].as_str().unwrap().starts_with("INCOMPLETE"));
+        let long_one = doc["packages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|p| p["name"] == "a-b")
+            .unwrap();
+        assert_eq!(long_one["licenseDeclared"], "NOASSERTION");
+
+        let bom: Value = serde_json::from_str(&crate::cyclonedx::render(&run)).unwrap();
+        let mut refs = HashSet::new();
+        let mut stack: Vec<&Value> = bom["components"].as_array().unwrap().iter().collect();
+        while let Some(c) = stack.pop() {
+            if let Some(r) = c["bom-ref"].as_str() {
+                assert!(refs.insert(r.to_string()), "{r}");
+            }
+            let licenses = c["licenses"].as_array().cloned().unwrap_or_default();
+            assert!(licenses.len() <= 1, "{licenses:?}");
+            stack.extend(c["components"].as_array().into_iter().flatten());
+        }
+        assert_eq!(bom["compositions"].as_array().unwrap().len(), 2);
+        for d in bom["dependencies"].as_array().unwrap() {
+            for on in d["dependsOn"].as_array().unwrap() {
+                assert!(refs.contains(on.as_str().unwrap()), "{on}");
+            }
+        }
+    }
 }
