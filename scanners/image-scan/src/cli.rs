@@ -35,6 +35,12 @@ pub enum Format {
     /// One self-contained HTML page for the image's author (no scripts, nothing fetched;
     /// readable in a mail client).
     Html,
+    /// A CycloneDX 1.6 JSON SBOM: each subject a container component, its installed RPMs
+    /// library components with their purls, licences and install layers.
+    Cyclonedx,
+    /// An SPDX 2.3 JSON SBOM: each subject a CONTAINER package that CONTAINS a package per
+    /// installed RPM.
+    Spdx,
 }
 
 #[derive(Debug, Parser)]
@@ -188,6 +194,8 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>, out: &mut dyn Wri
             Format::Table => crate::table::render(&reports, colour),
             Format::Json => crate::json::render(run.documents),
             Format::Html => crate::html::render(&run),
+            Format::Cyclonedx => crate::cyclonedx::render(&run),
+            Format::Spdx => crate::spdx::render(&run),
         }
     };
     for (format, file) in &cli.report {

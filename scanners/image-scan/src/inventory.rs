@@ -35,6 +35,21 @@ impl InstalledPackage {
         Evr::new(self.epoch, self.version.clone(), self.release.clone()).dnf_text()
     }
 
+    /// `version-release`, or `epoch:version-release` when the epoch is not zero: the
+    /// version an SBOM gives.
+    pub fn sbom_version(&self) -> String {
+        match self.epoch.filter(|e| *e != 0) {
+            Some(e) => format!("{e}:{}-{}", self.version, self.release),
+            None => format!("{}-{}", self.version, self.release),
+        }
+    }
+
+    /// The `License` tag when it is a valid SPDX license expression as written (see
+    /// [`spdx_expression`]), else `None`.
+    pub fn spdx_license(&self) -> Option<&str> {
+        self.license.as_deref().filter(|l| spdx_expression(l))
+    }
+
     /// `name-version-release.arch`, as `rpm -qa` prints it (no epoch; `(none)` without an
     /// arch).
     pub fn nvra(&self) -> String {
@@ -46,6 +61,22 @@ impl InstalledPackage {
             self.arch.as_deref().unwrap_or("(none)")
         )
     }
+}
+
+/// Whether `text` is an SPDX license expression as the SPDX specification writes one:
+/// identifiers of the SPDX license list (case-sensitive, not deprecated) joined by `AND`,
+/// `OR` and `WITH` in capitals. Fedora's and older rpm short names (`GPLv2+`, `MIT and BSD`)
+/// are not: mapping them would put a licence in the SBOM that the packager did not write.
+/// `LicenseRef-`/`DocumentRef-` terms are refused too: this document defines none.
+pub fn spdx_expression(text: &str) -> bool {
+    let words = text.split(|c: char| c.is_whitespace() || c == '(' || c == ')');
+    for w in words {
+        let operator = ["and", "or", "with"].iter().any(|o| w.eq_ignore_ascii_case(o));
+        if (operator && w != w.to_ascii_uppercase()) || w.contains("LicenseRef-") || w.contains("DocumentRef-") {
+            return false;
+        }
+    }
+    !text.trim().is_empty() && text.len() <= 4096 && spdx::Expression::parse(text).is_ok()
 }
 
 /// The OS identity of the subject, from os-release.
@@ -125,5 +156,37 @@ impl Inventory {
             (a.name.as_str(), a.evr(), a.arch.as_deref()).cmp(&(b.name.as_str(), b.evr(), b.arch.as_deref()))
         });
         inventory
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::spdx_expression;
+
+    #[test]
+    fn only_spdx_license_expressions_as_the_spec_writes_them() {
+        for ok in [
+            "MIT",
+            "MIT AND BSD-3-Clause",
+            "(MIT OR Apache-2.0) AND Zlib",
+            "GPL-2.0-or-later WITH Classpath-exception-2.0",
+        ] {
+            assert!(spdx_expression(ok), "{ok}");
+        }
+        for not in [
+            "",
+            " ",
+            "GPLv2",
+            "GPLv2+",
+            "MIT and BSD",
+            "MIT And BSD-3-Clause",
+            "GPL-2.0+",
+            "mit",
+            "(MIT",
+            "LicenseRef-rpm-GPLv2",
+            "Public Domain",
+        ] {
+            assert!(!spdx_expression(not), "{not}");
+        }
     }
 }

@@ -14,10 +14,12 @@
 //! they have there) → [`run`] (open, judge, combine) → [`findings`] (the three documents read
 //! back as typed findings) → [`policy`] (`--fail-on`) → the formats: [`table`] (a person's
 //! summary), [`json`] (the combined document) and [`html`] (one self-contained page to mail
-//! to the image's author). [`inventory`] reads the installed packages
-//! for the SBOMs, [`purl`] names them. [`cli`] is the command line.
+//! to the image's author). [`inventory`] reads the installed packages for the SBOMs, [`purl`]
+//! names them; [`cyclonedx`] (CycloneDX 1.6) and [`spdx`] (SPDX 2.3) write them. [`cli`] is
+//! the command line.
 
 pub mod cli;
+pub mod cyclonedx;
 pub mod findings;
 pub mod html;
 pub mod inventory;
@@ -26,4 +28,5 @@ pub mod options;
 pub mod policy;
 pub mod purl;
 pub mod run;
+pub mod spdx;
 pub mod table;
