@@ -28,6 +28,10 @@ pub enum Format {
     /// The combined documents (see the README's schema): one object, or an array for several
     /// subjects (default when stdout is not a terminal).
     Json,
+    /// SARIF 2.1.0, one run per subject, one result per finding (GitHub code scanning, GitLab).
+    Sarif,
+    /// JUnit XML, one test suite per subject, one test case per check (CI test dashboards).
+    Junit,
 }
 
 #[derive(Debug, Parser)]
@@ -168,6 +172,8 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>, out: &mut dyn Wri
         match format {
             Format::Table => crate::table::render(&reports, colour),
             Format::Json => crate::json::render(run.documents),
+            Format::Sarif => crate::sarif::render(&run),
+            Format::Junit => crate::junit::render(&run),
         }
     };
     for (format, file) in &cli.report {

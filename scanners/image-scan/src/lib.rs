@@ -13,15 +13,18 @@
 //! The modules, in the order the data flows: [`options`] (the scanners' flags, with the names
 //! they have there) → [`run`] (open, judge, combine) → [`findings`] (the three documents read
 //! back as typed findings) → [`policy`] (`--fail-on`) → the formats: [`table`] (a person's
-//! summary) and [`json`] (the combined document). [`inventory`] reads the installed packages
+//! summary), [`json`] (the combined document), [`sarif`] (SARIF 2.1.0 for code-scanning
+//! dashboards) and [`junit`] (JUnit XML for CI test dashboards). [`inventory`] reads the installed packages
 //! for the SBOMs, [`purl`] names them. [`cli`] is the command line.
 
 pub mod cli;
 pub mod findings;
 pub mod inventory;
 pub mod json;
+pub mod junit;
 pub mod options;
 pub mod policy;
 pub mod purl;
 pub mod run;
+pub mod sarif;
 pub mod table;
