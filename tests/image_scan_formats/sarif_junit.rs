@@ -162,8 +162,14 @@ fn sarif_of_the_sample_is_valid_and_has_one_result_per_finding() {
     assert_eq!(driver["name"], "image-scan");
     assert!(driver["version"].as_str().is_some_and(|v| !v.is_empty()));
     assert_eq!(run["properties"]["subject"], sample().image());
-    assert_eq!(run["properties"]["image"]["Config Digest"], doc["Image"]["Config Digest"]);
-    assert_eq!(run["properties"]["image"]["Manifest Digest"], doc["Image"]["Manifest Digest"]);
+    assert_eq!(
+        run["properties"]["image"]["Config Digest"],
+        doc["Image"]["Config Digest"]
+    );
+    assert_eq!(
+        run["properties"]["image"]["Manifest Digest"],
+        doc["Image"]["Manifest Digest"]
+    );
     assert_eq!(
         run["automationDetails"]["id"],
         format!("image-scan/{}/", sample().image())
@@ -209,7 +215,11 @@ fn sarif_rule_ids_and_fingerprints_are_the_same_in_every_run() {
     }
     assert_eq!(
         results.iter().map(|(r, _)| r.as_str()).collect::<Vec<_>>(),
-        ["rpm-verify/content-changed", "updates/available", "advisory/CESA-2020:5002"]
+        [
+            "rpm-verify/content-changed",
+            "updates/available",
+            "advisory/CESA-2020:5002"
+        ]
     );
     // A scan with only the file check describes only its rules, with the same id.
     let verify_only = valid_sarif(&scan(&["--checks", "verify", "--format", "sarif"]), "verify-only");
@@ -228,7 +238,10 @@ fn sarif_names_each_check_that_could_not_run() {
     let inv = &run["invocations"][0];
     assert_eq!(inv["executionSuccessful"], false);
     let notes = inv["toolExecutionNotifications"].as_array().unwrap();
-    let checks: Vec<&str> = notes.iter().map(|n| n["properties"]["check"].as_str().unwrap()).collect();
+    let checks: Vec<&str> = notes
+        .iter()
+        .map(|n| n["properties"]["check"].as_str().unwrap())
+        .collect();
     assert_eq!(checks, ["updates", "advisories"]);
     for n in notes {
         assert_eq!(n["level"], "error");
@@ -344,20 +357,39 @@ fn junit_of_the_sample_has_a_suite_per_subject_and_a_case_per_check() {
             statuses(suite),
             pairs(&[("verify", "failure"), ("updates", "failure"), ("advisories", "failure")])
         );
-        assert_eq!(suite["properties"]["image.config-digest"], doc["Image"]["Config Digest"]);
+        assert_eq!(
+            suite["properties"]["image.config-digest"],
+            doc["Image"]["Config Digest"]
+        );
         assert!(suite["timestamp"].as_str().is_some_and(|t| t.contains('T')));
-        for (case, check) in suite["cases"].as_array().unwrap().iter().zip(["verify", "updates", "advisories"]) {
+        for (case, check) in suite["cases"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .zip(["verify", "updates", "advisories"])
+        {
             assert_eq!(case["classname"], image);
             assert!(case["time"].as_str().is_some(), "{case}");
             // message: the check's summary; body: one line per finding.
-            assert_eq!(case["message"], doc["Scan Results"]["Checks"][check]["Summary"], "{case}");
+            assert_eq!(
+                case["message"], doc["Scan Results"]["Checks"][check]["Summary"],
+                "{case}"
+            );
             let lines: Vec<&str> = case["text"].as_str().unwrap().lines().collect();
             assert_eq!(lines.len(), findings_in(doc, check), "{case}");
         }
         let text = |i: usize| suite["cases"][i]["text"].as_str().unwrap().to_string();
-        assert!(text(0).contains("S.5....T.  /usr/bin/curl  curl-7.29.0-59.el7.x86_64"), "{}", text(0));
+        assert!(
+            text(0).contains("S.5....T.  /usr/bin/curl  curl-7.29.0-59.el7.x86_64"),
+            "{}",
+            text(0)
+        );
         assert!(text(0).contains("2 (RUN patch /usr/bin/curl)"));
-        assert!(text(1).starts_with("curl.x86_64  7.29.0-59.el7_9.1  demo"), "{}", text(1));
+        assert!(
+            text(1).starts_with("curl.x86_64  7.29.0-59.el7_9.1  demo"),
+            "{}",
+            text(1)
+        );
         assert!(text(2).starts_with("CESA-2020:5002  Moderate  security"), "{}", text(2));
         assert!(text(2).contains("CVE-2020-8177"));
     }
@@ -380,7 +412,10 @@ fn junit_a_check_that_cannot_run_is_an_error_and_one_not_selected_is_skipped() {
     assert_eq!(suite["counts"]["failures"], "1");
     let updates = &suite["cases"][1];
     assert!(
-        updates["message"].as_str().unwrap().starts_with("updates not checked: "),
+        updates["message"]
+            .as_str()
+            .unwrap()
+            .starts_with("updates not checked: "),
         "{updates}"
     );
     assert!(updates["text"].as_str().unwrap().contains("no --repo"), "{updates}");
@@ -421,7 +456,10 @@ fn junit_fails_a_case_only_for_findings_that_meet_fail_on() {
         statuses(suite),
         pairs(&[("verify", "failure"), ("updates", "passed"), ("advisories", "failure")])
     );
-    assert!(suite["cases"][1]["out"].as_str().unwrap().contains("below --fail-on:\ncurl.x86_64"));
+    assert!(suite["cases"][1]["out"]
+        .as_str()
+        .unwrap()
+        .contains("below --fail-on:\ncurl.x86_64"));
 }
 
 /// `text` without the values of the given JSON keys / XML attributes (the scan's times).
@@ -478,5 +516,11 @@ fn sarif_and_junit_report_files_are_what_stdout_prints() {
     assert_eq!(without_times(&read("a.xml")), without_times(&read("b.xml")));
     assert_eq!(without_times(&read("a.sarif")), without_times(&read("b.sarif")));
     assert!(read("a.sarif").contains("\"startTimeUtc\""));
-    assert_eq!(parse_junit(read("a.xml").as_bytes())["suites"].as_array().unwrap().len(), 1);
+    assert_eq!(
+        parse_junit(read("a.xml").as_bytes())["suites"]
+            .as_array()
+            .unwrap()
+            .len(),
+        1
+    );
 }

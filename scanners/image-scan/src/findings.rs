@@ -35,7 +35,8 @@ impl Layer {
 
 pub fn short_digest(d: &str) -> String {
     match d.split_once(':') {
-        Some((algo, hex)) => format!("{algo}:{}", &hex[..hex.len().min(12)]),
+        // By characters: a digest read from a hostile manifest need not be hex.
+        Some((algo, hex)) => format!("{algo}:{}", hex.chars().take(12).collect::<String>()),
         None => d.to_string(),
     }
 }

@@ -291,3 +291,37 @@ fn error(check: Check, why: &str) -> TestCaseStatus {
     s.set_description(clean(&format!("{why}\n")));
     s
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sarif::hostile;
+
+    #[test]
+    fn hostile_strings_give_well_formed_junit_with_a_case_per_check() {
+        let (report, findings) = hostile::report();
+        let subjects = [(report, findings)];
+        // No --fail-on: every check with findings fails; severity=Critical: only the Critical
+        // advisory meets it (a condition that does not parse, which the command line never
+        // lets through, is ignored).
+        for (fail_on, failures) in [
+            (vec![], 3),
+            (vec!["severity=Critical".to_string(), hostile::NASTY.to_string()], 1),
+        ] {
+            let run = RunReport {
+                subjects: &subjects,
+                documents: &[],
+                fail_on: &fail_on,
+                breaches: &[],
+            };
+            let xml = render(&run);
+            let parsed = Report::deserialize_from_str(&xml).unwrap_or_else(|e| panic!("{e}:\n{xml}"));
+            assert_eq!(parsed.test_suites.len(), 1);
+            let suite = &parsed.test_suites[0];
+            assert_eq!(suite.test_cases.len(), 3);
+            assert_eq!(suite.failures, failures, "{xml}");
+            assert!(!xml.contains('\u{FFFE}') && !xml.contains('\u{0}') && !xml.contains('\u{1b}'));
+            assert!(suite.name.as_str().contains("</x>\"'&"), "markup kept as text");
+        }
+    }
+}

@@ -979,3 +979,151 @@ mod tests {
         assert_eq!(security_severity("Bogus"), None);
     }
 }
+
+/// A subject whose every string is hostile (markup, quotes, controls, non-characters, bytes
+/// that are not hex where a digest should be), for the formats' no-panic tests.
+#[cfg(test)]
+pub(crate) mod hostile {
+    use crate::findings::{Advisory, AdvisoryPackage, CheckResult, Findings, Layer, Tampered, Update};
+    use crate::options::Check;
+    use crate::run::SubjectReport;
+    use atomic_protocol::document::ScanTime;
+    use atomic_protocol::subjects::Subject;
+
+    pub const NASTY: &str = "</x>\"'&<![CDATA[ ]]>\u{0}\u{1b}[31m\u{7}\u{FFFE}\u{FFFF}é`*_[a](b)\r\n--";
+
+    pub fn layer() -> Option<Layer> {
+        Some(Layer {
+            index: u64::MAX,
+            digest: format!("sha256:ééééééééééé{NASTY}"),
+            created_by: None,
+        })
+    }
+
+    pub fn report() -> (SubjectReport, Findings) {
+        let t = ScanTime::now();
+        let report = SubjectReport {
+            subject: Subject {
+                folder: NASTY.into(),
+                dir: format!("/tmp/{NASTY}").into(),
+                image: None,
+            },
+            name: NASTY.to_string(),
+            image: None,
+            uuid: NASTY.to_string(),
+            start: t,
+            finished: t,
+            open_error: None,
+            checks: Check::ALL.to_vec(),
+            documents: Vec::new(),
+            inventory: Default::default(),
+        };
+        let tampered = ["S.5....T.", "missing", NASTY, "", "?????????"]
+            .iter()
+            .map(|issue| Tampered {
+                file: Some(format!("/{NASTY}/{issue}")),
+                issue: issue.to_string(),
+                package: NASTY.into(),
+                config: true,
+                layer: layer(),
+            })
+            .chain(std::iter::once(Tampered {
+                file: None,
+                issue: NASTY.into(),
+                package: NASTY.into(),
+                config: false,
+                layer: None,
+            }))
+            .collect();
+        let findings = Findings {
+            tampered: CheckResult::Found {
+                findings: tampered,
+                summary: NASTY.into(),
+            },
+            updates: CheckResult::Found {
+                findings: vec![Update {
+                    package: NASTY.into(),
+                    available: NASTY.into(),
+                    repository: NASTY.into(),
+                    installed: NASTY.into(),
+                    obsoletes: true,
+                    layer: layer(),
+                }],
+                summary: NASTY.into(),
+            },
+            advisories: CheckResult::Found {
+                findings: ["", NASTY, NASTY, "Critical"]
+                    .iter()
+                    .map(|sev| Advisory {
+                        id: sev.to_string(),
+                        title: NASTY.into(),
+                        severity: sev.to_string(),
+                        kind: NASTY.into(),
+                        cves: vec![NASTY.into()],
+                        packages: vec![AdvisoryPackage {
+                            installed: NASTY.into(),
+                            fixed: NASTY.into(),
+                            layer: layer(),
+                        }],
+                    })
+                    .collect(),
+                summary: NASTY.into(),
+            },
+        };
+        (report, findings)
+    }
+}
+
+#[cfg(test)]
+mod hostile_tests {
+    use super::*;
+    use crate::run::RunReport;
+
+    #[test]
+    fn hostile_strings_give_a_sarif_log_with_one_result_each_and_clean_uris() {
+        let (report, findings) = hostile::report();
+        let subjects = [(report, findings)];
+        let fail_on = vec![hostile::NASTY.to_string()];
+        let run = RunReport {
+            subjects: &subjects,
+            documents: &[],
+            fail_on: &fail_on,
+            breaches: &[],
+        };
+        let log: Value = serde_json::from_str(&render(&run)).expect("SARIF is JSON");
+        let r = &log["runs"][0];
+        let results = r["results"].as_array().unwrap();
+        assert_eq!(results.len(), 6 + 1 + 4);
+        let rules: Vec<&str> = r["tool"]["driver"]["rules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["id"].as_str().unwrap())
+            .collect();
+        for res in results {
+            let i = res["ruleIndex"].as_u64().unwrap() as usize;
+            assert_eq!(Some(res["ruleId"].as_str().unwrap()), rules.get(i).copied());
+            let uri = res["locations"][0]["physicalLocation"]["artifactLocation"]["uri"]
+                .as_str()
+                .unwrap();
+            assert!(
+                uri.bytes().all(|b| b.is_ascii_alphanumeric() || b"-._~/%".contains(&b)),
+                "{uri}"
+            );
+        }
+        // Two advisories with the same id share one rule; an empty id has its own.
+        assert_eq!(
+            rules.iter().filter(|r| r.starts_with("advisory/")).count(),
+            3,
+            "{rules:?}"
+        );
+        assert!(rules.contains(&"advisory/(no id)"));
+        // A check without its document is reported as not run, never silently.
+        assert_eq!(r["invocations"][0]["executionSuccessful"], false);
+        let root = r["originalUriBaseIds"][ROOTFS]["uri"].as_str().unwrap();
+        assert!(
+            root.starts_with("file:///tmp/%3C/x%3E%22%27%26") && root.ends_with('/'),
+            "{root}"
+        );
+    }
+}
