@@ -524,3 +524,48 @@ fn sarif_and_junit_report_files_are_what_stdout_prints() {
         1
     );
 }
+
+#[test]
+fn a_subject_that_cannot_be_opened_is_an_error_in_both_formats() {
+    let dir = harness::scratch::process_tempdir("image-scan-unopened");
+    let missing = format!("oci:{}/no-layout:x", dir.display());
+    let out = image_scan(&["--image", &missing, "--format", "sarif"]);
+    assert_eq!(out.status.code(), Some(2));
+    let log = valid_sarif(&out, "unopened");
+    let run = &log["runs"][0];
+    assert_eq!(run["results"], json!([]));
+    let inv = &run["invocations"][0];
+    assert_eq!(inv["executionSuccessful"], false);
+    let checks: Vec<&str> = inv["toolExecutionNotifications"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|n| n["properties"]["check"].as_str().unwrap())
+        .collect();
+    assert_eq!(checks, ["verify", "updates", "advisories"]);
+
+    let out = image_scan(&["--image", &missing, "--format", "junit"]);
+    assert_eq!(out.status.code(), Some(2));
+    let x = parse_junit(&out.stdout);
+    let suite = &x["suites"][0];
+    assert_eq!(
+        statuses(suite),
+        pairs(&[("verify", "error"), ("updates", "error"), ("advisories", "error")])
+    );
+
+    // A --rootfs subject: ROOTFS is that directory, as a file: URI ending in '/'.
+    let root = dir.join("empty root");
+    std::fs::create_dir_all(&root).unwrap();
+    let out = image_scan(&[
+        "--rootfs",
+        root.to_str().unwrap(),
+        "--no-image-repos",
+        "--format",
+        "sarif",
+    ]);
+    assert_eq!(out.status.code(), Some(2), "no RPM database: nothing could be checked");
+    let log = valid_sarif(&out, "rootfs");
+    let uri = log["runs"][0]["originalUriBaseIds"]["ROOTFS"]["uri"].as_str().unwrap();
+    assert!(uri.starts_with("file:///") && uri.ends_with("/empty%20root/"), "{uri}");
+    assert_eq!(log["runs"][0]["invocations"][0]["executionSuccessful"], false);
+}
