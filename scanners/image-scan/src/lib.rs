@@ -14,8 +14,8 @@
 //! they have there) → [`run`] (open, judge, combine) → [`findings`] (the three documents read
 //! back as typed findings) → [`policy`] (`--fail-on`) → the formats: [`table`] (a person's
 //! summary), [`json`] (the combined document), [`sarif`] (SARIF 2.1.0 for code-scanning
-//! dashboards) and [`junit`] (JUnit XML for CI test dashboards). [`inventory`] reads the installed packages
-//! for the SBOMs, [`purl`] names them. [`cli`] is the command line.
+//! dashboards) and [`junit`] (JUnit XML for CI test dashboards). [`inventory`] reads the
+//! installed packages for the SBOMs, [`purl`] names them. [`cli`] is the command line.
 
 pub mod cli;
 pub mod findings;
