@@ -41,6 +41,10 @@ pub enum Format {
     /// An SPDX 2.3 JSON SBOM: each subject a CONTAINER package that CONTAINS a package per
     /// installed RPM.
     Spdx,
+    /// SARIF 2.1.0, one run per subject, one result per finding (GitHub code scanning, GitLab).
+    Sarif,
+    /// JUnit XML, one test suite per subject, one test case per check (CI test dashboards).
+    Junit,
 }
 
 #[derive(Debug, Parser)]
@@ -196,6 +200,8 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>, out: &mut dyn Wri
             Format::Html => crate::html::render(&run),
             Format::Cyclonedx => crate::cyclonedx::render(&run),
             Format::Spdx => crate::spdx::render(&run),
+            Format::Sarif => crate::sarif::render(&run),
+            Format::Junit => crate::junit::render(&run),
         }
     };
     for (format, file) in &cli.report {

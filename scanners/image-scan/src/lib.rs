@@ -13,10 +13,11 @@
 //! The modules, in the order the data flows: [`options`] (the scanners' flags, with the names
 //! they have there) → [`run`] (open, judge, combine) → [`findings`] (the three documents read
 //! back as typed findings) → [`policy`] (`--fail-on`) → the formats: [`table`] (a person's
-//! summary), [`json`] (the combined document) and [`html`] (one self-contained page to mail
-//! to the image's author). [`inventory`] reads the installed packages for the SBOMs, [`purl`]
-//! names them; [`cyclonedx`] (CycloneDX 1.6) and [`spdx`] (SPDX 2.3) write them. [`cli`] is
-//! the command line.
+//! summary), [`json`] (the combined document), [`html`] (one self-contained page to mail
+//! to the image's author), [`sarif`] (SARIF 2.1.0 for code-scanning dashboards) and
+//! [`junit`] (JUnit XML for CI test dashboards). [`inventory`] reads the installed packages
+//! for the SBOMs, [`purl`] names them; [`cyclonedx`] (CycloneDX 1.6) and [`spdx`] (SPDX
+//! 2.3) write them. [`cli`] is the command line.
 
 pub mod cli;
 pub mod cyclonedx;
@@ -24,9 +25,11 @@ pub mod findings;
 pub mod html;
 pub mod inventory;
 pub mod json;
+pub mod junit;
 pub mod options;
 pub mod policy;
 pub mod purl;
 pub mod run;
+pub mod sarif;
 pub mod spdx;
 pub mod table;
