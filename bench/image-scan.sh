@@ -23,9 +23,10 @@ done
 packages=${1:-400}
 advisories=${2:-3000}
 
+# The binaries the images ship: `make build` (static, x86_64-unknown-linux-gnu, fat LTO).
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$PWD/target}"
-cargo build --release -q --bin image-scan --bin scanner-rpm-verify --bin pipeline-scanner --bin security-advisories
-bin="$CARGO_TARGET_DIR/release"
+make -s build >/dev/null
+bin="$CARGO_TARGET_DIR/x86_64-unknown-linux-gnu/release"
 
 work=$(mktemp -d)
 # BENCH_KEEP=1 keeps the root and the repository for a closer look.
