@@ -11,7 +11,7 @@
 //!
 //! Tools: strace, createrepo_c and modifyrepo_c (`createrepo-c`).
 
-mod harness;
+use crate::harness;
 
 use harness::hostile::{run_traced, scanner_binaries, Canary, Run, RunOptions, TreeDigest};
 use std::ffi::OsStr;

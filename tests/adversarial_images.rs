@@ -18,7 +18,7 @@
 //! Tools: rpm, rpmbuild (`rpm`), tar, umoci, docker-registry, htpasswd (`apache2-utils`),
 //! openssl, strace, setpriv (`util-linux`). Runs as root.
 
-mod harness;
+use crate::harness;
 
 use harness::hostile::{run_traced, scanner_binaries, Canary, Run, RunOptions, TreeDigest};
 use harness::image::{is_empty_dir, locked_registry, tar_of_tree, LayerTar, OciLayout};

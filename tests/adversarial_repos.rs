@@ -9,7 +9,7 @@
 //! The image is the real libuuid Berkeley DB fixture with an os-release; no rpm needed.
 //! Tools: strace.
 
-mod harness;
+use crate::harness;
 
 use harness::hostile::{run_traced, scanner_binaries, Canary, Run, RunOptions, TreeDigest};
 use std::ffi::OsStr;

@@ -18,7 +18,7 @@
 //! Tools: rpm, rpmbuild (`rpm`), createrepo_c and modifyrepo_c (`createrepo-c`), strace,
 //! setpriv (`util-linux`). Runs as root (mknod, chown).
 
-mod harness;
+use crate::harness;
 
 use harness::advisory::advisory_repo;
 use harness::hostile::{run_traced, scanner_binaries, Canary, Run, RunOptions, TreeDigest};

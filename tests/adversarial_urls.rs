@@ -17,7 +17,7 @@
 //!
 //! Tools: rpm, createrepo-c, dnf, strace; IPv6 on the loopback interface.
 
-mod harness;
+use crate::harness;
 
 use harness::advisory::{advisory_repo, dnf_updateinfo_image_repos};
 use harness::hostile::{run_traced, scanner_binaries, Canary, Run, RunOptions, TreeDigest};

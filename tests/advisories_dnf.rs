@@ -13,7 +13,7 @@
 //!
 //! Tools: rpm, rpmbuild (rpm), createrepo_c and modifyrepo_c (createrepo-c), dnf (dnf).
 
-mod harness;
+use crate::harness;
 
 use harness::advisory::{advisory_repo, dnf_updateinfo};
 use harness::{build_rpms, PackageSpec, TestRoot};

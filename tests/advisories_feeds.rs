@@ -11,7 +11,7 @@
 //!
 //! Tools: zcat (gzip), xz (xz-utils), bzip2, zstd.
 
-mod harness;
+use crate::harness;
 
 use harness::require_tool;
 use repodata::compression;

@@ -12,7 +12,7 @@
 //!
 //! Tools: rpm, rpmbuild (rpm), oscap (openscap-scanner).
 
-mod harness;
+use crate::harness;
 
 use harness::advisory::oscap_eval;
 use harness::{build_rpms, FileSpec, PackageSpec, TestRoot};

@@ -27,7 +27,7 @@
 //!
 //! Needs (Debian packages): podman, runc, rpm, dnf, createrepo-c, python3-yaml.
 
-mod harness;
+use crate::harness;
 
 use harness::{build_rpms, require_tool, FileSpec, PackageSpec, TestRoot};
 use serde_json::Value;

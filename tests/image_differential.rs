@@ -23,7 +23,7 @@
 //! (`apache2-utils`), openssl, createrepo_c and modifyrepo_c (`createrepo-c`). Runs as root
 //! (rpm -Va of owners, umoci unpack).
 
-mod harness;
+use crate::harness;
 
 use harness::advisory::advisory_repo;
 use harness::hostile::scanner_binaries;

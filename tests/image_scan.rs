@@ -12,7 +12,7 @@
 //!
 //! Tools: rpm, rpmbuild, createrepo-c, umoci, dnf (Debian packages).
 
-mod harness;
+use crate::harness;
 
 use harness::hostile::scanner_binaries;
 use harness::tools::{require_tool, run_ok};
@@ -92,11 +92,8 @@ fn part<'a>(doc: &'a Value, check: &str) -> &'a Value {
 }
 
 // Each report format's own tests, on the same sample.
-#[path = "image_scan_formats/html.rs"]
 mod html;
-#[path = "image_scan_formats/sarif_junit.rs"]
 mod sarif_junit;
-#[path = "image_scan_formats/sbom.rs"]
 mod sbom;
 
 #[test]

@@ -12,7 +12,7 @@
 //! Signatures come from the real signed packages in `tests/fixtures/rpms/`, compared under
 //! the ambient TZ and, by re-running this test binary, under fixed foreign time zones.
 
-mod harness;
+use crate::harness;
 
 use harness::sign::{SignOptions, SigningKey};
 use harness::{bdb_copy, build_rpms, BdbLayout, FileSpec, PackageSpec, TestRoot};

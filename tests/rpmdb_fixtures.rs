@@ -10,7 +10,7 @@
 //! Tools: `rpm` and `db5.3-util` (Debian packages); the read-only mount needs root and
 //! `unshare`/`mount` (util-linux, mount).
 
-mod harness;
+use crate::harness;
 
 use harness::tools::{require_tool, run_ok};
 use rpmdb::db::{Database, Format};

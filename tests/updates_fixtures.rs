@@ -6,7 +6,7 @@
 //!
 //! Tools (Debian packages): python3, gzip, xz-utils, rpm, dnf.
 
-mod harness;
+use crate::harness;
 
 use atomic_protocol::Scanner;
 use harness::repo;

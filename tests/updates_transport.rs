@@ -7,7 +7,7 @@
 //!
 //! Tools (Debian packages): rpm, createrepo-c, dnf, zstd.
 
-mod harness;
+use crate::harness;
 
 use atomic_protocol::Scanner;
 use harness::repo::{self, HttpServer, Serve};

@@ -12,7 +12,7 @@
 //! (`acls: false`); the ACL rule has its own test. Tools: rpm, rpmbuild (`rpm`),
 //! db5.3_load (`db5.3-util`), setcap (`libcap2-bin`), setpriv (`util-linux`), mkfifo, mknod.
 
-mod harness;
+use crate::harness;
 
 use harness::mutate;
 use harness::{bdb_copy, build_rpms, require_tool, BdbLayout, FileSpec, PackageSpec, TestRoot};

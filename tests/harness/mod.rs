@@ -2,12 +2,11 @@
 //! real `rpmbuild`, install them into a throw-away root with the real `rpm`, then ask the
 //! real tool about that root and compare with what our code says about the same root.
 //!
-//! Include it from a test file with `mod harness;` (it lives in `tests/harness/`, so cargo
-//! does not build it as a test binary of its own).
+//! It is compiled once, as a module of the one integration test binary (`tests/main.rs`);
+//! a test module reaches it with `use crate::harness;`.
 //!
 //! ```ignore
-//! mod harness;
-//! use harness::{build_rpms, FileSpec, PackageSpec, TestRoot};
+//! use crate::harness::{self, build_rpms, FileSpec, PackageSpec, TestRoot};
 //!
 //! let pkg = PackageSpec::new("demo", "1.0~rc1", "1")
 //!     .epoch(2)
