@@ -243,7 +243,9 @@ fn real_database_against_a_feed_in_every_compression() {
             ["openssl-libs-1:3.0.8-1.amzn2023.0.5.x86_64"],
             "the 0:3.0.9 build is older than epoch 1"
         );
-        assert_eq!(pkgs[0]["Installed"], "openssl-libs-3.0.8-1.amzn2023.0.4.x86_64");
+        // dnf's NEVRA form, as the fixed package beside it: the installed epoch 1 is kept
+        // (issue 14: without it the line read like a downgrade).
+        assert_eq!(pkgs[0]["Installed"], "openssl-libs-1:3.0.8-1.amzn2023.0.4.x86_64");
         assert!(o.summary.starts_with("2 security advisories apply"), "{}", o.summary);
     }
     let all = scan(root.path(), "all", &with_feeds(vec![plain.clone()])).unwrap();
