@@ -6,7 +6,10 @@
 //! `$releasever`) → the image's configuration (`repodata::config`) → [`repos`] (mirrors,
 //! repomd, primary and modules through the cache) → [`modularity`] and [`pkgspec`] (what dnf
 //! hides) → [`decide`] (updates and obsoletes, as libdnf decides them) → [`report`] (the seed's
-//! result document). [`arch`] knows which arches a machine runs.
+//! result document). dnf's image-side rules — which arches a machine runs and the machine
+//! arch of an image ([`arch`], re-exported from `repodata`), which module streams are active
+//! (`repodata::modularity`) — are shared with the other scanners; this crate keeps only its
+//! own judgement on top.
 //!
 //! ```no_run
 //! use atomic_protocol::Scanner;
@@ -17,13 +20,14 @@
 //! println!("{}", outcome.summary);
 //! ```
 
-pub mod arch;
 pub mod decide;
 pub mod image;
 pub mod modularity;
 pub mod pkgspec;
 pub mod report;
 pub mod repos;
+
+pub use repodata::arch;
 
 use atomic_protocol::{ExtraFile, Outcome, ResultDocument, ScanFailure, ScanType, Scanner};
 use repodata::cache::Cache;
@@ -229,22 +233,17 @@ impl Scanner for PipelineScanner {
             )));
         }
 
+        let modularity = repodata::modularity::Modularity::from_image(
+            &config,
+            loaded.repos.iter().filter_map(|r| r.modules.as_ref()),
+        );
         let streams: Vec<_> = loaded
             .repos
             .iter()
             .filter_map(|r| r.modules.as_ref())
             .flat_map(|m| &m.streams)
             .collect();
-        let defaults: Vec<_> = loaded
-            .repos
-            .iter()
-            .filter_map(|r| r.modules.as_ref())
-            .flat_map(|m| &m.defaults)
-            // The image's own defaults come last: they win, as in libdnf.
-            .chain(&config.module_defaults)
-            .collect();
-        let modules =
-            modularity::ModuleFilter::new(&streams, &defaults, &config.modules, config.platform_id.as_deref());
+        let modules = modularity::ModuleFilter::new(&streams, &modularity);
         let exclude = pkgspec::Specs(config.main.exclude.clone());
         let includepkgs = pkgspec::Specs(config.main.includepkgs.clone());
         let policy = decide::Policy {

@@ -11,7 +11,7 @@
 
 use crate::finding::{Finding, ScanWarning, Selection};
 use crate::installed::InstalledIndex;
-use crate::modules::{AvailableModules, ModuleActivity, ModuleStates};
+use crate::modules::{Modularity, ModuleActivity, ModuleStates};
 use crate::release;
 use crate::report::SourceReport;
 use crate::updateinfo_feed::{FeedSummary, Judge, MAX_UPDATEINFO_BYTES};
@@ -61,6 +61,8 @@ pub struct RepoFindings {
     pub findings: BTreeMap<String, Finding>,
     pub sources: Vec<SourceReport>,
     pub warnings: Vec<ScanWarning>,
+    /// `name:stream` of the active module streams (from the repositories' modules metadata).
+    pub active_modules: Vec<String>,
 }
 
 /// Parse `ID=URL`; a bare directory becomes a `file://` URL.
@@ -140,7 +142,8 @@ pub fn judge_repositories(
 
     // Pass 1: repomd and modules of every repository.
     let mut located = Vec::new();
-    let mut available: Option<AvailableModules> = None;
+    // Every repository's modules metadata: dnf's module container holds them all.
+    let mut repo_modules = Vec::new();
     for s in &sources {
         // The built-in CA roots, unless the repository names its own `sslcacert`.
         let l = match s.locate(root, &cache, &fetch_options, &config.variables, Trust::BuiltIn) {
@@ -166,7 +169,7 @@ pub fn judge_repositories(
                     modules::parse(yaml)
                 });
             match parsed {
-                Ok(meta) => available.get_or_insert_with(AvailableModules::default).add(&meta),
+                Ok(meta) => repo_modules.push(meta),
                 Err(e) => out.warnings.push(ScanWarning::new(
                     "modules-metadata",
                     Some(&s.config.id),
@@ -183,8 +186,11 @@ pub fn judge_repositories(
     // Pass 2: each updateinfo.
     let activity = ModuleActivity {
         states: states.clone(),
-        available,
+        available: (!repo_modules.is_empty()).then(|| Modularity::from_image(config, &repo_modules)),
     };
+    if let Some(m) = &activity.available {
+        out.active_modules = m.active_streams.clone();
+    }
     let judge = Judge {
         installed,
         modules: &activity,
