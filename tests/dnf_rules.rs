@@ -8,7 +8,8 @@
 //! `modules.defaults.d` overriding a repository's default stream; two repositories whose
 //! default streams conflict; an enabled stream whose `platform:` requirement is unmet; a
 //! multilib image whose most common arch (`i686`) is not its most capable one (`x86_64`),
-//! with `$basearch` in its repository URL.
+//! with `$basearch` in its repository URL; `--repo` given a bare directory naming
+//! `$releasever`, whose id replaces the image's repository of that id.
 //!
 //! Tools: rpm, rpmbuild (rpm), createrepo_c and modifyrepo_c (createrepo-c), dnf (dnf).
 
@@ -176,10 +177,15 @@ fn ours(root: &TestRoot, repos: &[PathBuf]) -> Ours {
         .enumerate()
         .map(|(i, d)| format!("t{i}=file://{}", d.display()))
         .collect();
+    ours_with(root, cli, !repos.is_empty())
+}
+
+/// Both scanners on `root` with these `--repo` arguments.
+fn ours_with(root: &TestRoot, cli: Vec<String>, no_image_repos: bool) -> Ours {
     let r = rpmdb::root::Root::new(root.path()).unwrap();
     let options = pipeline_scanner::Options {
         repos: cli.clone(),
-        no_image_repos: !repos.is_empty(),
+        no_image_repos,
         network: repo::allow_test_servers(),
         ..Default::default()
     };
@@ -207,7 +213,7 @@ fn ours(root: &TestRoot, repos: &[PathBuf]) -> Ours {
     let options = security_advisories::Options {
         repos: security_advisories::repos::RepoOptions {
             repo: cli,
-            no_image_repos: !repos.is_empty(),
+            no_image_repos,
             network: repo::allow_test_servers(),
             ..Default::default()
         },
@@ -215,6 +221,9 @@ fn ours(root: &TestRoot, repos: &[PathBuf]) -> Ours {
     };
     let outcome = security_advisories::scan(&r, "all", &options).unwrap_or_else(|e| panic!("security-advisories: {e}"));
     let results = outcome.scan_results;
+    for source in results["Sources"].as_array().unwrap() {
+        assert!(source.get("Error").is_none(), "security-advisories: {source}");
+    }
     let mut advisories = BTreeSet::new();
     for adv in results["Advisories"].as_array().unwrap() {
         for p in adv["Packages"].as_array().unwrap() {
@@ -473,4 +482,49 @@ fn a_multilib_image_is_its_most_capable_arch() {
         dnf_advisories.contains(&pair("T-TOOL", "tool-1.1-1.x86_64")),
         "{dnf_advisories:?}"
     );
+}
+
+/// `--repo t=DIR/$releasever/repo`: a bare directory becomes `file://`, `$releasever` is
+/// substituted (dnf's `--repofrompath`, `RepoDict.add_new_repo`), and the image's own broken
+/// repository `t` is replaced by it, for both scanners.
+#[test]
+fn repo_arguments_are_read_as_dnf_repofrompath() {
+    let work = tempfile::tempdir().unwrap();
+    let installed = [release_package(), p("plain", "1.0", "1", "x86_64")];
+    let available = [p("plain", "1.1", "1", "x86_64")];
+    let all: Vec<PackageSpec> = installed.iter().chain(&available).cloned().collect();
+    let rpms = build_rpms(&all, &work.path().join("rpms"));
+    let root = TestRoot::new();
+    root.install(&rpms[..installed.len()], &[]);
+    root.write_file("/etc/os-release", OS_RELEASE);
+    root.write_file(
+        "/etc/yum.repos.d/t.repo",
+        "[t]\nname=unreachable\nbaseurl=file:///nowhere/$releasever/\nenabled=1\ngpgcheck=0\n",
+    );
+    let dir = work.path().join("8/repo");
+    advisory_repo(
+        &dir,
+        &rpms[installed.len()..],
+        &updateinfo(&[update("T-PLAIN", None, "plain", "1.1", "1", "x86_64")]),
+        None,
+    );
+    let templated = format!("{}/$releasever/repo", work.path().display());
+    let dnf = repo::dnf_check_update(
+        root.path(),
+        &[
+            "--setopt=reposdir=/dev/null".to_string(),
+            format!("--repofrompath=t,{templated}"),
+        ],
+    );
+    let dnf_advisories = dnf_updateinfo(&root, &dir, "8", &[]);
+    assert_eq!(
+        dnf.updates,
+        BTreeSet::from([na("plain.x86_64", "1.1-1")]),
+        "{}",
+        dnf.output
+    );
+    let o = ours_with(&root, vec![format!("t={templated}")], false);
+    assert_eq!(o.updates, dnf.updates);
+    assert_eq!(o.advisories, dnf_advisories);
+    assert!(o.advisories.contains(&pair("T-PLAIN", "plain-1.1-1.x86_64")));
 }

@@ -31,7 +31,7 @@ pub use repodata::arch;
 
 use atomic_protocol::{ExtraFile, Outcome, ResultDocument, ScanFailure, ScanType, Scanner};
 use repodata::cache::Cache;
-use repodata::config::{ImageConfig, RepoConfig};
+use repodata::config::ImageConfig;
 use repodata::fetch::FetchOptions;
 use rpmdb::root::Root;
 use std::collections::HashSet;
@@ -47,8 +47,9 @@ pub struct Options {
     #[arg(long, value_name = "DIR")]
     pub cache_dir: Option<PathBuf>,
 
-    /// Also look in this repository: ID=URL, URL a base URL (http://, https://, or file://
-    /// on the host); repeatable. An image repository with the same id is replaced.
+    /// Also look in this repository: ID=URL, URL a base URL (http://, https://, file://) or a
+    /// directory, $releasever and the image's other variables substituted; repeatable. An
+    /// image repository with the same id is replaced.
     #[arg(long = "repo", value_name = "ID=URL")]
     pub repos: Vec<String>,
 
@@ -108,17 +109,6 @@ impl Options {
             ..FetchOptions::default()
         }
     }
-
-    /// The `--repo` repositories.
-    fn command_line_repos(&self) -> Result<Vec<RepoConfig>, ScanFailure> {
-        self.repos
-            .iter()
-            .map(|r| match r.split_once('=') {
-                Some((id, url)) if !id.is_empty() && !url.is_empty() => Ok(RepoConfig::from_url(id, url)),
-                _ => Err(ScanFailure(format!("--repo {r:?}: expected ID=URL"))),
-            })
-            .collect()
-    }
 }
 
 pub const SCAN_TYPES: &[ScanType] = &[ScanType {
@@ -170,27 +160,9 @@ impl Scanner for PipelineScanner {
     fn scan(&self, root: &Root, _scan_type: &str, options: &Options) -> Result<Outcome, ScanFailure> {
         let image = image::Image::read(root, std::env::consts::ARCH).map_err(|e| ScanFailure(e.0))?;
         let config = ImageConfig::read(root, &image.facts);
-        let cli_repos = options.command_line_repos()?;
-
-        let mut sources: Vec<repos::RepoSource> = Vec::new();
-        if !options.no_image_repos {
-            sources.extend(
-                config
-                    .enabled_repos()
-                    .filter(|r| !cli_repos.iter().any(|c| c.id == r.id))
-                    .map(|r| repos::RepoSource {
-                        config: r.clone(),
-                        origin: repos::Origin::Image,
-                    }),
-            );
-        }
-        sources.extend(cli_repos.into_iter().map(|mut r| {
-            r.baseurl = r.baseurl.iter().map(|u| config.variables.substitute(u)).collect();
-            repos::RepoSource {
-                config: r,
-                origin: repos::Origin::CommandLine,
-            }
-        }));
+        // The image's repositories and --repo, as every scanner reads them (repodata).
+        let sources =
+            repodata::source::repositories(&config, &options.repos, options.no_image_repos).map_err(ScanFailure)?;
 
         let cache = self.cache(options)?;
         let names: HashSet<String> = image.installed.iter().map(|i| i.name.clone()).collect();

@@ -17,21 +17,22 @@ use crate::report::SourceReport;
 use crate::updateinfo_feed::{FeedSummary, Judge, MAX_UPDATEINFO_BYTES};
 use atomic_protocol::ScanFailure;
 use repodata::cache::Cache;
-use repodata::config::{ImageConfig, RepoConfig};
+use repodata::config::ImageConfig;
 use repodata::fetch::FetchOptions;
 use repodata::modules;
-use repodata::source::{Origin, RepoSource, Trust};
+use repodata::source::{RepoSource, Trust};
 use rpmdb::osrelease::OsRelease;
 use rpmdb::root::Root;
 use std::collections::BTreeMap;
 use std::io::BufReader;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// Repository flags (the same names as pipeline-scanner's).
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct RepoOptions {
-    /// Also use this repository (`ID=URL`: http://, https://, file:// on the host, or a
-    /// directory); repeatable.
+    /// Also use this repository (`ID=URL`: http://, https://, file://, or a directory),
+    /// $releasever and the image's other variables substituted; repeatable. An image
+    /// repository with the same id is replaced.
     #[arg(long = "repo", value_name = "ID=URL")]
     pub repo: Vec<String>,
 
@@ -65,45 +66,19 @@ pub struct RepoFindings {
     pub active_modules: Vec<String>,
 }
 
-/// Parse `ID=URL`; a bare directory becomes a `file://` URL.
-pub fn parse_repo_arg(arg: &str) -> Result<RepoConfig, String> {
-    let (id, url) = arg
-        .split_once('=')
-        .filter(|(id, url)| !id.is_empty() && !url.is_empty())
-        .ok_or_else(|| format!("--repo {arg:?}: expected ID=URL"))?;
-    let url = if url.contains("://") {
-        url.to_string()
-    } else {
-        let abs = std::path::absolute(Path::new(url)).map_err(|e| format!("--repo {id}: {url}: {e}"))?;
-        format!("file://{}", abs.display())
-    };
-    Ok(RepoConfig::from_url(id, &url))
-}
-
 /// The repositories to read: the image's enabled ones (unless `--no-image-repos`), then
-/// `--repo`.
+/// `--repo`, as every scanner reads them ([`repodata::source::repositories`]).
 fn sources(
     config: &ImageConfig,
     options: &RepoOptions,
     warnings: &mut Vec<ScanWarning>,
 ) -> Result<Vec<RepoSource>, ScanFailure> {
-    let mut out = Vec::new();
     if !options.no_image_repos {
         for p in &config.problems {
             warnings.push(ScanWarning::new("repo-config", None, p.clone()));
         }
-        out.extend(config.enabled_repos().map(|c| RepoSource {
-            config: c.clone(),
-            origin: Origin::Image,
-        }));
     }
-    for arg in &options.repo {
-        out.push(RepoSource {
-            config: parse_repo_arg(arg).map_err(ScanFailure)?,
-            origin: Origin::CommandLine,
-        });
-    }
-    Ok(out)
+    repodata::source::repositories(config, &options.repo, options.no_image_repos).map_err(ScanFailure)
 }
 
 /// Judge the repositories' advisories against the image.
