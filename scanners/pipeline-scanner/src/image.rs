@@ -66,9 +66,11 @@ impl Image {
                 "the RPM database of the image has no readable package: {why}"
             )));
         }
-        let arch = crate::arch::machine_arch(packages.iter().filter_map(|p| p.arch.as_deref()))
-            .unwrap_or_else(|| host_arch.to_string());
-        let releasever = config::releasever_from_packages(&packages);
+        let facts = SystemFacts::from_installed(
+            packages.iter().filter_map(|p| p.arch.as_deref()),
+            config::releasever_from_packages(&packages),
+            host_arch,
+        );
         let installed = packages
             .iter()
             .map(|p| Installed {
@@ -80,7 +82,7 @@ impl Image {
         Ok(Image {
             installed,
             os,
-            facts: SystemFacts { arch, releasever },
+            facts,
             unreadable,
         })
     }

@@ -6,7 +6,10 @@
 //! `$releasever`) → the image's configuration (`repodata::config`) → [`repos`] (mirrors,
 //! repomd, primary and modules through the cache) → [`modularity`] and [`pkgspec`] (what dnf
 //! hides) → [`decide`] (updates and obsoletes, as libdnf decides them) → [`report`] (the seed's
-//! result document). [`arch`] knows which arches a machine runs.
+//! result document). dnf's image-side rules — which arches a machine runs and the machine
+//! arch of an image ([`arch`], re-exported from `repodata`), which module streams are active
+//! (`repodata::modularity`) — are shared with the other scanners; this crate keeps only its
+//! own judgement on top.
 //!
 //! ```no_run
 //! use atomic_protocol::Scanner;
@@ -17,7 +20,6 @@
 //! println!("{}", outcome.summary);
 //! ```
 
-pub mod arch;
 pub mod decide;
 pub mod image;
 pub mod modularity;
@@ -25,9 +27,11 @@ pub mod pkgspec;
 pub mod report;
 pub mod repos;
 
+pub use repodata::arch;
+
 use atomic_protocol::{ExtraFile, Outcome, ResultDocument, ScanFailure, ScanType, Scanner};
 use repodata::cache::Cache;
-use repodata::config::{ImageConfig, RepoConfig};
+use repodata::config::ImageConfig;
 use repodata::fetch::FetchOptions;
 use rpmdb::root::Root;
 use std::collections::HashSet;
@@ -43,8 +47,9 @@ pub struct Options {
     #[arg(long, value_name = "DIR")]
     pub cache_dir: Option<PathBuf>,
 
-    /// Also look in this repository: ID=URL, URL a base URL (http://, https://, or file://
-    /// on the host); repeatable. An image repository with the same id is replaced.
+    /// Also look in this repository: ID=URL, URL a base URL (http://, https://, file://) or a
+    /// directory, $releasever and the image's other variables substituted; repeatable. An
+    /// image repository with the same id is replaced.
     #[arg(long = "repo", value_name = "ID=URL")]
     pub repos: Vec<String>,
 
@@ -104,17 +109,6 @@ impl Options {
             ..FetchOptions::default()
         }
     }
-
-    /// The `--repo` repositories.
-    fn command_line_repos(&self) -> Result<Vec<RepoConfig>, ScanFailure> {
-        self.repos
-            .iter()
-            .map(|r| match r.split_once('=') {
-                Some((id, url)) if !id.is_empty() && !url.is_empty() => Ok(RepoConfig::from_url(id, url)),
-                _ => Err(ScanFailure(format!("--repo {r:?}: expected ID=URL"))),
-            })
-            .collect()
-    }
 }
 
 pub const SCAN_TYPES: &[ScanType] = &[ScanType {
@@ -166,27 +160,9 @@ impl Scanner for PipelineScanner {
     fn scan(&self, root: &Root, _scan_type: &str, options: &Options) -> Result<Outcome, ScanFailure> {
         let image = image::Image::read(root, std::env::consts::ARCH).map_err(|e| ScanFailure(e.0))?;
         let config = ImageConfig::read(root, &image.facts);
-        let cli_repos = options.command_line_repos()?;
-
-        let mut sources: Vec<repos::RepoSource> = Vec::new();
-        if !options.no_image_repos {
-            sources.extend(
-                config
-                    .enabled_repos()
-                    .filter(|r| !cli_repos.iter().any(|c| c.id == r.id))
-                    .map(|r| repos::RepoSource {
-                        config: r.clone(),
-                        origin: repos::Origin::Image,
-                    }),
-            );
-        }
-        sources.extend(cli_repos.into_iter().map(|mut r| {
-            r.baseurl = r.baseurl.iter().map(|u| config.variables.substitute(u)).collect();
-            repos::RepoSource {
-                config: r,
-                origin: repos::Origin::CommandLine,
-            }
-        }));
+        // The image's repositories and --repo, as every scanner reads them (repodata).
+        let sources =
+            repodata::source::repositories(&config, &options.repos, options.no_image_repos).map_err(ScanFailure)?;
 
         let cache = self.cache(options)?;
         let names: HashSet<String> = image.installed.iter().map(|i| i.name.clone()).collect();
@@ -229,22 +205,17 @@ impl Scanner for PipelineScanner {
             )));
         }
 
+        let modularity = repodata::modularity::Modularity::from_image(
+            &config,
+            loaded.repos.iter().filter_map(|r| r.modules.as_ref()),
+        );
         let streams: Vec<_> = loaded
             .repos
             .iter()
             .filter_map(|r| r.modules.as_ref())
             .flat_map(|m| &m.streams)
             .collect();
-        let defaults: Vec<_> = loaded
-            .repos
-            .iter()
-            .filter_map(|r| r.modules.as_ref())
-            .flat_map(|m| &m.defaults)
-            // The image's own defaults come last: they win, as in libdnf.
-            .chain(&config.module_defaults)
-            .collect();
-        let modules =
-            modularity::ModuleFilter::new(&streams, &defaults, &config.modules, config.platform_id.as_deref());
+        let modules = modularity::ModuleFilter::new(&streams, &modularity);
         let exclude = pkgspec::Specs(config.main.exclude.clone());
         let includepkgs = pkgspec::Specs(config.main.includepkgs.clone());
         let policy = decide::Policy {

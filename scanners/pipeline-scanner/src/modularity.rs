@@ -1,18 +1,17 @@
-//! EL8+ modularity, as libdnf filters packages (`setModuleExcludes`): which module streams are
-//! active (enabled in `etc/dnf/modules.d`, else the default stream, when their requirements —
-//! the platform from os-release's `PLATFORM_ID`, other modules — can be met), and from that
-//! which packages of non-`module_hotfixes` repositories are hidden:
-//! - packages that are artifacts of inactive streams;
-//! - packages whose name (or a provide) is the name of an active stream's artifact, unless
-//!   they are themselves an artifact of an active stream (the non-modular `nodejs` is hidden
-//!   while the `nodejs:14` stream is active).
-//!
-//! Deviation: libdnf runs a solver over module dependencies; here a required module is met
-//! when one of its streams that is enabled, default, or not disabled matches.
+//! What EL8+ modularity hides from `dnf check-update`, as libdnf filters packages
+//! (`setModuleExcludes`, over `collectNevraForInclusionExclusion`). Which streams are active
+//! is decided once for every scanner by [`repodata::modularity`] (state, defaults, platform
+//! and module requirements); this module keeps only the judgement on packages: of
+//! repositories without `module_hotfixes`,
+//! - packages that are artifacts of inactive streams are hidden;
+//! - packages whose name (or a provide) is the name of an active stream's artifact are
+//!   hidden, unless they are themselves an artifact of an active stream (the non-modular
+//!   `nodejs` is hidden while the `nodejs:14` stream is active); `src`/`nosrc` artifacts and
+//!   names an active stream `demodularized` name nothing.
 
-use repodata::config::ModuleState;
-use repodata::modules::{split_nevra, ModuleDefaults, ModuleStream};
-use std::collections::{BTreeMap, HashMap, HashSet};
+use repodata::modularity::Modularity;
+use repodata::modules::{split_nevra, ModuleStream};
+use std::collections::HashSet;
 
 /// A package identity as module artifacts name it.
 type Nevra = (String, u32, String, String, String);
@@ -28,87 +27,22 @@ pub struct ModuleFilter {
 }
 
 impl ModuleFilter {
-    /// Work out the active streams from every repository's module metadata and the image's
-    /// module states.
-    pub fn new(
-        streams: &[&ModuleStream],
-        defaults: &[&ModuleDefaults],
-        states: &BTreeMap<String, ModuleState>,
-        platform_id: Option<&str>,
-    ) -> ModuleFilter {
+    /// The artifacts of every repository's module streams, sorted by whether their stream is
+    /// active.
+    pub fn new(streams: &[&ModuleStream], modularity: &Modularity) -> ModuleFilter {
         let mut filter = ModuleFilter::default();
         if streams.is_empty() {
             return filter;
         }
-        let default_stream: HashMap<&str, &str> = defaults
-            .iter()
-            .filter_map(|d| Some((d.module.as_str(), d.stream.as_deref()?)))
-            .collect();
-        // The stream each module would use: enabled, else default (unless disabled).
-        let chosen = |module: &str| -> Option<String> {
-            match states.get(module) {
-                Some(s) if s.state == "disabled" => None,
-                Some(s) if s.state == "enabled" => s.stream.clone(),
-                _ => default_stream.get(module).map(|s| s.to_string()),
-            }
-        };
-        let platform = platform_id
-            .and_then(|p| p.strip_prefix("platform:"))
-            .map(str::to_string);
-        let stream_ok = |wanted: &[String], have: &str| -> bool {
-            if wanted.is_empty() {
-                return true;
-            }
-            let negated: Vec<&str> = wanted.iter().filter_map(|w| w.strip_prefix('-')).collect();
-            if !negated.is_empty() && negated.len() == wanted.len() {
-                return !negated.contains(&have);
-            }
-            wanted.iter().any(|w| w == have)
-        };
-        let requirement_met = |module: &str, wanted: &[String]| -> bool {
-            if module == "platform" {
-                return platform.as_deref().is_some_and(|p| stream_ok(wanted, p));
-            }
-            match chosen(module) {
-                Some(s) => stream_ok(wanted, &s),
-                None => {
-                    states.get(module).is_none_or(|s| s.state != "disabled")
-                        && streams.iter().any(|m| m.name == module && stream_ok(wanted, &m.stream))
-                }
-            }
-        };
-        let satisfiable = |m: &ModuleStream| -> bool {
-            m.requires.is_empty()
-                || m.requires
-                    .iter()
-                    .any(|set| set.iter().all(|(module, wanted)| requirement_met(module, wanted)))
-        };
-
-        // Per module name and chosen stream: the context of the newest satisfiable version.
-        let mut active_ids: HashSet<(String, String, String)> = HashSet::new();
-        let mut by_stream: BTreeMap<(String, String), Vec<&ModuleStream>> = BTreeMap::new();
-        for m in streams {
-            by_stream.entry((m.name.clone(), m.stream.clone())).or_default().push(m);
-        }
-        for ((name, stream), docs) in &by_stream {
-            if chosen(name).as_deref() != Some(stream.as_str()) {
-                continue;
-            }
-            if let Some(best) = docs.iter().filter(|m| satisfiable(m)).max_by_key(|m| m.version) {
-                active_ids.insert((name.clone(), stream.clone(), best.context.clone()));
-                filter.active.push(format!("{name}:{stream}"));
-            }
-        }
-
+        filter.active = modularity.active_streams.clone();
         let mut demodularized: HashSet<&str> = HashSet::new();
         for m in streams {
-            let active = active_ids.contains(&(m.name.clone(), m.stream.clone(), m.context.clone()));
-            if active {
+            if modularity.stream_is_active(m) {
                 demodularized.extend(m.demodularized.iter().map(String::as_str));
             }
         }
         for m in streams {
-            let active = active_ids.contains(&(m.name.clone(), m.stream.clone(), m.context.clone()));
+            let active = modularity.stream_is_active(m);
             for a in &m.artifacts {
                 let Some((n, e, v, r, arch)) = split_nevra(a) else {
                     continue;
@@ -151,6 +85,8 @@ impl ModuleFilter {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use repodata::modularity::ModuleStates;
+    use std::collections::BTreeMap;
 
     fn stream(name: &str, s: &str, version: u64, artifacts: &[&str], platform: &str) -> ModuleStream {
         ModuleStream {
@@ -169,23 +105,18 @@ mod tests {
     fn enabled_stream_hides_other_streams_and_non_modular_packages() {
         let s14 = stream("nodejs", "14", 1, &["nodejs-1:14.0-1.module.x86_64"], "el8");
         let s16 = stream("nodejs", "16", 1, &["nodejs-1:16.0-1.module.x86_64"], "el8");
-        let mut states = BTreeMap::new();
-        states.insert(
-            "nodejs".into(),
-            ModuleState {
-                name: "nodejs".into(),
-                stream: Some("14".into()),
-                state: "enabled".into(),
-            },
-        );
-        let f = ModuleFilter::new(&[&s14, &s16], &[], &states, Some("platform:el8"));
+        let mut states = ModuleStates::default();
+        states.enable("nodejs", "14");
+        let resolve =
+            |platform: &str| Modularity::resolve(&[&s14, &s16], BTreeMap::new(), states.clone(), Some(platform));
+        let f = ModuleFilter::new(&[&s14, &s16], &resolve("platform:el8"));
         assert_eq!(f.active, vec!["nodejs:14"]);
         assert!(!f.hides("nodejs", 1, "14.0", "1.module", "x86_64", &[]));
         assert!(f.hides("nodejs", 1, "16.0", "1.module", "x86_64", &[]));
         assert!(f.hides("nodejs", 0, "18.0", "1.el8", "x86_64", &[]));
         assert!(!f.hides("bash", 0, "5", "1", "x86_64", &[]));
         // Without the platform the stream cannot be active: all its artifacts are hidden.
-        let f = ModuleFilter::new(&[&s14, &s16], &[], &states, Some("platform:el9"));
+        let f = ModuleFilter::new(&[&s14, &s16], &resolve("platform:el9"));
         assert!(f.active.is_empty());
         assert!(f.hides("nodejs", 1, "14.0", "1.module", "x86_64", &[]));
         assert!(!f.hides("nodejs", 0, "18.0", "1.el8", "x86_64", &[]));

@@ -265,20 +265,10 @@ fn read_modules(l: &Located, data: &DataFile, scope: UrlOrigin<'_>, cache: &Cach
     let (reader, _, url) = open_data(l, data, scope, cache)?;
     let m = modules::parse(reader).map_err(|e| format!("{url}: {e}"))?;
     if let (Some(path), Some(text)) = (&index_path, m.to_index()) {
-        let partial = path.with_extension(format!("part.{}.{}", std::process::id(), next_sequence()));
-        if std::fs::write(&partial, text)
-            .and_then(|_| std::fs::rename(&partial, path))
-            .is_err()
-        {
-            let _ = std::fs::remove_file(&partial);
-        }
+        // A cache that cannot be written is only slower next time.
+        let _ = repodata::cache::write_atomically::<std::io::Error>(path, |partial| std::fs::write(partial, text));
     }
     Ok(m)
-}
-
-fn next_sequence() -> u64 {
-    static SEQUENCE: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
-    SEQUENCE.fetch_add(1, std::sync::atomic::Ordering::Relaxed)
 }
 
 /// The packages of a repository's primary that `keep` wants: from the compact index an
@@ -321,7 +311,7 @@ fn read_packages(
 
     let (reader, cached, url) = open_data(l, primary, scope, cache)?;
     let index_path = if want_provides { with_provides } else { without };
-    let partial = index_path.with_extension(format!("part.{}.{}", std::process::id(), next_sequence()));
+    let partial = repodata::cache::aside_path(&index_path);
     let mut writer = std::fs::File::create(&partial)
         .and_then(|f| index::IndexWriter::new(std::io::BufWriter::new(f), want_provides))
         .ok();

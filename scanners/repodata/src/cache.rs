@@ -3,6 +3,14 @@
 //! downloads its `primary` once. Files appear atomically (written aside, then renamed): a
 //! cache shared by concurrent scanners never shows a half-written file. `repomd.xml` is not
 //! cached: it is what tells whether the cached files are still current.
+//!
+//! [`aside_path`] and [`write_atomically`] are the one atomic writer of the workspace: every
+//! file the scanners put in a cache — downloaded metadata, and what is derived from it
+//! (pipeline-scanner's primary and modules indexes, security-advisories' parsed updateinfo)
+//! — is written under a name unique to the process **and** to the write (pid and a
+//! per-process sequence), then renamed. The pid alone is not enough: the subjects of one run
+//! share a cache and are judged in parallel, so two writes of one file in one process would
+//! share a temporary name and truncate each other.
 
 use crate::checksum::{Algorithm, Checksum};
 use std::io;
@@ -98,21 +106,34 @@ impl Cache {
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent)?;
         }
-        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
-        let partial = path.with_file_name(format!(
-            ".{name}.part.{}.{}",
-            std::process::id(),
-            SEQUENCE.fetch_add(1, Ordering::Relaxed)
-        ));
-        match fill(&partial) {
-            Ok(()) => {
-                std::fs::rename(&partial, path)?;
-                Ok((path.to_path_buf(), false))
-            }
-            Err(e) => {
-                let _ = std::fs::remove_file(&partial);
-                Err(e)
-            }
+        write_atomically(path, fill)?;
+        Ok((path.to_path_buf(), false))
+    }
+}
+
+/// A name beside `target` for writing it aside: hidden, and unique to this process and this
+/// call (see the module documentation).
+pub fn aside_path(target: &Path) -> PathBuf {
+    let name = target.file_name().and_then(|n| n.to_str()).unwrap_or("file");
+    target.with_file_name(format!(
+        ".{name}.part.{}.{}",
+        std::process::id(),
+        SEQUENCE.fetch_add(1, Ordering::Relaxed)
+    ))
+}
+
+/// Write `target` atomically: `fill` writes a file at [`aside_path`], renamed onto `target`
+/// once complete and removed when `fill` fails.
+pub fn write_atomically<E: From<io::Error>>(target: &Path, fill: impl FnOnce(&Path) -> Result<(), E>) -> Result<(), E> {
+    let partial = aside_path(target);
+    match fill(&partial) {
+        Ok(()) => std::fs::rename(&partial, target).map_err(|e| {
+            let _ = std::fs::remove_file(&partial);
+            E::from(e)
+        }),
+        Err(e) => {
+            let _ = std::fs::remove_file(&partial);
+            Err(e)
         }
     }
 }
@@ -157,5 +178,20 @@ mod tests {
             })
             .is_err());
         assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn two_writes_of_one_file_in_one_process_do_not_share_a_temporary_name() {
+        let t = tempfile::tempdir().unwrap();
+        let target = t.path().join("x.index");
+        assert_ne!(aside_path(&target), aside_path(&target));
+        write_atomically::<io::Error>(&target, |outer| {
+            std::fs::write(outer, b"outer")?;
+            write_atomically::<io::Error>(&target, |inner| std::fs::write(inner, b"inner"))
+        })
+        .unwrap();
+        assert_eq!(std::fs::read(&target).unwrap(), b"outer");
+        let left: Vec<_> = std::fs::read_dir(t.path()).unwrap().collect();
+        assert_eq!(left.len(), 1, "no temporary file is left");
     }
 }

@@ -339,7 +339,8 @@ impl RepoConfig {
 pub struct ModuleState {
     pub name: String,
     pub stream: Option<String>,
-    /// `enabled`, `disabled`, `default`, or empty.
+    /// `state=` as written (`enabled`, `disabled`, dnf 2's `installed`, empty…); what it
+    /// means is decided by [`crate::modularity::ModuleState::parse`].
     pub state: String,
 }
 
@@ -349,6 +350,23 @@ pub struct SystemFacts {
     /// The machine arch (`x86_64`), derived from the installed packages.
     pub arch: String,
     pub releasever: Option<String>,
+}
+
+impl SystemFacts {
+    /// The facts every scanner uses for one image: the machine arch from the arches of the
+    /// installed packages ([`crate::arch::machine_arch`]: the most capable one, `host_arch`
+    /// when every package is `noarch`) and `$releasever` (from
+    /// [`releasever_from_packages`]).
+    pub fn from_installed<'a>(
+        installed_arches: impl IntoIterator<Item = &'a str>,
+        releasever: Option<String>,
+        host_arch: &str,
+    ) -> SystemFacts {
+        SystemFacts {
+            arch: crate::arch::machine_arch(installed_arches).unwrap_or_else(|| host_arch.to_string()),
+            releasever,
+        }
+    }
 }
 
 /// Everything the image says about its repositories.
@@ -551,7 +569,8 @@ fn read_module_states(root: &Root, problems: &mut Vec<String>) -> BTreeMap<Strin
                 .map(str::trim)
                 .filter(|v| !v.is_empty())
                 .map(str::to_string);
-            let state = s.get("state").unwrap_or("").trim().to_ascii_lowercase();
+            // As written: libdnf's `fromString` compares it exactly (`Enabled` is no state).
+            let state = s.get("state").unwrap_or("").trim().to_string();
             out.insert(name.clone(), ModuleState { name, stream, state });
         }
     }

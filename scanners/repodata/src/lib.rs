@@ -8,6 +8,11 @@
 //! content); [`source`] puts them together for one repository as the scanners read it.
 //! [`checksum`] and [`xml`] serve them.
 //!
+//! dnf's image-side rules live here once, for every scanner: [`arch`] (the machine arch of an
+//! image and what it runs, hence `$basearch`), [`config`] (variables, repositories, module
+//! states as written) and [`modularity`] (module states typed, default streams layered and
+//! the active streams, as libdnf decides them).
+//!
 //! ```no_run
 //! use repodata::{compression, primary};
 //! let file = std::io::BufReader::new(std::fs::File::open("primary.xml.gz").unwrap());
@@ -15,6 +20,7 @@
 //! primary::parse(xml, primary::ParseOptions::default(), |p| println!("{}", p.nevra())).unwrap();
 //! ```
 
+pub mod arch;
 pub mod cache;
 pub mod checksum;
 pub mod compression;
@@ -22,6 +28,7 @@ pub mod config;
 pub mod fetch;
 pub mod index;
 pub mod metalink;
+pub mod modularity;
 pub mod modules;
 pub mod primary;
 pub mod repomd;

@@ -33,6 +33,10 @@ pub struct ModuleStream {
 pub struct ModuleDefaults {
     pub module: String,
     pub stream: Option<String>,
+    /// `data.modified` (`YYYYMMDDhhmm`, 0 when absent): between two documents of one
+    /// metadata layer that name different streams, the later one wins (see
+    /// [`crate::modularity::default_streams`]).
+    pub modified: u64,
 }
 
 /// Everything of interest in a `modules.yaml`.
@@ -140,6 +144,7 @@ fn read_document(text: &str, number: usize, out: &mut ModulesMetadata) {
                 Some(module) => out.defaults.push(ModuleDefaults {
                     module,
                     stream: scalar(&data["stream"]),
+                    modified: scalar(&data["modified"]).and_then(|m| m.parse().ok()).unwrap_or(0),
                 }),
                 None => out
                     .skipped
@@ -191,7 +196,7 @@ fn stream(data: &Yaml) -> Result<ModuleStream, String> {
 }
 
 /// The first line of a modules index.
-const INDEX_MAGIC: &str = "pipeline-scanner modules index 1";
+const INDEX_MAGIC: &str = "pipeline-scanner modules index 2";
 
 impl ModulesMetadata {
     /// A compact text form of what was parsed, for the metadata cache: one record per line,
@@ -238,7 +243,13 @@ impl ModulesMetadata {
             if !ok(&d.module) || !ok(stream) {
                 return None;
             }
-            out.push_str(&format!("D\t{}\t{}\t{}\n", d.module, stream, d.stream.is_some() as u8));
+            out.push_str(&format!(
+                "D\t{}\t{}\t{}\t{}\n",
+                d.module,
+                stream,
+                d.stream.is_some() as u8,
+                d.modified
+            ));
         }
         out.push_str("E\n");
         Some(out)
@@ -281,9 +292,10 @@ impl ModulesMetadata {
                     }
                 }
                 (["M", d], Some(m)) => m.demodularized.push(d.to_string()),
-                (["D", module, stream, has], _) => out.defaults.push(ModuleDefaults {
+                (["D", module, stream, has, modified], _) => out.defaults.push(ModuleDefaults {
                     module: module.to_string(),
                     stream: (*has == "1").then(|| stream.to_string()),
+                    modified: modified.parse().map_err(|_| format!("bad modified {modified:?}"))?,
                 }),
                 (["E"], _) => ended = true,
                 _ => return Err(format!("damaged modules index line {line:?}")),
@@ -375,7 +387,8 @@ data:
             m.defaults,
             vec![ModuleDefaults {
                 module: "nodejs".into(),
-                stream: Some("10".into())
+                stream: Some("10".into()),
+                modified: 0,
             }]
         );
     }

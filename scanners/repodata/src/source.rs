@@ -3,9 +3,17 @@
 //! through its mirrors, and its metadata files through the cache. pipeline-scanner (primary,
 //! modules) and security-advisories (updateinfo, modules) both read repositories this way,
 //! under the same cache keys, so they share downloads.
+//!
+//! [`repositories`] is the one list both read: the image's enabled repositories (unless
+//! `--no-image-repos`) and `--repo ID=URL`, each parsed by [`repo_from_arg`] as dnf's
+//! `--repofrompath` adds a repository (`RepoDict.add_new_repo`): a URL without `://` is a
+//! directory, made absolute and `file://`; then the image's variables (`$releasever`,
+//! `$basearch`…) are substituted. A `--repo` whose id the image also defines replaces the
+//! image's repository — dnf would refuse the pair ("Repository … is listed more than once");
+//! a scanner reads it as the user's override of that one repository.
 
 use crate::cache::Cache;
-use crate::config::{RepoConfig, Variables};
+use crate::config::{ImageConfig, RepoConfig, Variables};
 use crate::fetch::{self, FetchOptions, Fetcher, UrlOrigin};
 use crate::repomd::{DataFile, Repomd, MAX_REPOMD_BYTES};
 use rpmdb::root::Root;
@@ -157,5 +165,71 @@ impl Located {
     /// The URL of a metadata file (its own `xml:base`, else where `repomd.xml` came from).
     pub fn url(&self, data: &DataFile) -> String {
         fetch::join(data.base.as_deref().unwrap_or(&self.base), &data.href)
+    }
+}
+
+/// One `--repo ID=URL` (see the module documentation), its URL substituted with `variables`.
+pub fn repo_from_arg(arg: &str, variables: &Variables) -> Result<RepoConfig, String> {
+    let (id, url) = arg
+        .split_once('=')
+        .filter(|(id, url)| !id.is_empty() && !url.is_empty())
+        .ok_or_else(|| format!("--repo {arg:?}: expected ID=URL"))?;
+    let url = if url.contains("://") {
+        url.to_string()
+    } else {
+        let abs = std::path::absolute(Path::new(url)).map_err(|e| format!("--repo {id}: directory {url}: {e}"))?;
+        format!("file://{}", abs.display())
+    };
+    Ok(RepoConfig::from_url(id, &variables.substitute(&url)))
+}
+
+/// The repositories a scanner reads for an image: its enabled ones (none with
+/// `no_image_repos`) other than those a `--repo` replaces, then every `--repo`, in order.
+pub fn repositories(
+    config: &ImageConfig,
+    repo_args: &[String],
+    no_image_repos: bool,
+) -> Result<Vec<RepoSource>, String> {
+    let cli = repo_args
+        .iter()
+        .map(|a| repo_from_arg(a, &config.variables))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut out = Vec::new();
+    if !no_image_repos {
+        out.extend(
+            config
+                .enabled_repos()
+                .filter(|r| !cli.iter().any(|c| c.id == r.id))
+                .map(|r| RepoSource {
+                    config: r.clone(),
+                    origin: Origin::Image,
+                }),
+        );
+    }
+    out.extend(cli.into_iter().map(|config| RepoSource {
+        config,
+        origin: Origin::CommandLine,
+    }));
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn repo_arguments_as_dnf_repofrompath_reads_them() {
+        let mut vars = Variables::default();
+        vars.set("releasever", "8");
+        let r = repo_from_arg("local=/srv/$releasever/repo", &vars).unwrap();
+        assert_eq!(r.baseurl, ["file:///srv/8/repo"]);
+        assert_eq!(r.source, "--repo");
+        let r = repo_from_arg("web=https://mirror/$releasever/os/", &vars).unwrap();
+        assert_eq!(r.baseurl, ["https://mirror/8/os/"]);
+        let r = repo_from_arg("rel=repo", &vars).unwrap();
+        let cwd = std::env::current_dir().unwrap();
+        assert_eq!(r.baseurl, [format!("file://{}/repo", cwd.display())]);
+        assert!(repo_from_arg("=x", &vars).is_err());
+        assert!(repo_from_arg("novalue", &vars).is_err());
     }
 }

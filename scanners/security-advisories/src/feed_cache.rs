@@ -87,7 +87,9 @@ impl CacheWriter {
     /// Start the cache of `metadata` (under a temporary name until [`CacheWriter::finish`]).
     pub fn create(metadata: &Path) -> io::Result<CacheWriter> {
         let target = cache_path(metadata);
-        let temporary = target.with_extension(format!("advisories.part.{}", std::process::id()));
+        // Unique to this write, not only to the process (repodata's one atomic writer): two
+        // subjects of one run may parse the same feed at once.
+        let temporary = repodata::cache::aside_path(&target);
         let mut out = BufWriter::with_capacity(256 * 1024, File::create(&temporary)?);
         writeln!(out, "{HEADER}")?;
         Ok(CacheWriter {
@@ -410,5 +412,17 @@ mod tests {
         let text = std::fs::read_to_string(cache_path(&meta)).unwrap();
         std::fs::write(cache_path(&meta), &text[..text.len() - 4]).unwrap();
         assert!(read(&meta, &|_| true, &mut |_| {}).unwrap_err().contains("truncated"));
+    }
+
+    #[test]
+    fn two_writers_of_one_feed_in_one_process_both_finish() {
+        let dir = tempfile::tempdir().unwrap();
+        let meta = dir.path().join("sha256-00-updateinfo.xml.gz");
+        let a = CacheWriter::create(&meta).unwrap();
+        let b = CacheWriter::create(&meta).unwrap();
+        a.finish(&[], 0).unwrap();
+        b.finish(&[], 0).unwrap();
+        let rest = read(&meta, &|_| true, &mut |_| {}).unwrap();
+        assert_eq!(rest.warnings_dropped, 0);
     }
 }

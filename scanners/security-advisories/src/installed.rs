@@ -105,21 +105,6 @@ impl InstalledIndex {
         Ok(index)
     }
 
-    /// The machine arch for `$arch`/`$basearch`: the most common arch among the installed
-    /// packages other than `noarch`.
-    pub fn machine_arch(&self) -> Option<String> {
-        let mut counts: HashMap<&str, usize> = HashMap::new();
-        for p in self.iter() {
-            if p.arch != "noarch" && p.arch != "src" && !p.arch.is_empty() {
-                *counts.entry(p.arch.as_str()).or_default() += 1;
-            }
-        }
-        counts
-            .into_iter()
-            .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(a.0)))
-            .map(|(a, _)| a.to_string())
-    }
-
     pub fn insert(&mut self, p: InstalledPackage) {
         self.by_name.entry(p.name.clone()).or_default().push(p);
     }

@@ -162,13 +162,14 @@ pub fn scan(root: &Root, scan_type: &str, options: &Options) -> Result<Outcome, 
         .collect();
     let mut findings: BTreeMap<String, Finding> = BTreeMap::new();
     let mut sources: Vec<SourceReport> = Vec::new();
+    let mut active_modules = Vec::new();
 
-    let facts = SystemFacts {
-        arch: installed
-            .machine_arch()
-            .unwrap_or_else(|| std::env::consts::ARCH.to_string()),
-        releasever: installed.releasever.clone(),
-    };
+    // The machine arch and $releasever as every scanner takes them (repodata's one rule).
+    let facts = SystemFacts::from_installed(
+        installed.iter().map(|p| p.arch.as_str()),
+        installed.releasever.clone(),
+        std::env::consts::ARCH,
+    );
     let config = ImageConfig::read(root, &facts);
     let states = ModuleStates::from_config(&config.modules);
 
@@ -217,6 +218,7 @@ pub fn scan(root: &Root, scan_type: &str, options: &Options) -> Result<Outcome, 
         ) {
             Ok(found) => {
                 warnings.extend(found.warnings);
+                active_modules = found.active_modules;
                 for (id, f) in found.findings {
                     match findings.get_mut(&id) {
                         Some(existing) => existing.merge(f),
@@ -286,6 +288,7 @@ pub fn scan(root: &Root, scan_type: &str, options: &Options) -> Result<Outcome, 
         warnings,
         undecided,
         min_severity: options.min_severity.map(|m| m.severity().to_string()),
+        active_modules,
         install_layers: match atomic_protocol::image::PackageLayers::of(root) {
             Some(layers) => installed
                 .packages()

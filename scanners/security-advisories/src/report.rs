@@ -37,6 +37,9 @@ pub struct Report {
     pub min_severity: Option<String>,
     /// For an image: the layer that installed each package, by `name-version-release.arch`.
     pub install_layers: std::collections::HashMap<String, Value>,
+    /// `name:stream` of the module streams active in the image (`repodata::modularity`), as
+    /// pipeline-scanner reports them.
+    pub active_modules: Vec<String>,
 }
 
 impl Report {
@@ -220,6 +223,9 @@ impl Report {
         results.insert("Warnings".into(), Value::Array(warnings.clone()));
         if !self.undecided.is_empty() {
             results.insert("Undecided".into(), Value::Array(self.undecided.clone()));
+        }
+        if !self.active_modules.is_empty() {
+            results.insert("Active Module Streams".into(), json!(self.active_modules));
         }
         results.insert(
             "Minimum Severity".into(),

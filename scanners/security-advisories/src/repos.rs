@@ -11,27 +11,28 @@
 
 use crate::finding::{Finding, ScanWarning, Selection};
 use crate::installed::InstalledIndex;
-use crate::modules::{AvailableModules, ModuleActivity, ModuleStates};
+use crate::modules::{Modularity, ModuleActivity, ModuleStates};
 use crate::release;
 use crate::report::SourceReport;
 use crate::updateinfo_feed::{FeedSummary, Judge, MAX_UPDATEINFO_BYTES};
 use atomic_protocol::ScanFailure;
 use repodata::cache::Cache;
-use repodata::config::{ImageConfig, RepoConfig};
+use repodata::config::ImageConfig;
 use repodata::fetch::FetchOptions;
 use repodata::modules;
-use repodata::source::{Origin, RepoSource, Trust};
+use repodata::source::{RepoSource, Trust};
 use rpmdb::osrelease::OsRelease;
 use rpmdb::root::Root;
 use std::collections::BTreeMap;
 use std::io::BufReader;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 /// Repository flags (the same names as pipeline-scanner's).
 #[derive(Debug, Clone, Default, clap::Args)]
 pub struct RepoOptions {
-    /// Also use this repository (`ID=URL`: http://, https://, file:// on the host, or a
-    /// directory); repeatable.
+    /// Also use this repository (`ID=URL`: http://, https://, file://, or a directory),
+    /// $releasever and the image's other variables substituted; repeatable. An image
+    /// repository with the same id is replaced.
     #[arg(long = "repo", value_name = "ID=URL")]
     pub repo: Vec<String>,
 
@@ -61,47 +62,23 @@ pub struct RepoFindings {
     pub findings: BTreeMap<String, Finding>,
     pub sources: Vec<SourceReport>,
     pub warnings: Vec<ScanWarning>,
-}
-
-/// Parse `ID=URL`; a bare directory becomes a `file://` URL.
-pub fn parse_repo_arg(arg: &str) -> Result<RepoConfig, String> {
-    let (id, url) = arg
-        .split_once('=')
-        .filter(|(id, url)| !id.is_empty() && !url.is_empty())
-        .ok_or_else(|| format!("--repo {arg:?}: expected ID=URL"))?;
-    let url = if url.contains("://") {
-        url.to_string()
-    } else {
-        let abs = std::path::absolute(Path::new(url)).map_err(|e| format!("--repo {id}: {url}: {e}"))?;
-        format!("file://{}", abs.display())
-    };
-    Ok(RepoConfig::from_url(id, &url))
+    /// `name:stream` of the active module streams (from the repositories' modules metadata).
+    pub active_modules: Vec<String>,
 }
 
 /// The repositories to read: the image's enabled ones (unless `--no-image-repos`), then
-/// `--repo`.
+/// `--repo`, as every scanner reads them ([`repodata::source::repositories`]).
 fn sources(
     config: &ImageConfig,
     options: &RepoOptions,
     warnings: &mut Vec<ScanWarning>,
 ) -> Result<Vec<RepoSource>, ScanFailure> {
-    let mut out = Vec::new();
     if !options.no_image_repos {
         for p in &config.problems {
             warnings.push(ScanWarning::new("repo-config", None, p.clone()));
         }
-        out.extend(config.enabled_repos().map(|c| RepoSource {
-            config: c.clone(),
-            origin: Origin::Image,
-        }));
     }
-    for arg in &options.repo {
-        out.push(RepoSource {
-            config: parse_repo_arg(arg).map_err(ScanFailure)?,
-            origin: Origin::CommandLine,
-        });
-    }
-    Ok(out)
+    repodata::source::repositories(config, &options.repo, options.no_image_repos).map_err(ScanFailure)
 }
 
 /// Judge the repositories' advisories against the image.
@@ -140,7 +117,8 @@ pub fn judge_repositories(
 
     // Pass 1: repomd and modules of every repository.
     let mut located = Vec::new();
-    let mut available: Option<AvailableModules> = None;
+    // Every repository's modules metadata: dnf's module container holds them all.
+    let mut repo_modules = Vec::new();
     for s in &sources {
         // The built-in CA roots, unless the repository names its own `sslcacert`.
         let l = match s.locate(root, &cache, &fetch_options, &config.variables, Trust::BuiltIn) {
@@ -166,7 +144,7 @@ pub fn judge_repositories(
                     modules::parse(yaml)
                 });
             match parsed {
-                Ok(meta) => available.get_or_insert_with(AvailableModules::default).add(&meta),
+                Ok(meta) => repo_modules.push(meta),
                 Err(e) => out.warnings.push(ScanWarning::new(
                     "modules-metadata",
                     Some(&s.config.id),
@@ -183,8 +161,11 @@ pub fn judge_repositories(
     // Pass 2: each updateinfo.
     let activity = ModuleActivity {
         states: states.clone(),
-        available,
+        available: (!repo_modules.is_empty()).then(|| Modularity::from_image(config, &repo_modules)),
     };
+    if let Some(m) = &activity.available {
+        out.active_modules = m.active_streams.clone();
+    }
     let judge = Judge {
         installed,
         modules: &activity,

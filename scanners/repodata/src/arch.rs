@@ -1,6 +1,19 @@
 //! Architectures: which package arches a machine can run (rpm's and libsolv's compatibility
 //! table, e.g. an `x86_64` machine runs `x86_64`, `i686`…`i386` and `noarch`), and the machine
-//! arch of an image, told by its installed packages.
+//! arch of an image, told by its installed packages — the one rule every scanner uses for
+//! `$arch` and `$basearch` ([`crate::config::SystemFacts::from_installed`]).
+//!
+//! dnf does not look at packages: `$arch` is the host's (`hawkey.detect_arch()`, uname's
+//! machine, or the `arch` option / `--forcearch`), `$basearch` its base
+//! (`dnf.rpm.basearch`), and only packages that arch can run are seen. An image carries no
+//! host, so the machine it was built for is inferred: the **most capable** arch among its
+//! installed packages, the one that can run the most of them (ties: the longer compatibility
+//! list, then the larger count). A multilib x86_64 image with more `i686` than `x86_64`
+//! packages is still an x86_64 machine — dnf run in it reads the `x86_64` repositories and
+//! offers `x86_64` and `i686` updates — whereas the most common arch would say `i686`, read
+//! the `i386` repositories and hide every `x86_64` package (an `i686` machine cannot run
+//! them). The most capable arch is never wrong in that direction: an image holding any
+//! `x86_64` package cannot have been an `i686` machine.
 
 use std::collections::BTreeMap;
 

@@ -1,0 +1,530 @@
+//! dnf's image-side rules, decided once in `repodata` and used by both repository scanners:
+//! for each case, pipeline-scanner and security-advisories report the same active module
+//! streams and arch, and both agree with Debian's dnf run on the same root —
+//! `dnf check-update` (pipeline-scanner), `dnf updateinfo list` (security-advisories),
+//! `dnf module list --enabled` (the module states).
+//!
+//! Cases (issue 14): a module recorded with dnf 2's `installed` state; the image's
+//! `modules.defaults.d` overriding a repository's default stream; two repositories whose
+//! default streams conflict; an enabled stream whose `platform:` requirement is unmet; a
+//! multilib image whose most common arch (`i686`) is not its most capable one (`x86_64`),
+//! with `$basearch` in its repository URL; `--repo` given a bare directory naming
+//! `$releasever`, whose id replaces the image's repository of that id.
+//!
+//! Tools: rpm, rpmbuild (rpm), createrepo_c and modifyrepo_c (createrepo-c), dnf (dnf).
+
+mod harness;
+
+use atomic_protocol::Scanner;
+use harness::advisory::{advisory_repo, dnf_command, dnf_updateinfo, dnf_updateinfo_image_repos};
+use harness::repo::{self, DnfAnswer, HttpServer, NaEvr, Serve};
+use harness::{build_rpms, PackageSpec, TestRoot};
+use std::collections::BTreeSet;
+use std::path::{Path, PathBuf};
+
+const OS_RELEASE: &str =
+    "NAME=\"Test Linux\"\nVERSION_ID=\"8\"\nPRETTY_NAME=\"Test Linux 8\"\nPLATFORM_ID=\"platform:el8\"\n";
+
+fn release_package() -> PackageSpec {
+    PackageSpec::new("test-release", "8.4", "1")
+        .arch("noarch")
+        .provides("system-release(releasever) = 8")
+}
+
+fn p(name: &str, version: &str, release: &str, arch: &str) -> PackageSpec {
+    PackageSpec::new(name, version, release).arch(arch)
+}
+
+/// One updateinfo `<update>` fixing one package, in a module collection when `module` is
+/// `(name, stream, context)`.
+fn update(
+    id: &str,
+    module: Option<(&str, &str, &str)>,
+    name: &str,
+    version: &str,
+    release: &str,
+    arch: &str,
+) -> String {
+    let module = module
+        .map(|(n, s, c)| format!("<module name=\"{n}\" stream=\"{s}\" version=\"1\" context=\"{c}\" arch=\"x86_64\"/>"))
+        .unwrap_or_default();
+    format!(
+        "  <update from=\"t@example.org\" status=\"final\" type=\"security\" version=\"2\">\n    <id>{id}</id>\
+         <title>{id}</title><issued date=\"2024-01-10 10:00:00\"/><severity>Important</severity>\n    \
+         <references><reference href=\"h\" id=\"CVE-2024-1\" type=\"cve\"/></references>\n    <pkglist><collection>{module}\
+         <package name=\"{name}\" epoch=\"0\" version=\"{version}\" release=\"{release}\" arch=\"{arch}\"/>\
+         </collection></pkglist>\n  </update>\n"
+    )
+}
+
+fn updateinfo(updates: &[String]) -> String {
+    format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<updates>\n{}</updates>\n",
+        updates.concat()
+    )
+}
+
+/// A `modulemd` document of module `app` with one artifact, requiring `platform: [P]`.
+fn app_stream(stream: &str, context: &str, artifact: &str, platform: &str) -> String {
+    format!(
+        "---\ndocument: modulemd\nversion: 2\ndata:\n  name: app\n  stream: \"{stream}\"\n  version: 1\n  \
+         context: {context}\n  arch: x86_64\n  summary: app\n  description: app module\n  license:\n    module: [MIT]\n  \
+         dependencies:\n  - requires:\n      platform: [{platform}]\n  artifacts:\n    rpms:\n    - {artifact}\n...\n"
+    )
+}
+
+fn app_defaults(stream: &str) -> String {
+    format!("---\ndocument: modulemd-defaults\nversion: 1\ndata:\n  module: app\n  stream: \"{stream}\"\n...\n")
+}
+
+/// The modular case: `app` installed at 1.0 from its stream 1; the repository has app 1.1
+/// (stream 1, context c1), app 2.0 (stream 2, context c2), a non-modular app 9.0, and plain
+/// 1.1; one advisory per fix.
+struct Modular {
+    root: TestRoot,
+    repos: Vec<PathBuf>,
+    _work: tempfile::TempDir,
+}
+
+fn modular(stream2_platform: &str, defaults: &[&str]) -> Modular {
+    let work = tempfile::tempdir().unwrap();
+    let installed = [
+        release_package(),
+        p("app", "1.0", "1.module_el8", "x86_64"),
+        p("plain", "1.0", "1", "x86_64"),
+    ];
+    let available = [
+        p("app", "1.1", "1.module_el8", "x86_64"),
+        p("app", "2.0", "1.module_el8", "x86_64"),
+        p("app", "9.0", "1.el8", "x86_64"),
+        p("plain", "1.1", "1", "x86_64"),
+    ];
+    let all: Vec<PackageSpec> = installed.iter().chain(&available).cloned().collect();
+    let rpms = build_rpms(&all, &work.path().join("rpms"));
+    let root = TestRoot::new();
+    root.install(&rpms[..installed.len()], &[]);
+    root.write_file("/etc/os-release", OS_RELEASE);
+    let info = updateinfo(&[
+        update(
+            "T-APP1",
+            Some(("app", "1", "c1")),
+            "app",
+            "1.1",
+            "1.module_el8",
+            "x86_64",
+        ),
+        update(
+            "T-APP2",
+            Some(("app", "2", "c2")),
+            "app",
+            "2.0",
+            "1.module_el8",
+            "x86_64",
+        ),
+        update("T-PLAIN", None, "plain", "1.1", "1", "x86_64"),
+    ]);
+    let streams = [
+        app_stream("1", "c1", "app-0:1.1-1.module_el8.x86_64", "el8"),
+        app_stream("2", "c2", "app-0:2.0-1.module_el8.x86_64", stream2_platform),
+    ]
+    .concat();
+    // One repository per default given (the packages and streams in the first); without
+    // defaults, one repository.
+    let mut repos = Vec::new();
+    let count = defaults.len().max(1);
+    for i in 0..count {
+        let dir = work.path().join(format!("repo{i}"));
+        let mut yaml = if i == 0 { streams.clone() } else { String::new() };
+        if let Some(d) = defaults.get(i) {
+            yaml.push_str(&app_defaults(d));
+        }
+        let (pkgs, info) = if i == 0 {
+            (&rpms[installed.len()..], info.as_str())
+        } else {
+            (&rpms[..0], "<?xml version=\"1.0\"?>\n<updates/>\n")
+        };
+        advisory_repo(&dir, pkgs, info, Some(&yaml));
+        repos.push(dir);
+    }
+    Modular {
+        root,
+        repos,
+        _work: work,
+    }
+}
+
+/// What both scanners said about a root.
+#[derive(Debug)]
+struct Ours {
+    updates: BTreeSet<NaEvr>,
+    pipeline_streams: Vec<String>,
+    advisories: BTreeSet<(String, String)>,
+    advisory_streams: Vec<String>,
+}
+
+fn streams_of(results: &serde_json::Value) -> Vec<String> {
+    results["Active Module Streams"]
+        .as_array()
+        .map(|a| a.iter().map(|v| v.as_str().unwrap().to_string()).collect())
+        .unwrap_or_default()
+}
+
+/// Both scanners on `root`: with `repos` given as `--repo` (and the image's ignored), or
+/// with the image's own repositories when `repos` is empty.
+fn ours(root: &TestRoot, repos: &[PathBuf]) -> Ours {
+    let cli: Vec<String> = repos
+        .iter()
+        .enumerate()
+        .map(|(i, d)| format!("t{i}=file://{}", d.display()))
+        .collect();
+    ours_with(root, cli, !repos.is_empty())
+}
+
+/// Both scanners on `root` with these `--repo` arguments.
+fn ours_with(root: &TestRoot, cli: Vec<String>, no_image_repos: bool) -> Ours {
+    let r = rpmdb::root::Root::new(root.path()).unwrap();
+    let options = pipeline_scanner::Options {
+        repos: cli.clone(),
+        no_image_repos,
+        network: repo::allow_test_servers(),
+        ..Default::default()
+    };
+    let outcome = pipeline_scanner::PipelineScanner::default()
+        .scan(&r, "yum-update", &options)
+        .unwrap_or_else(|e| panic!("pipeline-scanner: {e}"));
+    let pipeline = outcome.scan_results;
+    assert!(
+        pipeline["Repository Errors"].as_array().unwrap().is_empty(),
+        "{}",
+        pipeline["Repository Errors"]
+    );
+    let updates = pipeline["Update Details"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["Package"].as_str().unwrap().to_string(),
+                d["Available"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+
+    let options = security_advisories::Options {
+        repos: security_advisories::repos::RepoOptions {
+            repo: cli,
+            no_image_repos,
+            network: repo::allow_test_servers(),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let outcome = security_advisories::scan(&r, "all", &options).unwrap_or_else(|e| panic!("security-advisories: {e}"));
+    let results = outcome.scan_results;
+    for source in results["Sources"].as_array().unwrap() {
+        assert!(source.get("Error").is_none(), "security-advisories: {source}");
+    }
+    let mut advisories = BTreeSet::new();
+    for adv in results["Advisories"].as_array().unwrap() {
+        for p in adv["Packages"].as_array().unwrap() {
+            advisories.insert((
+                adv["Advisory"].as_str().unwrap().to_string(),
+                p["Fixed"].as_str().unwrap().to_string(),
+            ));
+        }
+    }
+    Ours {
+        updates,
+        pipeline_streams: streams_of(&pipeline),
+        advisories,
+        advisory_streams: streams_of(&results),
+    }
+}
+
+fn check_update_file_repos(root: &TestRoot, repos: &[PathBuf]) -> DnfAnswer {
+    let mut args = vec!["--setopt=reposdir=/dev/null".to_string()];
+    for (i, d) in repos.iter().enumerate() {
+        args.push(format!("--repofrompath=t{i},file://{}", d.display()));
+    }
+    repo::dnf_check_update(root.path(), &args)
+}
+
+/// `dnf updateinfo list` over every repository of the case.
+fn updateinfo_file_repos(root: &TestRoot, repos: &[PathBuf]) -> BTreeSet<(String, String)> {
+    if repos.len() == 1 {
+        return dnf_updateinfo(root, &repos[0], "8", &[]);
+    }
+    let cache = tempfile::tempdir().unwrap();
+    let mut cmd = dnf_command(root, &repos[0], "8", cache.path());
+    for (i, d) in repos.iter().enumerate().skip(1) {
+        cmd.arg(format!("--repofrompath=t{i},file://{}", d.display()));
+    }
+    cmd.arg("updateinfo").arg("list");
+    let out = cmd.output().unwrap();
+    assert!(
+        out.status.success(),
+        "{cmd:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    harness::advisory::parse_updateinfo_list(&String::from_utf8_lossy(&out.stdout))
+}
+
+/// `dnf module list --enabled`: the `name:stream` rows marked `[e]`.
+fn dnf_enabled_modules(root: &TestRoot, repo: &Path) -> BTreeSet<String> {
+    let cache = tempfile::tempdir().unwrap();
+    let mut cmd = dnf_command(root, repo, "8", cache.path());
+    cmd.args(["module", "list", "--enabled"]);
+    let out = cmd.output().unwrap();
+    // "No matching Modules to list" is an exit status of 1.
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter_map(|l| {
+            let cols: Vec<&str> = l.split_whitespace().collect();
+            match cols.as_slice() {
+                // Not the closing "Hint: [d]efault, [e]nabled…" line.
+                [name, stream, marks, ..]
+                    if marks.starts_with('[') && marks.ends_with(']') && marks.contains("[e]") =>
+                {
+                    Some(format!("{name}:{stream}"))
+                }
+                _ => None,
+            }
+        })
+        .collect()
+}
+
+/// The enabled streams as repodata reads the image's `modules.d`.
+fn our_enabled_modules(root: &TestRoot) -> BTreeSet<String> {
+    let r = rpmdb::root::Root::new(root.path()).unwrap();
+    let facts = repodata::config::SystemFacts {
+        arch: "x86_64".into(),
+        releasever: Some("8".into()),
+    };
+    let config = repodata::config::ImageConfig::read(&r, &facts);
+    security_advisories::modules::ModuleStates::from_config(&config.modules)
+        .enabled()
+        .into_iter()
+        .collect()
+}
+
+fn na(name_arch: &str, evr: &str) -> NaEvr {
+    (name_arch.to_string(), evr.to_string())
+}
+
+fn pair(id: &str, nevra: &str) -> (String, String) {
+    (id.to_string(), nevra.to_string())
+}
+
+/// Both scanners against dnf on a modular case; returns what they said.
+fn compare_modular(c: &Modular) -> (Ours, DnfAnswer, BTreeSet<(String, String)>) {
+    let dnf = check_update_file_repos(&c.root, &c.repos);
+    let dnf_advisories = updateinfo_file_repos(&c.root, &c.repos);
+    let o = ours(&c.root, &c.repos);
+    assert_eq!(
+        o.updates, dnf.updates,
+        "pipeline-scanner vs dnf check-update:\n{}",
+        dnf.output
+    );
+    assert_eq!(
+        o.advisories, dnf_advisories,
+        "security-advisories vs dnf updateinfo list"
+    );
+    assert_eq!(
+        o.pipeline_streams, o.advisory_streams,
+        "both scanners name the same active streams"
+    );
+    assert_eq!(
+        our_enabled_modules(&c.root),
+        dnf_enabled_modules(&c.root, &c.repos[0]),
+        "modules.d as dnf module list --enabled reads it"
+    );
+    (o, dnf, dnf_advisories)
+}
+
+/// dnf 2 wrote `state=installed`; libdnf's `fromString` reads it as no state at all, so the
+/// repository's default stream (2) is active, not the recorded stream 1.
+#[test]
+fn the_installed_state_is_no_state_and_the_default_stream_is_active() {
+    let c = modular("el8", &["2"]);
+    c.root.write_file(
+        "/etc/dnf/modules.d/app.module",
+        "[app]\nname=app\nstream=1\nprofiles=\nstate=installed\n",
+    );
+    let (o, dnf, advisories) = compare_modular(&c);
+    assert!(
+        dnf.updates.contains(&na("app.x86_64", "2.0-1.module_el8")),
+        "{}",
+        dnf.output
+    );
+    assert!(
+        advisories.contains(&pair("T-APP2", "app-2.0-1.module_el8.x86_64")),
+        "{advisories:?}"
+    );
+    assert!(!advisories.iter().any(|(id, _)| id == "T-APP1"), "{advisories:?}");
+    assert_eq!(o.pipeline_streams, ["app:2"]);
+}
+
+/// The image's `etc/dnf/modules.defaults.d` (priority 1000) replaces the repository's
+/// default stream (priority 0).
+#[test]
+fn image_defaults_override_the_repository_default() {
+    let c = modular("el8", &["1"]);
+    c.root
+        .write_file("/etc/dnf/modules.defaults.d/app.yaml", app_defaults("2"));
+    let (o, dnf, advisories) = compare_modular(&c);
+    assert!(
+        dnf.updates.contains(&na("app.x86_64", "2.0-1.module_el8")),
+        "{}",
+        dnf.output
+    );
+    assert!(
+        advisories.contains(&pair("T-APP2", "app-2.0-1.module_el8.x86_64")),
+        "{advisories:?}"
+    );
+    assert_eq!(o.advisory_streams, ["app:2"]);
+}
+
+/// Two repositories naming different default streams with the same `modified`: libmodulemd
+/// resolves the conflict to no default, so no stream of `app` is active and the non-modular
+/// app is an update.
+#[test]
+fn conflicting_repository_defaults_are_no_default() {
+    let c = modular("el8", &["1", "2"]);
+    let (o, dnf, advisories) = compare_modular(&c);
+    assert!(dnf.updates.contains(&na("app.x86_64", "9.0-1.el8")), "{}", dnf.output);
+    assert!(
+        !advisories.iter().any(|(id, _)| id.starts_with("T-APP")),
+        "{advisories:?}"
+    );
+    assert!(o.pipeline_streams.is_empty(), "{:?}", o.pipeline_streams);
+}
+
+/// `app:2` is enabled but requires `platform:el9` on an el8 image: dnf cannot activate it
+/// (modular dependency problem), so its packages are hidden, its advisories do not apply,
+/// and the non-modular app is an update; the stream is still listed as enabled.
+#[test]
+fn a_stream_whose_platform_is_unmet_is_not_active() {
+    let c = modular("el9", &["1"]);
+    c.root.write_file(
+        "/etc/dnf/modules.d/app.module",
+        "[app]\nname=app\nstream=2\nprofiles=\nstate=enabled\n",
+    );
+    let (o, dnf, advisories) = compare_modular(&c);
+    assert!(dnf.updates.contains(&na("app.x86_64", "9.0-1.el8")), "{}", dnf.output);
+    assert!(
+        !advisories.iter().any(|(id, _)| id.starts_with("T-APP")),
+        "{advisories:?}"
+    );
+    assert!(o.advisory_streams.is_empty(), "{:?}", o.advisory_streams);
+    assert_eq!(our_enabled_modules(&c.root), BTreeSet::from(["app:2".to_string()]));
+}
+
+/// A multilib image with three `i686` packages and one `x86_64`: dnf on an x86_64 machine
+/// reads `$basearch` = x86_64. Its repository URL names `$basearch`; an `i386` tree with
+/// other content is served beside it, which a scanner taking the most common arch would read.
+#[test]
+fn a_multilib_image_is_its_most_capable_arch() {
+    let work = tempfile::tempdir().unwrap();
+    let installed = [
+        release_package(),
+        p("liba", "1.0", "1", "i686"),
+        p("libb", "1.0", "1", "i686"),
+        p("libc32", "1.0", "1", "i686"),
+        p("tool", "1.0", "1", "x86_64"),
+    ];
+    let x86_64 = [p("tool", "1.1", "1", "x86_64"), p("liba", "1.1", "1", "i686")];
+    let i386 = [p("libb", "1.2", "1", "i686")];
+    let all: Vec<PackageSpec> = installed.iter().chain(&x86_64).chain(&i386).cloned().collect();
+    let rpms = build_rpms(&all, &work.path().join("rpms"));
+    let root = TestRoot::new();
+    root.install(&rpms[..installed.len()], &["--ignorearch"]);
+    root.write_file("/etc/os-release", OS_RELEASE);
+    let served = work.path().join("served");
+    let n = installed.len();
+    advisory_repo(
+        &served.join("x86_64"),
+        &rpms[n..n + x86_64.len()],
+        &updateinfo(&[
+            update("T-TOOL", None, "tool", "1.1", "1", "x86_64"),
+            update("T-LIBA", None, "liba", "1.1", "1", "i686"),
+        ]),
+        None,
+    );
+    advisory_repo(
+        &served.join("i386"),
+        &rpms[n + x86_64.len()..],
+        &updateinfo(&[update("T-LIBB", None, "libb", "1.2", "1", "i686")]),
+        None,
+    );
+    let server = HttpServer::start(&served, Serve::Files);
+    root.write_file(
+        "/etc/yum.repos.d/base.repo",
+        format!(
+            "[base]\nname=base $basearch\nbaseurl={}\nenabled=1\ngpgcheck=0\n",
+            server.url("$basearch/")
+        ),
+    );
+    let dnf = repo::dnf_check_update(root.path(), &[]);
+    let dnf_advisories = dnf_updateinfo_image_repos(&root, "8", &[]);
+    assert_eq!(
+        dnf.updates,
+        BTreeSet::from([na("tool.x86_64", "1.1-1"), na("liba.i686", "1.1-1")]),
+        "dnf reads the x86_64 tree:\n{}",
+        dnf.output
+    );
+    let o = ours(&root, &[]);
+    assert_eq!(o.updates, dnf.updates, "pipeline-scanner vs dnf check-update");
+    assert_eq!(
+        o.advisories, dnf_advisories,
+        "security-advisories vs dnf updateinfo list"
+    );
+    assert!(
+        dnf_advisories.contains(&pair("T-TOOL", "tool-1.1-1.x86_64")),
+        "{dnf_advisories:?}"
+    );
+}
+
+/// `--repo t=DIR/$releasever/repo`: a bare directory becomes `file://`, `$releasever` is
+/// substituted (dnf's `--repofrompath`, `RepoDict.add_new_repo`), and the image's own broken
+/// repository `t` is replaced by it, for both scanners.
+#[test]
+fn repo_arguments_are_read_as_dnf_repofrompath() {
+    let work = tempfile::tempdir().unwrap();
+    let installed = [release_package(), p("plain", "1.0", "1", "x86_64")];
+    let available = [p("plain", "1.1", "1", "x86_64")];
+    let all: Vec<PackageSpec> = installed.iter().chain(&available).cloned().collect();
+    let rpms = build_rpms(&all, &work.path().join("rpms"));
+    let root = TestRoot::new();
+    root.install(&rpms[..installed.len()], &[]);
+    root.write_file("/etc/os-release", OS_RELEASE);
+    root.write_file(
+        "/etc/yum.repos.d/t.repo",
+        "[t]\nname=unreachable\nbaseurl=file:///nowhere/$releasever/\nenabled=1\ngpgcheck=0\n",
+    );
+    let dir = work.path().join("8/repo");
+    advisory_repo(
+        &dir,
+        &rpms[installed.len()..],
+        &updateinfo(&[update("T-PLAIN", None, "plain", "1.1", "1", "x86_64")]),
+        None,
+    );
+    let templated = format!("{}/$releasever/repo", work.path().display());
+    let dnf = repo::dnf_check_update(
+        root.path(),
+        &[
+            "--setopt=reposdir=/dev/null".to_string(),
+            format!("--repofrompath=t,{templated}"),
+        ],
+    );
+    let dnf_advisories = dnf_updateinfo(&root, &dir, "8", &[]);
+    assert_eq!(
+        dnf.updates,
+        BTreeSet::from([na("plain.x86_64", "1.1-1")]),
+        "{}",
+        dnf.output
+    );
+    let o = ours_with(&root, vec![format!("t={templated}")], false);
+    assert_eq!(o.updates, dnf.updates);
+    assert_eq!(o.advisories, dnf_advisories);
+    assert!(o.advisories.contains(&pair("T-PLAIN", "plain-1.1-1.x86_64")));
+}
