@@ -13,7 +13,7 @@
 //!
 //! Tools: rpm, rpmbuild (rpm), createrepo_c and modifyrepo_c (createrepo-c), dnf (dnf).
 
-mod harness;
+use crate::harness;
 
 use atomic_protocol::Scanner;
 use harness::advisory::{advisory_repo, dnf_command, dnf_updateinfo, dnf_updateinfo_image_repos};

@@ -15,6 +15,7 @@ mod adversarial_urls;
 mod advisories_dnf;
 mod advisories_feeds;
 mod advisories_oval;
+mod dnf_rules;
 mod e2e_atomic;
 mod image_differential;
 mod image_scan;
