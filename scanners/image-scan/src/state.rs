@@ -20,7 +20,8 @@
 //! torn one, and two writers of the same record leave one of the two complete records (both
 //! are whole reports of the same subject). Nothing is locked; no process waits on another.
 //! A pending notification is claimed by renaming it to a name of the claiming process, so
-//! two processes never deliver the same one.
+//! two processes never deliver the same one; a claim older than an hour (its process died
+//! before delivering) is taken over by the next run.
 //!
 //! The records are input like any other: a file that cannot be read or parsed is reported and
 //! then replaced by the next record written, never trusted and never a crash.
@@ -191,15 +192,25 @@ impl StateDir {
     }
 
     /// Claim every pending notification about `reference`, oldest first. A file another
-    /// process claimed first is left to it; one that cannot be parsed is reported and set
-    /// aside as `*.corrupt` (kept for a person to read, never retried).
+    /// process claimed is left to it, unless that claim is older than [`STALE_CLAIM`] (the
+    /// process died before it delivered or put back the message); one that cannot be parsed
+    /// is reported and set aside as `*.corrupt` (kept for a person to read, never retried).
     pub fn claim_pending(&self, reference: &str, warnings: &mut Vec<String>) -> Vec<Claimed> {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_secs() as i64);
+        self.claim_pending_at(reference, now, warnings)
+    }
+
+    /// [`StateDir::claim_pending`] at `now` (seconds since the epoch).
+    fn claim_pending_at(&self, reference: &str, now: i64, warnings: &mut Vec<String>) -> Vec<Claimed> {
         let dir = self.root.join("pending");
         let prefix = format!("{}.", reference_key(reference));
         let mut names: Vec<String> = match fs::read_dir(&dir) {
             Ok(entries) => entries
                 .filter_map(|e| e.ok()?.file_name().into_string().ok())
-                .filter(|n| n.starts_with(&prefix) && n.ends_with(".json"))
+                .filter(|n| n.starts_with(&prefix))
+                .filter(|n| n.ends_with(".json") || (n.contains(".json.claimed-") && stale(&dir.join(n), now)))
                 .collect(),
             Err(e) => {
                 warnings.push(format!("cannot list {}: {e}", dir.display()));
@@ -208,14 +219,19 @@ impl StateDir {
         };
         names.sort();
         let mut claimed = Vec::new();
-        for name in names {
+        for claimed_name in names {
+            // A stale claim goes back under its pending name.
+            let name = match claimed_name.split_once(".json.claimed-") {
+                Some((base, _)) => format!("{base}.json"),
+                None => claimed_name.clone(),
+            };
             let original = dir.join(&name);
             let path = dir.join(format!(
                 "{name}.claimed-{}-{}",
                 std::process::id(),
                 uuid::Uuid::new_v4().simple()
             ));
-            if fs::rename(&original, &path).is_err() {
+            if fs::rename(dir.join(&claimed_name), &path).is_err() {
                 continue; // another process has it
             }
             match read_limited(&path).and_then(|b| serde_json::from_slice::<Value>(&b).map_err(|e| e.to_string())) {
@@ -246,6 +262,17 @@ impl StateDir {
     pub fn release(&self, c: &Claimed) -> Result<(), String> {
         fs::rename(&c.path, &c.original).map_err(|e| format!("cannot keep {}: {e}", c.original.display()))
     }
+}
+
+/// How long a claim on a pending notification holds: a process delivers what it claims
+/// within `--notify-timeout` per message, so an older claim is one whose process died.
+pub const STALE_CLAIM: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// Whether a claimed file was claimed (renamed: its ctime) longer than [`STALE_CLAIM`]
+/// before `now`.
+fn stale(path: &Path, now: i64) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    fs::symlink_metadata(path).is_ok_and(|m| now.saturating_sub(m.ctime()) > STALE_CLAIM.as_secs() as i64)
 }
 
 fn read_limited(path: &Path) -> Result<Vec<u8>, String> {
@@ -385,5 +412,14 @@ mod tests {
         let again = s.claim_pending("app:1", &mut w);
         assert_eq!(again.len(), 1);
         assert_eq!(again[0].message["n"], 2);
+        // A fresh claim of a live process is left alone; a stale one is claimed again.
+        assert!(s.claim_pending("app:1", &mut w).is_empty());
+        let later = chrono::Utc::now().timestamp() + STALE_CLAIM.as_secs() as i64 + 60;
+        let reclaimed = s.claim_pending_at("app:1", later, &mut w);
+        assert_eq!(reclaimed.len(), 1);
+        assert_eq!(reclaimed[0].message["n"], 2);
+        assert!(!again[0].path.exists());
+        s.release(&reclaimed[0]).unwrap();
+        assert_eq!(s.claim_pending("app:1", &mut w).len(), 1);
     }
 }
