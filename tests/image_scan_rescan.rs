@@ -846,3 +846,138 @@ fn shards_of_a_list_cover_each_line_exactly_once() {
     assert_eq!(bad.status.code(), Some(2));
     assert!(stderr(&bad).contains("below N"), "{}", stderr(&bad));
 }
+
+/// The pod specs of deploy/kubernetes, checked for the pod security the README promises, and
+/// their containers' arguments: `[{"file", "kind", "args"}]` (python3 with PyYAML).
+const POD_SPECS: &str = r#"
+import glob, json, sys, yaml
+out = []
+for path in sorted(glob.glob(sys.argv[1] + "/*.yaml")):
+    for doc in yaml.safe_load_all(open(path)):
+        kind = doc["kind"]
+        if kind == "CronJob":
+            pod = doc["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+        elif kind == "Job":
+            pod = doc["spec"]["template"]["spec"]
+            assert doc["spec"]["completionMode"] == "Indexed", path
+        else:
+            continue
+        where = "%s (%s)" % (path, kind)
+        for host in ("hostNetwork", "hostPID", "hostIPC"):
+            assert not pod.get(host), where + ": " + host
+        assert pod.get("automountServiceAccountToken") is False, where
+        sc = pod["securityContext"]
+        assert sc["runAsNonRoot"] is True and sc["runAsUser"] != 0, where
+        volumes = {v["name"]: v for v in pod["volumes"]}
+        assert not any("hostPath" in v for v in volumes.values()), where + ": hostPath"
+        for c in pod["containers"]:
+            csc = c["securityContext"]
+            assert csc["readOnlyRootFilesystem"] is True, where
+            assert csc["allowPrivilegeEscalation"] is False, where
+            assert csc.get("privileged", False) is False, where
+            assert csc["capabilities"]["drop"] == ["ALL"] and "add" not in csc["capabilities"], where
+            mounts = {m["mountPath"]: m["name"] for m in c["volumeMounts"]}
+            assert "emptyDir" in volumes[mounts["/tmp"]], where + ": /tmp is not an emptyDir"
+            assert "persistentVolumeClaim" in volumes[mounts["/var/lib/image-scan"]], where
+            out.append({"file": path, "kind": kind, "args": c["args"]})
+print(json.dumps(out))
+"#;
+
+/// 40 references that fail fast, fixed (so that the Indexed Job's shard 0 holds some).
+fn missing_images() -> String {
+    let refs: Vec<String> = (0..40)
+        .map(|i| format!("oci:/nonexistent/image-scan-deploy-test/missing-{i}:1"))
+        .collect();
+    format!("# none of these exist\n{}\n", refs.join("\n"))
+}
+
+#[test]
+fn deploy_manifests_validate_and_their_arguments_are_the_scanners() {
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let k8s = manifest.join("deploy/kubernetes");
+    // The Kubernetes OpenAPI schemas of a current release (PyPI's kubernetes-validate,
+    // which .ci/run installs), strict: no property Kubernetes does not know.
+    let validate = require_tool("kubernetes-validate");
+    let files: Vec<PathBuf> = std::fs::read_dir(&k8s)
+        .unwrap()
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    assert!(files.len() >= 6, "{files:?}");
+    for version in ["1.33.0", "1.37.0"] {
+        let o = run_ok(
+            Command::new(&validate)
+                .args(["--strict", "--no-warn", "-k", version])
+                .args(&files),
+        );
+        let text = String::from_utf8_lossy(&o.stdout);
+        assert_eq!(text.matches(" passed ").count(), files.len(), "{text}");
+    }
+
+    // The pod security, and the arguments: each container's, with its mounts made real in a
+    // scratch folder, run by the scanner (a flag it did not know would fail here).
+    let o = run_ok(Command::new(require_tool("python3")).arg("-c").arg(POD_SPECS).arg(&k8s));
+    let pods: Vec<Value> = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(pods.len(), 2, "{pods:?}");
+    let base = harness::scratch::process_tempdir("rescan-deploy");
+    for (from, file, text) in [
+        ("/etc/image-scan", "images.txt", missing_images()),
+        ("/run/secrets/registry", "auth.json", "{\"auths\": {}}".to_string()),
+        ("/run/secrets/smtp", "credentials", "scanner:s3cret\n".to_string()),
+    ] {
+        let d = base.join(from.trim_start_matches('/'));
+        std::fs::create_dir_all(&d).unwrap();
+        std::fs::write(d.join(file), text).unwrap();
+    }
+    for pod in &pods {
+        let args: Vec<String> = pod["args"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|a| {
+                let a = a.as_str().unwrap().to_string();
+                ["/etc/image-scan", "/run/secrets/", "/var/lib/image-scan"]
+                    .iter()
+                    .fold(a, |a, from| a.replace(from, &format!("{}{from}", base.display())))
+            })
+            .collect();
+        let o = Command::new(&scanner_binaries().image_scan)
+            .args(&args)
+            .env("JOB_COMPLETION_INDEX", "0")
+            .output()
+            .unwrap();
+        let err = stderr(&o);
+        // Every flag accepted, every file read: the only failure is the missing image.
+        assert_eq!(o.status.code(), Some(2), "{pod}: {err}");
+        assert!(err.contains("not scanned"), "{pod}: {err}");
+        assert!(!err.contains("error:"), "{pod}: {err}");
+    }
+
+    // The systemd units: systemd-analyze verify (unknown keys, a missing binary...), the
+    // service's ExecStart pointed at the scanner built here.
+    let units = base.join("systemd");
+    std::fs::create_dir_all(&units).unwrap();
+    let service = std::fs::read_to_string(manifest.join("deploy/systemd/image-scan.service")).unwrap();
+    let service = service.replace(
+        "/usr/local/bin/image-scan",
+        scanner_binaries().image_scan.to_str().unwrap(),
+    );
+    std::fs::write(units.join("image-scan.service"), service).unwrap();
+    std::fs::copy(
+        manifest.join("deploy/systemd/image-scan.timer"),
+        units.join("image-scan.timer"),
+    )
+    .unwrap();
+    let o = Command::new(require_tool("systemd-analyze"))
+        .args(["verify", "--man=no", "image-scan.service", "image-scan.timer"])
+        .current_dir(&units)
+        .output()
+        .unwrap();
+    assert!(
+        o.status.success() && o.stderr.is_empty(),
+        "{}{}",
+        String::from_utf8_lossy(&o.stdout),
+        stderr(&o)
+    );
+}
