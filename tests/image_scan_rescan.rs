@@ -209,7 +209,8 @@ impl Server {
     }
 }
 
-/// aiosmtpd on 127.0.0.1:PORT: STARTTLS required (cert, key), AUTH required (user scanner,
+/// aiosmtpd on 127.0.0.1:PORT: STARTTLS required (cert, key; MODE `smtps`: TLS from the
+/// first byte instead), AUTH required (user scanner,
 /// password s3cret: PLAIN or LOGIN), each message accepted written as NNNN.json (envelope,
 /// subject, parts) unless DIR/refuse exists, when it answers 554.
 const SMTP_SERVER: &str = r#"
@@ -217,7 +218,7 @@ import email, email.policy, json, os, ssl, sys
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import AuthResult, LoginPassword
 
-out, port, cert, key = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4]
+out, port, cert, key, mode = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5]
 LOGINS = []
 
 class Handler:
@@ -233,6 +234,7 @@ class Handler:
             "text": msg.get_body(("plain",)).get_content(),
             "html": msg.get_body(("html",)).get_content(),
             "login": LOGINS[-1] if LOGINS else None,
+            "tls": server.transport.get_extra_info("ssl_object") is not None,
         }
         n = len([f for f in os.listdir(out) if f.endswith(".json")])
         tmp = os.path.join(out, ".%04d.tmp" % n)
@@ -245,13 +247,20 @@ def authenticator(server, session, envelope, mechanism, auth_data):
     ok = isinstance(auth_data, LoginPassword) and auth_data.login == b"scanner" and auth_data.password == b"s3cret"
     if ok:
         LOGINS.append(auth_data.login.decode())
-    return AuthResult(success=ok)
+    # handled=False: the server answers a failure itself (535).
+    return AuthResult(success=ok, handled=False)
 
 context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
 context.load_cert_chain(cert, key)
-controller = Controller(Handler(), hostname="127.0.0.1", port=port, tls_context=context,
-                        require_starttls=True, auth_required=True, auth_require_tls=True,
-                        authenticator=authenticator)
+if mode == "smtps":
+    # aiosmtpd counts only STARTTLS as TLS for auth_require_tls; the handler records
+    # that this connection is TLS (the scanner checked the certificate to get here).
+    controller = Controller(Handler(), hostname="127.0.0.1", port=port, ssl_context=context,
+                            auth_required=True, auth_require_tls=False, authenticator=authenticator)
+else:
+    controller = Controller(Handler(), hostname="127.0.0.1", port=port, tls_context=context,
+                            require_starttls=True, auth_required=True, auth_require_tls=True,
+                            authenticator=authenticator)
 controller.start()
 print(port, flush=True)
 sys.stdin.read()
@@ -355,6 +364,10 @@ fn free_port() -> u16 {
 }
 
 fn smtp_server(base: &Path) -> (Server, Vec<String>) {
+    smtp_server_of(base, "smtp")
+}
+
+fn smtp_server_of(base: &Path, scheme: &str) -> (Server, Vec<String>) {
     let certs = base.join("certs");
     std::fs::create_dir_all(&certs).unwrap();
     let (ca, cert, key) = certificates(&certs);
@@ -368,12 +381,13 @@ fn smtp_server(base: &Path) -> (Server, Vec<String>) {
             &port.to_string(),
             cert.to_str().unwrap(),
             key.to_str().unwrap(),
+            scheme,
         ],
         inbox.clone(),
     );
     let args = vec![
         "--smtp".into(),
-        format!("smtp://127.0.0.1:{port}"),
+        format!("{scheme}://127.0.0.1:{port}"),
         "--smtp-ca".into(),
         ca.display().to_string(),
         "--mail-from".into(),
@@ -570,6 +584,53 @@ fn a_refused_or_untrusted_delivery_exits_2_and_the_next_run_delivers_it() {
     assert_eq!(smtp.received().len(), 1, "delivered twice");
     let pending: Vec<_> = std::fs::read_dir(state.join("pending")).unwrap().flatten().collect();
     assert!(pending.is_empty(), "{pending:?}");
+}
+
+#[test]
+fn mails_over_smtps() {
+    let sample = Sample::new("rescan-smtps");
+    let base = harness::scratch::process_tempdir("rescan-smtps-run");
+    let (smtp, smtp_args) = smtp_server_of(&base, "smtps");
+    let state = base.join("state");
+    let args = args_of(&[
+        &strings(&[
+            "--image",
+            &sample.image("authored"),
+            "--format",
+            "json",
+            "--state",
+            state.to_str().unwrap(),
+        ]),
+        &sample.scan_args(),
+        &smtp_args,
+        &strings(&["--smtp-user", "scanner", "--notify", "always"]),
+    ]);
+    for run in 1..=2 {
+        let o = image_scan(&args, &[("IMAGE_SCAN_SMTP_PASSWORD", "s3cret")]);
+        assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+        assert_eq!(smtp.received().len(), run);
+    }
+    let mails = smtp.received();
+    assert_eq!(mails[1]["tls"], true);
+    assert_eq!(mails[1]["login"], "scanner");
+    assert_eq!(mails[1]["rcpt_tos"], serde_json::json!([AUTHOR]));
+    assert!(
+        mails[1]["subject"]
+            .as_str()
+            .unwrap()
+            .ends_with(": no changes (1 update, 1 advisory (1 Moderate), 1 tampered file)"),
+        "{}",
+        mails[1]["subject"]
+    );
+    // A wrong password is a failed delivery, kept.
+    let o = image_scan(&args, &[("IMAGE_SCAN_SMTP_PASSWORD", "wrong")]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("mail not delivered") && stderr(&o).contains("535"),
+        "{}",
+        stderr(&o)
+    );
+    assert_eq!(smtp.received().len(), 2);
 }
 
 #[test]
