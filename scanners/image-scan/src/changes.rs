@@ -52,10 +52,16 @@ pub struct Delta {
 
 impl Delta {
     fn between(before: &[Item], now: &[Item]) -> Delta {
-        let has = |list: &[Item], k: &str| list.iter().any(|i| i.key == k);
+        // Sets of keys: a report can hold thousands of findings.
+        let keys = |l: &[Item]| {
+            l.iter()
+                .map(|i| i.key.clone())
+                .collect::<std::collections::HashSet<String>>()
+        };
+        let (had, has) = (keys(before), keys(now));
         Delta {
-            new: now.iter().filter(|i| !has(before, &i.key)).cloned().collect(),
-            resolved: before.iter().filter(|i| !has(now, &i.key)).cloned().collect(),
+            new: now.iter().filter(|i| !had.contains(&i.key)).cloned().collect(),
+            resolved: before.iter().filter(|i| !has.contains(&i.key)).cloned().collect(),
         }
     }
     fn is_empty(&self) -> bool {

@@ -5,7 +5,8 @@
 //!
 //! 1. every message is written to `DIR/pending` first;
 //! 2. then the subject's report is saved as its last one (only when every check ran: an
-//!    incomplete scan keeps the previous report, so nothing is compared against a gap);
+//!    incomplete scan keeps the previous report, so nothing is compared against a gap; and
+//!    only when its messages were queued: else the next run finds the same changes);
 //! 3. then each pending message of the run's subjects (this run's and any an earlier run
 //!    could not deliver, oldest first) is claimed, delivered and removed, or put back.
 //!
@@ -69,6 +70,7 @@ pub fn record(state: &StateDir, notifier: Option<&Notifier>, run: &mut RunParts<
     for (i, ((report, findings), c)) in run.subjects.iter().zip(&changes).enumerate() {
         let Some(c) = c else { continue };
         let doc = &run.documents[i];
+        let mut queued = true;
         if let Some(n) = notifier {
             let wanted = match n.when {
                 When::Always => true,
@@ -99,13 +101,20 @@ pub fn record(state: &StateDir, notifier: Option<&Notifier>, run: &mut RunParts<
                         out.messages
                             .push(format!("{}: {channel} not queued, not sent: {e}", report.name));
                         out.failed = true;
+                        queued = false;
                     }
                 }
                 out.messages
                     .extend(notes.into_iter().map(|w| format!("{}: {w}", report.name)));
             }
         }
-        if report.complete() {
+        if !queued {
+            // Keep the previous report: the next run finds the same changes and tells them.
+            out.messages.push(format!(
+                "{}: a notification could not be queued: the previous state is kept",
+                report.name
+            ));
+        } else if report.complete() {
             if let Err(e) = state.save(&report.name, doc) {
                 out.messages.push(format!("{}: {e}", report.name));
                 out.failed = true;
