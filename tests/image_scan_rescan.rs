@@ -269,6 +269,7 @@ controller.stop()
 
 /// An HTTP server on 127.0.0.1 (port printed) recording each POST as NNNN.json
 /// ({"path", "content_type", "body": the parsed JSON body}); 503 while DIR/refuse exists.
+/// Arguments: DIR [CERT KEY] (with them: HTTPS).
 const WEBHOOK_SERVER: &str = r#"
 import http.server, json, os, sys, threading
 out = sys.argv[1]
@@ -290,6 +291,11 @@ class Hook(http.server.BaseHTTPRequestHandler):
     def log_message(self, *args):
         pass
 server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+if len(sys.argv) > 3:
+    import ssl
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(sys.argv[2], sys.argv[3])
+    server.socket = context.wrap_socket(server.socket, server_side=True)
 print(server.server_address[1], flush=True)
 threading.Thread(target=server.serve_forever, daemon=True).start()
 sys.stdin.read()
@@ -683,6 +689,52 @@ fn the_webhook_gets_the_combined_json_with_its_changes() {
     let mut printed = json_of(&first);
     printed.as_object_mut().unwrap().remove("Notifications");
     assert_eq!(got[0]["body"], printed);
+}
+
+#[test]
+fn an_https_webhook_is_trusted_through_webhook_ca_only() {
+    let sample = Sample::new("rescan-https");
+    let base = harness::scratch::process_tempdir("rescan-https-run");
+    let certs = base.join("certs");
+    std::fs::create_dir_all(&certs).unwrap();
+    let (ca, cert, key) = certificates(&certs);
+    let inbox = base.join("hook");
+    std::fs::create_dir_all(&inbox).unwrap();
+    let (hook, port) = Server::start(
+        WEBHOOK_SERVER,
+        &[inbox.to_str().unwrap(), cert.to_str().unwrap(), key.to_str().unwrap()],
+        inbox.clone(),
+    );
+    let state = base.join("state");
+    let args = args_of(&[
+        &strings(&[
+            "--image",
+            &sample.image("demo"),
+            "--format",
+            "json",
+            "--state",
+            state.to_str().unwrap(),
+        ]),
+        &sample.scan_args(),
+        &strings(&["--webhook", &format!("https://127.0.0.1:{port}/hook")]),
+    ]);
+    // The test's CA is not among the Mozilla roots: no delivery, kept.
+    let untrusted = image_scan(&args, &[]);
+    assert_eq!(untrusted.status.code(), Some(2), "{}", stderr(&untrusted));
+    assert!(
+        stderr(&untrusted).contains("webhook not delivered"),
+        "{}",
+        stderr(&untrusted)
+    );
+    assert!(hook.received().is_empty());
+    let mut trusted = args.clone();
+    trusted.extend(strings(&["--webhook-ca", ca.to_str().unwrap()]));
+    let o = image_scan(&trusted, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let got = hook.received();
+    // The first run's message (its first scan); the second run found no change to send.
+    assert_eq!(got.len(), 1, "{got:#?}");
+    assert_eq!(got[0]["body"]["Changes"]["First Scan"], true);
 }
 
 #[test]
