@@ -670,6 +670,21 @@ fn the_webhook_gets_the_combined_json_with_its_changes() {
     let refused = image_scan(&args, &[]);
     assert_eq!(refused.status.code(), Some(2), "{}", stderr(&refused));
     assert!(stderr(&refused).contains("503"), "{}", stderr(&refused));
+    // A run without --webhook leaves the message pending, says so, and is no failure.
+    let quiet = args_of(&[
+        &strings(&[
+            "--image",
+            &sample.image("demo"),
+            "--format",
+            "json",
+            "--state",
+            state.to_str().unwrap(),
+        ]),
+        &sample.scan_args(),
+    ]);
+    let o = image_scan(&quiet, &[]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stderr(&o).contains("1 notification(s) pending"), "{}", stderr(&o));
     hook.refuse(false);
     let third = image_scan(&args, &[]);
     assert_eq!(third.status.code(), Some(0), "{}", stderr(&third));

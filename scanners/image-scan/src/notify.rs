@@ -330,6 +330,15 @@ impl Notifier {
         out
     }
 
+    /// Whether this run has the channel (`webhook`, `mail`) a pending message was made for.
+    pub fn handles(&self, channel: &str) -> bool {
+        match channel {
+            "webhook" => self.webhook.is_some(),
+            "mail" => self.mail.is_some(),
+            _ => true, // an unknown channel is delivered, that is, reported as undeliverable
+        }
+    }
+
     /// Deliver one message; `Ok` says where it went.
     pub fn deliver(&self, message: &Pending) -> Result<String, String> {
         let field = |k: &str| message.get(k).and_then(Value::as_str).unwrap_or_default();

@@ -129,8 +129,23 @@ pub fn record(state: &StateDir, notifier: Option<&Notifier>, run: &mut RunParts<
 }
 
 /// Step 3: deliver every pending message of the run's subjects. Each subject's document
-/// gets `Notifications`: what was delivered and what is still pending, and why.
+/// gets `Notifications`: what was delivered and what is still pending, and why. A run
+/// without the channel a message was made for (no `--notify`, or only `--smtp` for a
+/// webhook's message) leaves it pending and says so: not a failure of this run, which did not
+/// try.
 pub fn deliver(state: &StateDir, notifier: Option<&Notifier>, run: &mut RunParts<'_>, out: &mut Outcome) {
+    let Some(notifier) = notifier else {
+        for (report, _) in run.subjects {
+            let n = state.count_pending(&report.name);
+            if n > 0 {
+                out.messages.push(format!(
+                    "{}: {n} notification(s) pending in the state, delivered by a run with --webhook or --smtp",
+                    report.name
+                ));
+            }
+        }
+        return;
+    };
     for ((report, _), doc) in run.subjects.iter().zip(run.documents.iter_mut()) {
         let mut warnings = Vec::new();
         let claimed = state.claim_pending(&report.name, &mut warnings);
@@ -140,11 +155,19 @@ pub fn deliver(state: &StateDir, notifier: Option<&Notifier>, run: &mut RunParts
         for c in claimed {
             let channel = c.message.get("Channel").cloned().unwrap_or_default();
             let subject = c.message.get("Subject").cloned().unwrap_or_default();
-            let result = match notifier {
-                Some(n) => n.deliver(&c.message),
-                None => Err("no --webhook or --smtp in this run: kept for a run with one".into()),
-            };
-            match result {
+            let name = channel.as_str().unwrap_or_default();
+            if !notifier.handles(name) {
+                let kept = match state.release(&c) {
+                    Ok(()) => "kept for a run with it".to_string(),
+                    Err(e) => format!("and could not be kept: {e}"),
+                };
+                out.messages.push(format!(
+                    "{}: a {name:?} notification is pending; this run has no such channel ({kept})",
+                    report.name
+                ));
+                continue;
+            }
+            match notifier.deliver(&c.message) {
                 Ok(to) => {
                     if let Err(e) = state.delivered(&c) {
                         out.messages

@@ -253,6 +253,17 @@ impl StateDir {
         claimed
     }
 
+    /// How many notifications about `reference` are pending (claimed ones included).
+    pub fn count_pending(&self, reference: &str) -> usize {
+        let prefix = format!("{}.", reference_key(reference));
+        fs::read_dir(self.root.join("pending")).map_or(0, |entries| {
+            entries
+                .filter_map(|e| e.ok()?.file_name().into_string().ok())
+                .filter(|n| n.starts_with(&prefix) && !n.ends_with(".corrupt"))
+                .count()
+        })
+    }
+
     /// A claimed notification was delivered: forget it.
     pub fn delivered(&self, c: &Claimed) -> Result<(), String> {
         fs::remove_file(&c.path).map_err(|e| format!("cannot remove {}: {e}", c.path.display()))
