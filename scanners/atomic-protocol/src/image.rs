@@ -74,6 +74,8 @@ pub struct OpenedImage {
     /// The config digest's hex digits: the subject's `UUID` and output folder, as atomic's
     /// image mode names an image.
     pub id: String,
+    /// The config's `Labels` (not in `summary`: the documents do not carry them).
+    pub labels: std::collections::BTreeMap<String, String>,
 }
 
 /// Open `reference` and apply its layers. `hash`: take every regular file's SHA-256 in the
@@ -103,6 +105,7 @@ pub fn open(reference: &str, args: &ImageArgs, hash: bool) -> Result<OpenedImage
         .split_once(':')
         .map_or(image.config_digest.as_str(), |(_, hex)| hex)
         .to_string();
+    let labels = image.labels.clone();
     let image = Arc::new(image);
     let source = Layers {
         image: Arc::clone(&image),
@@ -117,6 +120,7 @@ pub fn open(reference: &str, args: &ImageArgs, hash: bool) -> Result<OpenedImage
         root: Root::from_image(Arc::new(tree)),
         summary,
         id,
+        labels,
     })
 }
 

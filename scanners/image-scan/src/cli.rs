@@ -6,9 +6,11 @@
 //! report says why; a scan that checked nothing never passes).
 
 use crate::findings::Findings;
+use crate::notify::{Notifier, NotifyArgs};
 use crate::options::ScanOptions;
 use crate::policy::{self, Condition};
 use crate::run::{self, RunReport, SubjectReport};
+use crate::state::StateDir;
 use atomic_protocol::cli::Action;
 use atomic_protocol::image::ImageArgs;
 use atomic_protocol::subjects::{self, Subject};
@@ -64,8 +66,14 @@ Without --rootfs and --image: atomic mode, every folder of --scanin is a subject
 Exit status:
   0  every check ran on every subject, and none breaches --fail-on
   1  a subject breaches --fail-on (tampered, updates, advisories, severity=S: S or higher)
-  2  could not run: bad arguments, a report that cannot be written, or a check that could not
-     run on a subject (no repository readable, no RPM database...): the report says why"
+  2  could not run: bad arguments, a report that cannot be written, a check that could not
+     run on a subject (no repository readable, no RPM database...): the report says why;
+     or a notification not delivered (kept in --state DIR, retried by the next run)
+
+Re-scans (--state): the report gains a Changes section; --notify changes mails the image's
+author (or --mail-to) and POSTs to --webhook only what changed:
+  image-scan --images-from images.txt --shard /8 --state /var/lib/image-scan \\
+    --smtp smtp://mail.example:587 --smtp-credentials /run/secrets/smtp --mail-from scan@example.org"
 )]
 #[command(args_conflicts_with_subcommands = true)]
 pub struct Cli {
@@ -96,6 +104,24 @@ pub struct Cli {
     /// advisories, severity=Critical|Important|Moderate|Low (comma-separated).
     #[arg(long, value_name = "COND,...", value_delimiter = ',', value_parser = policy::parse_condition)]
     pub fail_on: Vec<Condition>,
+
+    /// Also scan each image named in FILE: one reference a line; blank lines and lines
+    /// starting with # are skipped (`-`: standard input).
+    #[arg(long, value_name = "FILE")]
+    pub images_from: Option<PathBuf>,
+
+    /// Scan only the I-th of N stable shards of the images (by the SHA-256 of the reference);
+    /// `/N` takes I from JOB_COMPLETION_INDEX (a Kubernetes Indexed Job's pod index).
+    #[arg(long, value_name = "I/N")]
+    pub shard: Option<String>,
+
+    /// Keep each subject's last report in DIR (by reference and by image digest); the report
+    /// then says what changed since, and undelivered notifications wait there.
+    #[arg(long, value_name = "DIR")]
+    pub state: Option<PathBuf>,
+
+    #[command(flatten)]
+    pub notify: NotifyArgs,
 
     /// Atomic mode: the folder holding one subject folder per image.
     #[arg(long, value_name = "DIR", default_value = "/scanin")]
@@ -141,7 +167,25 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>, out: &mut dyn Wri
     if let Some(action) = cli.action {
         return atomic_protocol::cli::run_action("image-scan", "image-scan", MANIFEST, action, out, err);
     }
-    let atomic_mode = cli.rootfs.is_empty() && cli.images.images.is_empty();
+    let atomic_mode = cli.rootfs.is_empty() && cli.images.images.is_empty() && cli.images_from.is_none();
+    let setup = (|| -> Result<_, String> {
+        let notifier = Notifier::from_args(&cli.notify)?;
+        let state = match &cli.state {
+            Some(dir) => Some(StateDir::open(dir)?),
+            None if notifier.is_some() => {
+                return Err("--webhook and --smtp need --state DIR (where undelivered notifications wait)".into())
+            }
+            None => None,
+        };
+        Ok((notifier, state))
+    })();
+    let (notifier, state) = match setup {
+        Ok(s) => s,
+        Err(e) => {
+            let _ = writeln!(err, "image-scan: {e}");
+            return EXIT_COULD_NOT_RUN;
+        }
+    };
     let subjects = match subjects_of(&cli, atomic_mode) {
         Ok(s) => s,
         Err(e) => {
@@ -174,13 +218,25 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>, out: &mut dyn Wri
     }
     let fail_on: Vec<String> = cli.fail_on.iter().map(|c| c.to_string()).collect();
     let breaches: Vec<Vec<String>> = reports.iter().map(|(_, f)| policy::breaches(&cli.fail_on, f)).collect();
-    let docs: Vec<serde_json::Value> = reports
+    let mut docs: Vec<serde_json::Value> = reports
         .iter()
         .zip(&breaches)
         .map(|((r, f), b)| crate::json::document(r, f, &fail_on, b))
         .collect();
 
-    let mut status = if reports.iter().any(|(r, _)| !r.complete()) {
+    let mut rescan = crate::rescan::Outcome::default();
+    if let Some(state) = &state {
+        let mut parts = crate::rescan::RunParts {
+            subjects: &reports,
+            documents: &mut docs,
+            fail_on: &fail_on,
+            breaches: &breaches,
+        };
+        crate::rescan::record(state, notifier.as_ref(), &mut parts, &mut rescan);
+        crate::rescan::deliver(state, notifier.as_ref(), &mut parts, &mut rescan);
+    }
+
+    let mut status = if rescan.failed || reports.iter().any(|(r, _)| !r.complete()) {
         EXIT_COULD_NOT_RUN
     } else if breaches.iter().any(|b| !b.is_empty()) {
         EXIT_BREACH
@@ -195,7 +251,7 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>, out: &mut dyn Wri
     };
     let render = |format: Format, colour: bool| -> String {
         match format {
-            Format::Table => crate::table::render(&reports, colour),
+            Format::Table => crate::table::render_run(&run, colour),
             Format::Json => crate::json::render(run.documents),
             Format::Html => crate::html::render(&run),
             Format::Cyclonedx => crate::cyclonedx::render(&run),
@@ -236,6 +292,9 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>, out: &mut dyn Wri
     });
     let _ = out.write_all(render(format, colour && format == Format::Table).as_bytes());
     let _ = out.flush();
+    for line in &rescan.messages {
+        let _ = writeln!(err, "image-scan: {line}");
+    }
     for (report, _) in reports.iter().filter(|(r, _)| !r.complete()) {
         for line in not_run(report) {
             let _ = writeln!(err, "image-scan: {}: {line}", report.name);
@@ -271,7 +330,16 @@ fn subjects_of(cli: &Cli, atomic_mode: bool) -> Result<Vec<Subject>, String> {
         return Ok(s);
     }
     let mut s = subjects::from_rootfs(&cli.rootfs).map_err(|e| e.0)?;
-    s.extend(subjects::from_images(&cli.images.images));
+    let mut references = cli.images.images.clone();
+    if let Some(file) = &cli.images_from {
+        references.extend(crate::shard::read_list(file)?);
+    }
+    if let Some(spec) = &cli.shard {
+        let index = std::env::var(crate::shard::INDEX_ENV).ok();
+        let shard = crate::shard::Shard::parse(spec, index.as_deref())?;
+        references.retain(|r| shard.holds(r));
+    }
+    s.extend(subjects::from_images(&references));
     Ok(s)
 }
 

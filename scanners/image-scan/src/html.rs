@@ -183,7 +183,15 @@ pub fn render(run: &RunReport) -> String {
     }
     for (i, (report, findings)) in run.subjects.iter().enumerate() {
         let breaches = run.breaches.get(i).map(Vec::as_slice).unwrap_or_default();
-        subject(&mut out, i, report, findings, run.fail_on, breaches);
+        subject(
+            &mut out,
+            i,
+            report,
+            findings,
+            run.fail_on,
+            breaches,
+            run.documents.get(i),
+        );
     }
     let _ = write!(
         out,
@@ -263,6 +271,7 @@ fn subject(
     findings: &Findings,
     fail_on: &[String],
     breaches: &[String],
+    doc: Option<&Value>,
 ) {
     // The first card hangs from the page header; the others stand apart.
     let (corners, top_border, margin) = if i == 0 {
@@ -290,6 +299,9 @@ fn subject(
         },
         summary = escape(&crate::json::summary(report, findings)),
     );
+    if let Some(doc) = doc {
+        changes(out, doc);
+    }
     if let Some(e) = &report.open_error {
         alert(out, "not-scanned", "Not scanned", e);
     } else {
@@ -304,6 +316,29 @@ fn subject(
         packages(out, &report.inventory);
     }
     out.push_str("</td></tr>\n");
+}
+
+/// What changed since the previous scan (`--state`): its lines, briefly, under the summary.
+fn changes(out: &mut String, doc: &Value) {
+    let lines = crate::changes::lines(doc);
+    let Some((first, rest)) = lines.split_first() else {
+        return;
+    };
+    let _ = write!(
+        out,
+        "<div data-part=\"changes\" style=\"margin-top:10px;padding:10px 14px;background:#eff6ff;\
+         border-left:4px solid #60a5fa;font-size:13px;color:{INK};overflow-wrap:anywhere\">\
+         <div style=\"font-weight:600\">{}</div>",
+        escape(first)
+    );
+    for l in rest {
+        let _ = write!(
+            out,
+            "<div style=\"{MONO};font-size:12px;margin-top:3px\">{}</div>",
+            escape(l.trim())
+        );
+    }
+    out.push_str("</div>\n");
 }
 
 /// One figure per check, the first thing the eye finds: how many findings, or that the check
@@ -921,6 +956,7 @@ mod tests {
             },
             name: name.to_string(),
             image: Some(serde_json::json!({ "Reference": EVIL, "Layers": 3, "Platform": null })),
+            labels: Default::default(),
             uuid: EVIL.to_string(),
             start: ScanTime::now(),
             finished: ScanTime::now(),

@@ -16,7 +16,10 @@
 //!         "Document": that scanner's own result document } },
 //!     "Policy": { "Fail On": [conditions], "Breaches": [conditions met] }
 //!   },
-//!   "Vulnerabilities": the advisory check's list, as it writes it
+//!   "Vulnerabilities": the advisory check's list, as it writes it,
+//!   "Changes": what changed since the previous report (`--state` only; [`crate::changes`]),
+//!   "Notifications": [{"Channel", "Subject", "Delivered", "To" | "Error"}]
+//!                                       (`--state` with a notification only; [`crate::rescan`])
 //! }
 //! ```
 //! Several subjects: a JSON array of these documents, in the order given.

@@ -17,8 +17,12 @@
 //! to the image's author), [`sarif`] (SARIF 2.1.0 for code-scanning dashboards) and
 //! [`junit`] (JUnit XML for CI test dashboards). [`inventory`] reads the installed packages
 //! for the SBOMs, [`purl`] names them; [`cyclonedx`] (CycloneDX 1.6) and [`spdx`] (SPDX
-//! 2.3) write them. [`cli`] is the command line.
+//! 2.3) write them. Re-scans (`--state`): [`state`] keeps each subject's last report and
+//! the notifications not yet delivered, [`changes`] compares a report with the last one,
+//! [`notify`] mails and POSTs them, [`rescan`] orders those steps so that no report is lost;
+//! [`shard`] reads `--images-from` and picks `--shard`. [`cli`] is the command line.
 
+pub mod changes;
 pub mod cli;
 pub mod cyclonedx;
 pub mod findings;
@@ -26,10 +30,14 @@ pub mod html;
 pub mod inventory;
 pub mod json;
 pub mod junit;
+pub mod notify;
 pub mod options;
 pub mod policy;
 pub mod purl;
+pub mod rescan;
 pub mod run;
 pub mod sarif;
+pub mod shard;
 pub mod spdx;
+pub mod state;
 pub mod table;

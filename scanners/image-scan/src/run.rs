@@ -22,6 +22,9 @@ pub struct SubjectReport {
     pub name: String,
     /// The image's `Image` object (reference, digests, platform, layers), for an image.
     pub image: Option<serde_json::Value>,
+    /// The image config's labels (empty for a directory or an image that could not be
+    /// opened): where the notifications find the image's author.
+    pub labels: std::collections::BTreeMap<String, String>,
     /// The id atomic names the subject by (an image's config digest hex, or the folder).
     pub uuid: String,
     pub start: ScanTime,
@@ -91,6 +94,10 @@ pub fn scan_subject(
             ..Inventory::default()
         },
     };
+    let labels = match &opened {
+        Ok(OpenedSubject { image: Some(i), .. }) => i.labels.clone(),
+        _ => Default::default(),
+    };
     let (image, uuid) = match &opened {
         Ok(OpenedSubject { image: Some(i), .. }) => (Some(i.summary.clone()), i.id.clone()),
         _ => (
@@ -105,6 +112,7 @@ pub fn scan_subject(
         },
         subject: subject.clone(),
         image,
+        labels,
         uuid,
         start,
         finished: ScanTime::now(),

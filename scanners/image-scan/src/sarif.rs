@@ -1010,6 +1010,7 @@ pub(crate) mod hostile {
             },
             name: NASTY.to_string(),
             image: None,
+            labels: Default::default(),
             uuid: NASTY.to_string(),
             start: t,
             finished: t,

@@ -346,6 +346,7 @@ mod tests {
             subject,
             name: name.into(),
             image: Some(serde_json::json!({ "Manifest Digest": "sha256:short", "Platform": 7 })),
+            labels: Default::default(),
             uuid: name.into(),
             start: ScanTime::now(),
             finished: ScanTime::now(),

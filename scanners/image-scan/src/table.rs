@@ -99,6 +99,22 @@ pub fn render(reports: &[(SubjectReport, Findings)], colour: bool) -> String {
     out
 }
 
+/// The tables, then what changed for each subject whose document has `Changes` (`--state`).
+pub fn render_run(run: &crate::run::RunReport, colour: bool) -> String {
+    let style = Style { on: colour };
+    let mut out = render(run.subjects, colour);
+    for ((report, _), doc) in run.subjects.iter().zip(run.documents) {
+        let lines = crate::changes::lines(doc);
+        if !lines.is_empty() {
+            let _ = writeln!(out, "\n{}", style.bold(&format!("== {}: changes", report.name)));
+            for l in lines {
+                let _ = writeln!(out, "  {l}");
+            }
+        }
+    }
+    out
+}
+
 fn subject(out: &mut String, style: &Style, f: &Findings) {
     if !failed(out, style, "Files", &f.tampered) && !f.tampered.findings().is_empty() {
         let _ = writeln!(out, "\nTampered files (rpm -Va):");
