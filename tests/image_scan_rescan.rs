@@ -16,7 +16,7 @@
 //! Each test makes its own copy of the demo sample (tests/demo/make-sample.sh, ~1 s).
 //! Tools: rpm, rpmbuild, createrepo_c, modifyrepo_c, umoci, openssl, python3 with aiosmtpd.
 
-mod harness;
+use crate::harness;
 
 use harness::hostile::scanner_binaries;
 use harness::tools::{require_tool, run_ok};
@@ -164,7 +164,7 @@ impl Drop for Server {
 impl Server {
     /// Start `python3 -c script args…`, which prints one line (its port) when it is ready.
     fn start(script: &str, args: &[&str], dir: PathBuf) -> (Server, u16) {
-        let mut child = Command::new(debian_python())
+        let mut child = Command::new(harness::tools::debian_python3())
             .arg("-c")
             .arg(script)
             .args(args)
@@ -347,17 +347,6 @@ fn certificates(dir: &Path) -> (PathBuf, PathBuf, PathBuf) {
             .arg(p("ext")),
     );
     (p("ca.pem"), p("server.pem"), p("server.key"))
-}
-
-/// Debian's python3 (/usr/bin/python3), where python3-aiosmtpd is installed: a python3
-/// found first on PATH (pyenv, a virtualenv) does not see Debian's packages.
-fn debian_python() -> PathBuf {
-    let debian = PathBuf::from("/usr/bin/python3");
-    if debian.is_file() {
-        debian
-    } else {
-        require_tool("python3")
-    }
 }
 
 /// A port free on 127.0.0.1 now (aiosmtpd's controller needs one given).

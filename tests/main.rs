@@ -19,6 +19,7 @@ mod dnf_rules;
 mod e2e_atomic;
 mod image_differential;
 mod image_scan;
+mod image_scan_rescan;
 mod properties;
 mod regression;
 mod rpmdb_differential;

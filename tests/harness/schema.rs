@@ -2,7 +2,6 @@
 //! maintainers publish (`tests/fixtures/schemas/`, with provenance), by an independent
 //! validator (Debian's python3-jsonschema, through `validate_json.py`).
 
-use super::tools::require_tool;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -16,7 +15,7 @@ pub fn bundled(relative: &str) -> PathBuf {
 
 /// The validator's verdict on `document` against `schema`: `Ok(())` or every error it found.
 pub fn validate(schema: &Path, document: &Path) -> Result<(), String> {
-    let python = require_tool("python3");
+    let python = super::tools::debian_python3();
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/harness/validate_json.py");
     let out = Command::new(python)
         .arg(script)

@@ -68,3 +68,15 @@ pub fn run_ok(cmd: &mut Command) -> Output {
     }
     out
 }
+
+/// Debian's python3 (/usr/bin/python3), where the Debian packages `.ci/deps` installs
+/// (python3-jsonschema, python3-aiosmtpd) are: a python3 found first on PATH (pyenv, a
+/// virtualenv) does not see them.
+pub fn debian_python3() -> PathBuf {
+    let debian = PathBuf::from("/usr/bin/python3");
+    if debian.is_file() {
+        debian
+    } else {
+        require_tool("python3")
+    }
+}
