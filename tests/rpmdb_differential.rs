@@ -770,7 +770,8 @@ fn signed_packages_match_rpm_on_big_endian_bdb() {
 fn signed_packages_match_rpm_in_other_time_zones() {
     for tz in ["America/New_York", "Asia/Kathmandu"] {
         let out = std::process::Command::new(std::env::current_exe().unwrap())
-            .args(["signed_packages_match_rpm", "--exact", "--test-threads=1"])
+            .arg(harness::tools::test_name(module_path!(), "signed_packages_match_rpm"))
+            .args(["--exact", "--test-threads=1"])
             .env("TZ", tz)
             .output()
             .unwrap();

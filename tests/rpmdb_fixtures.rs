@@ -414,7 +414,8 @@ fn sqlite_on_a_read_only_mount_with_and_without_wal_content() {
         .arg(&roots)
         .arg(&mnt)
         .arg(&exe)
-        .args(["--exact", "read_only_mount_child", "--nocapture", "--test-threads=1"])
+        .arg(harness::tools::test_name(module_path!(), "read_only_mount_child"))
+        .args(["--exact", "--nocapture", "--test-threads=1"])
         .env(RO_ROOTS, &mnt)
         .output()
         .unwrap();

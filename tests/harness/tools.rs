@@ -80,3 +80,13 @@ pub fn debian_python3() -> PathBuf {
         require_tool("python3")
     }
 }
+
+/// The name libtest knows a test by in this binary, for a test that runs another test of the
+/// same binary in a child process (`current_exe() NAME --exact`): `module::function`, from the
+/// caller's `module_path!()` (`integration::module`) without the crate's name.
+pub fn test_name(module_path: &str, function: &str) -> String {
+    match module_path.split_once("::") {
+        Some((_, module)) => format!("{module}::{function}"),
+        None => function.to_string(),
+    }
+}
