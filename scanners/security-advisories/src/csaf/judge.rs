@@ -371,3 +371,255 @@ pub fn status_of(s: &str) -> Option<VexStatus> {
     .into_iter()
     .find(|v| v.as_str() == s)
 }
+
+#[cfg(test)]
+mod tests {
+    //! Statuses no real fixture carries (tests/fixtures/PROVENANCE.md): hand-written documents
+    //! in Red Hat's shapes.
+    use super::*;
+    use crate::csaf::document::parse;
+    use crate::csaf::platform::Platform;
+    use serde_json::json;
+
+    fn inst(name: &str, evr: &str, arch: &str, source: &str, label: Option<&str>) -> InstalledPackage {
+        InstalledPackage {
+            name: name.into(),
+            evr: Evr::parse(evr),
+            arch: arch.into(),
+            nvra: format!("{name}-{evr}.{arch}"),
+            key_id: None,
+            modularity_label: label.map(str::to_string),
+            source_name: Some(source.into()),
+        }
+    }
+
+    /// A document: RHEL 9 (unfixed) and BaseOS/AppStream 9 main stream and 9.4 EUS (fixed)
+    /// products, `components` as (id, purl), and one vulnerability.
+    fn document(components: &[(&str, &str)], vulnerability: serde_json::Value) -> VexDocument {
+        let product = |id: &str, cpe: &str| {
+            json!({"category": "product_name", "name": id,
+                   "product": {"name": id, "product_id": id, "product_identification_helper": {"cpe": cpe}}})
+        };
+        let versions: Vec<serde_json::Value> = components
+            .iter()
+            .map(|(id, purl)| {
+                json!({"category": "product_version", "name": id,
+                       "product": {"name": id, "product_id": id, "product_identification_helper": {"purl": purl}}})
+            })
+            .collect();
+        let mut relationships = Vec::new();
+        for p in [
+            "red_hat_enterprise_linux_9",
+            "BaseOS-9.5.0.Z.MAIN",
+            "BaseOS-9.4.0.Z.EUS",
+        ] {
+            for (id, _) in components {
+                relationships.push(json!({"category": "default_component_of",
+                    "full_product_name": {"name": "x", "product_id": format!("{p}:{id}")},
+                    "product_reference": id, "relates_to_product_reference": p}));
+            }
+        }
+        let doc = json!({
+            "document": {"category": "csaf_vex", "aggregate_severity": {"text": "Low"}},
+            "product_tree": {
+                "branches": [{"category": "vendor", "name": "Red Hat", "branches": [
+                    {"category": "product_family", "name": "RHEL", "branches": [
+                        product("red_hat_enterprise_linux_9", "cpe:/o:redhat:enterprise_linux:9"),
+                        product("BaseOS-9.5.0.Z.MAIN", "cpe:/o:redhat:enterprise_linux:9::baseos"),
+                        product("BaseOS-9.4.0.Z.EUS", "cpe:/o:redhat:rhel_eus:9.4::baseos"),
+                    ]},
+                    {"category": "architecture", "name": "x86_64", "branches": versions},
+                ]}],
+                "relationships": relationships,
+            },
+            "vulnerabilities": [vulnerability],
+        });
+        parse(&serde_json::to_vec(&doc).unwrap()).unwrap()
+    }
+
+    fn run(
+        doc: &VexDocument,
+        cpes: &[&str],
+        installed: Vec<InstalledPackage>,
+        ignore_unfixed: bool,
+    ) -> Vec<(String, String)> {
+        let installed = InstalledIndex::from_packages(installed);
+        let sources = SourceIndex::of(&installed);
+        let platform = Platform::from_cpes(cpes.iter().map(|c| c.to_string()).collect(), "test", String::new());
+        let cx = Context {
+            installed: &installed,
+            sources: &sources,
+            platform: &platform,
+            selection: Selection {
+                all_types: false,
+                min_severity: None,
+            },
+            ignore_unfixed,
+            source: "s",
+            document: "d",
+        };
+        let mut findings = BTreeMap::new();
+        judge(doc, &ProductIndex::of(&doc.product_tree), &cx, &mut findings);
+        findings
+            .values()
+            .flat_map(|f| {
+                f.packages.iter().map(|p| {
+                    let fix = p
+                        .fixed
+                        .clone()
+                        .map(|x| format!(" {x} {}", p.advisory.clone().unwrap_or_default()));
+                    (
+                        p.installed.clone(),
+                        format!("{}{}", p.status.clone().unwrap(), fix.unwrap_or_default()),
+                    )
+                })
+            })
+            .collect()
+    }
+
+    const RHEL9: &[&str] = &["cpe:/o:redhat:enterprise_linux:9::baseos"];
+    const EUS94: &[&str] = &["cpe:/o:redhat:rhel_eus:9.4::baseos"];
+
+    #[test]
+    fn deferred_affected_and_under_investigation() {
+        let components = [
+            ("bash", "pkg:rpm/redhat/bash?arch=src"),
+            ("vim-minimal", "pkg:rpm/redhat/vim-minimal"),
+            ("tar", "pkg:rpm/redhat/tar?arch=src"),
+        ];
+        let vuln = json!({
+            "cve": "CVE-2099-0001",
+            "product_status": {
+                "known_affected": ["red_hat_enterprise_linux_9:bash", "red_hat_enterprise_linux_9:vim-minimal"],
+                "under_investigation": ["red_hat_enterprise_linux_9:tar"],
+            },
+            "remediations": [
+                {"category": "none_available", "details": "Deferred", "product_ids": ["red_hat_enterprise_linux_9:bash"]},
+                {"category": "none_available", "details": "Affected", "product_ids": ["red_hat_enterprise_linux_9:vim-minimal"]},
+            ],
+        });
+        let doc = document(&components, vuln);
+        let installed = vec![
+            inst("bash", "5.1.8-9.el9", "x86_64", "bash", None),
+            inst("vim-minimal", "8.2.2637-20.el9", "x86_64", "vim", None),
+            inst("tar", "1.34-6.el9", "x86_64", "tar", None),
+            inst("nano", "5.6.1-5.el9", "x86_64", "nano", None),
+        ];
+        assert_eq!(
+            run(&doc, RHEL9, installed.clone(), false),
+            [
+                ("bash-5.1.8-9.el9.x86_64".to_string(), "fix_deferred".to_string()),
+                ("tar-1.34-6.el9.x86_64".to_string(), "under_investigation".to_string()),
+                ("vim-minimal-8.2.2637-20.el9.x86_64".to_string(), "affected".to_string()),
+            ]
+        );
+        assert!(run(&doc, RHEL9, installed.clone(), true).is_empty());
+        // Another release's image: nothing.
+        assert!(run(&doc, &["cpe:/o:redhat:enterprise_linux:8::baseos"], installed, false).is_empty());
+    }
+
+    #[test]
+    fn fixed_source_component_covers_binaries_no_entry_names() {
+        let components = [
+            (
+                "openssl-1:3.0.7-27.el9.src",
+                "pkg:rpm/redhat/openssl@3.0.7-27.el9?arch=src&epoch=1",
+            ),
+            (
+                "openssl-1:3.0.7-27.el9.x86_64",
+                "pkg:rpm/redhat/openssl@3.0.7-27.el9?arch=x86_64&epoch=1",
+            ),
+        ];
+        let vuln = json!({
+            "cve": "CVE-2099-0002",
+            "product_status": {"fixed": ["BaseOS-9.5.0.Z.MAIN:openssl-1:3.0.7-27.el9.src", "BaseOS-9.5.0.Z.MAIN:openssl-1:3.0.7-27.el9.x86_64"]},
+            "remediations": [{"category": "vendor_fix", "url": "https://access.redhat.com/errata/RHSA-2099:1",
+                "product_ids": ["BaseOS-9.5.0.Z.MAIN:openssl-1:3.0.7-27.el9.src", "BaseOS-9.5.0.Z.MAIN:openssl-1:3.0.7-27.el9.x86_64"]}],
+        });
+        let doc = document(&components, vuln);
+        let installed = vec![
+            inst("openssl", "1:3.0.7-24.el9", "x86_64", "openssl", None),
+            inst("openssl-libs", "1:3.0.7-24.el9", "x86_64", "openssl", None),
+            // An epoch-less build is older than any epoch-1 fix.
+            inst("openssl-perl", "3.0.7-30.el9", "x86_64", "openssl", None),
+        ];
+        assert_eq!(
+            run(&doc, RHEL9, installed, false),
+            [
+                (
+                    "openssl-1:3.0.7-24.el9.x86_64".to_string(),
+                    "fixed openssl-1:3.0.7-27.el9.x86_64 RHSA-2099:1".to_string()
+                ),
+                (
+                    "openssl-libs-1:3.0.7-24.el9.x86_64".to_string(),
+                    "fixed openssl-libs-1:3.0.7-27.el9.x86_64 RHSA-2099:1".to_string()
+                ),
+                (
+                    "openssl-perl-3.0.7-30.el9.x86_64".to_string(),
+                    "fixed openssl-perl-1:3.0.7-27.el9.x86_64 RHSA-2099:1".to_string()
+                ),
+            ]
+        );
+    }
+
+    #[test]
+    fn module_components_need_their_stream() {
+        let components = [("nodejs:18/nodejs", "pkg:rpm/redhat/nodejs?rpmmod=nodejs:18")];
+        let vuln = json!({
+            "cve": "CVE-2099-0003",
+            "product_status": {"known_affected": ["red_hat_enterprise_linux_9:nodejs:18/nodejs"]},
+        });
+        let doc = document(&components, vuln);
+        let stream18 = inst(
+            "nodejs",
+            "1:18.20.2-1.module+el9.4.0+1+a",
+            "x86_64",
+            "nodejs",
+            Some("nodejs:18:9040020240101:abc"),
+        );
+        let stream20 = inst(
+            "nodejs",
+            "1:20.12.2-1.module+el9.4.0+1+b",
+            "x86_64",
+            "nodejs",
+            Some("nodejs:20:9040020240101:abc"),
+        );
+        assert_eq!(run(&doc, RHEL9, vec![stream18], false).len(), 1);
+        assert!(run(&doc, RHEL9, vec![stream20], false).is_empty());
+    }
+
+    #[test]
+    fn eus_stream_falls_back_to_the_main_stream_only_without_its_own_fix() {
+        let components = [
+            (
+                "curl-0:7.76.1-29.el9_4.x86_64",
+                "pkg:rpm/redhat/curl@7.76.1-29.el9_4?arch=x86_64",
+            ),
+            ("curl", "pkg:rpm/redhat/curl?arch=src"),
+        ];
+        let only_main = json!({
+            "cve": "CVE-2099-0004",
+            "product_status": {"fixed": ["BaseOS-9.5.0.Z.MAIN:curl-0:7.76.1-29.el9_4.x86_64"]},
+            "remediations": [{"category": "vendor_fix", "url": "https://access.redhat.com/errata/RHSA-2099:2", "product_ids": ["BaseOS-9.5.0.Z.MAIN:curl-0:7.76.1-29.el9_4.x86_64"]}],
+        });
+        let installed = vec![inst("curl", "7.76.1-26.el9", "x86_64", "curl", None)];
+        // No fix released to 9.4 EUS: the main stream's fix is what the image can get.
+        assert_eq!(
+            run(&document(&components, only_main), EUS94, installed.clone(), false),
+            [(
+                "curl-7.76.1-26.el9.x86_64".to_string(),
+                "fixed curl-7.76.1-29.el9_4.x86_64 RHSA-2099:2".to_string()
+            )]
+        );
+        // Unfixed for RHEL 9: an EUS image is affected too.
+        let unfixed = json!({
+            "cve": "CVE-2099-0005",
+            "product_status": {"known_affected": ["red_hat_enterprise_linux_9:curl"]},
+            "remediations": [{"category": "no_fix_planned", "details": "Will not fix", "product_ids": ["red_hat_enterprise_linux_9:curl"]}],
+        });
+        assert_eq!(
+            run(&document(&components, unfixed), EUS94, installed, false),
+            [("curl-7.76.1-26.el9.x86_64".to_string(), "will_not_fix".to_string())]
+        );
+    }
+}
