@@ -361,6 +361,26 @@ fn rhel8_will_not_fix_through_the_source_name_and_ignore_unfixed() {
         "{products:#}"
     );
 
+    // The mapping beside the documents is found without the flag.
+    let feed = tempfile::tempdir().unwrap();
+    fs::create_dir_all(feed.path().join("2024")).unwrap();
+    fs::copy(fixture(EXPAT), feed.path().join("2024/cve-2024-50602.json")).unwrap();
+    fs::copy(fixture(REPO_TO_CPE), feed.path().join("repository-to-cpe.json")).unwrap();
+    let beside = Options {
+        csaf_vex: vec![feed.path().to_path_buf()],
+        ..Options::default()
+    };
+    let o = scan(&root, &beside).unwrap();
+    assert_eq!(shown(&o), expected);
+    let products = &o.scan_results["CSAF VEX Products"];
+    assert_eq!(products["Method"], "content-sets", "{products:#}");
+    assert!(products["How"].as_str().unwrap().contains("repository-to-cpe.json"));
+    assert_eq!(
+        o.scan_results["Sources"][0]["Entries"], 1,
+        "the mapping is not read as a VEX document"
+    );
+    assert!(o.scan_results["Warnings"].as_array().unwrap().is_empty());
+
     // --ignore-unfixed keeps only what has a fix.
     let o = scan(
         &root,
@@ -589,4 +609,73 @@ fn an_image_that_is_not_rhel_gets_a_named_error() {
     );
     let e = scan(&root, &options(&[EXPAT], true)).unwrap_err();
     assert!(e.contains("does not name Red Hat Enterprise Linux"), "{e}");
+}
+
+/// The reader, the product tree index and the judgement on the real document cut short and
+/// with bytes changed, through the public API the fuzz target (fuzz/fuzz_targets/csaf_vex.rs)
+/// uses: errors or findings, never a panic.
+#[test]
+fn mutated_documents_never_panic() {
+    use security_advisories::csaf::{document, judge, platform::Platform, products::ProductIndex};
+    use security_advisories::finding::Selection;
+    use security_advisories::installed::{InstalledIndex, InstalledPackage};
+    let package = |name: &str, evr: &str, arch: &str, source: &str| InstalledPackage {
+        name: name.into(),
+        evr: Evr::parse(evr),
+        arch: arch.into(),
+        nvra: format!("{name}-{evr}.{arch}"),
+        key_id: None,
+        modularity_label: None,
+        source_name: Some(source.into()),
+    };
+    let installed = InstalledIndex::from_packages([
+        package("expat", "2.5.0-2.el9", "x86_64", "expat"),
+        package("mingw32-expat", "2.2.5-3.el8", "noarch", "mingw-expat"),
+    ]);
+    let sources = judge::SourceIndex::of(&installed);
+    let platform = Platform::from_cpes(
+        vec![
+            "cpe:/o:redhat:enterprise_linux:9::baseos".into(),
+            "cpe:/o:redhat:enterprise_linux:8".into(),
+        ],
+        "test",
+        String::new(),
+    );
+    let cx = judge::Context {
+        installed: &installed,
+        sources: &sources,
+        platform: &platform,
+        selection: Selection {
+            all_types: false,
+            min_severity: None,
+        },
+        ignore_unfixed: false,
+        source: "t",
+        document: "t",
+    };
+    let original = fs::read(fixture(EXPAT)).unwrap();
+    let (mut parsed, mut refused) = (0, 0);
+    let mut judge_one = |bytes: &[u8]| match document::parse(bytes) {
+        Ok(doc) => {
+            parsed += 1;
+            let mut findings = BTreeMap::new();
+            judge::judge(&doc, &ProductIndex::of(&doc.product_tree), &cx, &mut findings);
+        }
+        Err(e) => {
+            refused += 1;
+            assert!(!e.to_string().is_empty());
+        }
+    };
+    let step = original.len() / 150;
+    for cut in (0..original.len()).step_by(step) {
+        judge_one(&original[..cut]);
+    }
+    // Digits, quotes and brackets changed: other EVRs, other ids, broken structure.
+    for (i, pos) in (0..original.len()).step_by(step / 2 + 1).enumerate() {
+        let mut m = original.clone();
+        m[pos] = [b'9', b'"', b']', b'{', b':', b'0'][i % 6];
+        judge_one(&m);
+    }
+    judge_one(&original);
+    assert!(parsed > 10 && refused > 100, "parsed {parsed}, refused {refused}");
 }

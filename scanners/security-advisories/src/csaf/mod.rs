@@ -10,7 +10,9 @@
 //! A SOURCE is a VEX file or a directory searched recursively for `*.json` (Red Hat's
 //! `vex/YEAR/cve-YEAR-NNNN.json` tree unpacked from `csaf_vex_<date>.tar.zst`). A document
 //! that cannot be read is a named warning (`csaf-document-error`) and the others are still
-//! judged; a SOURCE none of whose documents could be read is a failed source.
+//! judged; a SOURCE none of whose documents could be read is a failed source. Red Hat's
+//! `repository-to-cpe.json` comes from `--repository-to-cpe FILE`, else from beside the
+//! documents (the top of a SOURCE directory, or a SOURCE file's directory).
 
 pub mod document;
 pub mod judge;
@@ -26,6 +28,9 @@ use rpmdb::root::Root;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+
+/// The name of Red Hat's mapping file, looked for beside the VEX documents.
+pub const REPOSITORY_TO_CPE: &str = "repository-to-cpe.json";
 
 /// The deepest directory level searched below a SOURCE directory.
 const MAX_DIR_DEPTH: usize = 16;
@@ -145,7 +150,7 @@ fn json_files(dir: &Path, depth: usize, out: &mut Vec<PathBuf>, errors: &mut Vec
         let path = e.path();
         if ft.is_dir() {
             json_files(&path, depth + 1, out, errors);
-        } else if ft.is_file() && path.extension().is_some_and(|x| x == "json") {
+        } else if ft.is_file() && path.extension().is_some_and(|x| x == "json") && e.file_name() != REPOSITORY_TO_CPE {
             out.push(path);
         }
     }
@@ -163,7 +168,17 @@ pub fn judge_sources(
     ignore_unfixed: bool,
 ) -> CsafResult {
     let mut result = CsafResult::default();
-    let platform = platform(root, os, repository_to_cpe, &mut result.warnings);
+    // --repository-to-cpe, else a repository-to-cpe.json beside the first source that has one
+    // (at the top of a directory, or in a file's own directory).
+    let beside = || {
+        sources.iter().find_map(|s| {
+            let dir = if s.is_dir() { s.as_path() } else { s.parent()? };
+            let candidate = dir.join(REPOSITORY_TO_CPE);
+            candidate.is_file().then_some(candidate)
+        })
+    };
+    let mapping = repository_to_cpe.map(Path::to_path_buf).or_else(beside);
+    let platform = platform(root, os, mapping.as_deref(), &mut result.warnings);
     result.products = Some(json!({
         "Method": platform.method,
         "How": platform.explanation,
