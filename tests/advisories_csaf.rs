@@ -12,11 +12,11 @@
 //! - repository-to-cpe-excerpt.json: the RHEL 7/8/9 and UBI 8/9 x86_64 entries of Red Hat's
 //!   repository-to-cpe.json, unchanged.
 //!
-//! Tools: rpm, rpmbuild (rpm).
+//! Tools: rpm, rpmbuild (rpm), tar, zstd (the whole-feed archive).
 
 mod harness;
 
-use harness::{build_rpms, PackageSpec, TestRoot};
+use harness::{build_rpms, require_tool, PackageSpec, TestRoot};
 use rpmdb::root::Root;
 use rpmdb::version::Evr;
 use security_advisories::{MinSeverity, Options};
@@ -678,4 +678,92 @@ fn mutated_documents_never_panic() {
     }
     judge_one(&original);
     assert!(parsed > 10 && refused > 100, "parsed {parsed}, refused {refused}");
+}
+
+/// Red Hat's whole-feed archive layout (`csaf_vex_<date>.tar.zst` holding `YEAR/cve-….json`),
+/// made by tar and zstd themselves: read as a stream, the same answer as the directory; cut
+/// short, a named source error after the documents before the cut.
+#[test]
+fn the_whole_feed_archive_is_read_as_a_stream() {
+    let root = rhel_root(
+        "9.5",
+        &[PackageSpec::new("expat", "2.5.0", "2.el9")],
+        Some(&["rhel-9-for-x86_64-baseos-rpms", "rhel-9-for-x86_64-appstream-rpms"]),
+        false,
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let tree = dir.path().join("tree");
+    fs::create_dir_all(tree.join("2024")).unwrap();
+    fs::copy(fixture(WIRESHARK), tree.join("2024/cve-2024-0208.json")).unwrap();
+    fs::copy(fixture(EXPAT), tree.join("2024/cve-2024-50602.json")).unwrap();
+    fs::write(
+        tree.join("index.txt"),
+        "2024/cve-2024-0208.json\n2024/cve-2024-50602.json\n",
+    )
+    .unwrap();
+    let tar_path = dir.path().join("csaf_vex_2025-02-12.tar");
+    let st = std::process::Command::new(require_tool("tar"))
+        .arg("-C")
+        .arg(&tree)
+        .args(["-cf"])
+        .arg(&tar_path)
+        // Named one by one: this order in the archive (a directory is listed in readdir order).
+        .args(["2024/cve-2024-0208.json", "2024/cve-2024-50602.json", "index.txt"])
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let st = std::process::Command::new(require_tool("zstd"))
+        .args(["-q", "-k", "-f"])
+        .arg(&tar_path)
+        .status()
+        .unwrap();
+    assert!(st.success());
+    let zst = dir.path().join("csaf_vex_2025-02-12.tar.zst");
+    let expected = [row(
+        "expat-2.5.0-2.el9.x86_64",
+        "fixed",
+        Some("RHSA-2024:9541"),
+        Some("2.5.0-3.el9_5.1"),
+    )];
+    for archive in [&zst, &tar_path] {
+        let o = scan(
+            &root,
+            &Options {
+                csaf_vex: vec![archive.clone()],
+                repository_to_cpe: Some(fixture(REPO_TO_CPE)),
+                ..Options::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(shown(&o)["CVE-2024-50602"], expected, "{}", archive.display());
+        let source = &o.scan_results["Sources"][0];
+        assert_eq!(source["Entries"], 2, "{source:#}");
+        assert!(source.get("Error").is_none(), "{source:#}");
+        let document = o.vulnerabilities[0].custom["VEX Document"].as_str().unwrap();
+        assert!(
+            document.ends_with(".tar.zst!2024/cve-2024-50602.json")
+                || document.ends_with(".tar!2024/cve-2024-50602.json"),
+            "{document}"
+        );
+    }
+    // Cut inside the second document: the first (wireshark) still read, the source failed
+    // by name, and with it the scan (its only source).
+    let bytes = fs::read(&tar_path).unwrap();
+    // Header, wireshark (padded to 512), header, 4 KiB of expat.
+    let wireshark = fs::metadata(fixture(WIRESHARK)).unwrap().len() as usize;
+    let at = 512 + wireshark.div_ceil(512) * 512 + 512 + 4096;
+    let cut = dir.path().join("cut.tar");
+    fs::write(&cut, &bytes[..at]).unwrap();
+    let opts = Options {
+        csaf_vex: vec![cut.clone(), fixture(WIRESHARK)],
+        repository_to_cpe: Some(fixture(REPO_TO_CPE)),
+        ..Options::default()
+    };
+    let o = scan(&root, &opts).unwrap();
+    let error = o.scan_results["Sources"][0]["Error"].as_str().unwrap();
+    assert!(
+        error.contains("cut short") && error.contains("after 1 documents"),
+        "{error}"
+    );
+    assert!(o.summary.contains("could not be read to the end"), "{}", o.summary);
 }

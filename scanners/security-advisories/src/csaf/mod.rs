@@ -7,13 +7,15 @@
 //! os-release) → [`judge`] (statuses, remediations, severity, CVSS against the installed
 //! packages) → [`crate::finding::Finding`]s keyed by CVE, with [`crate::finding::VexDetail`].
 //!
-//! A SOURCE is a VEX file or a directory searched recursively for `*.json` (Red Hat's
-//! `vex/YEAR/cve-YEAR-NNNN.json` tree unpacked from `csaf_vex_<date>.tar.zst`). A document
+//! A SOURCE is a VEX file, a directory searched recursively for `*.json` (Red Hat's
+//! `vex/YEAR/cve-YEAR-NNNN.json` tree), or Red Hat's whole-feed archive
+//! `csaf_vex_<date>.tar.zst` (any compression, or none) read as a stream ([`archive`]). A document
 //! that cannot be read is a named warning (`csaf-document-error`) and the others are still
 //! judged; a SOURCE none of whose documents could be read is a failed source. Red Hat's
 //! `repository-to-cpe.json` comes from `--repository-to-cpe FILE`, else from beside the
 //! documents (the top of a SOURCE directory, or a SOURCE file's directory).
 
+pub mod archive;
 pub mod document;
 pub mod judge;
 pub mod platform;
@@ -156,6 +158,43 @@ fn json_files(dir: &Path, depth: usize, out: &mut Vec<PathBuf>, errors: &mut Vec
     }
 }
 
+/// What a SOURCE is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum SourceKind {
+    Directory,
+    /// A tar archive, compressed (gz, xz, bz2, zst: `csaf_vex_<date>.tar.zst`) or not.
+    Archive,
+    Document,
+}
+
+/// A directory, an archive (by its first bytes: a compression magic, or tar's `ustar` at
+/// offset 257), else one document.
+fn source_kind(path: &Path) -> SourceKind {
+    if path.is_dir() {
+        return SourceKind::Directory;
+    }
+    let mut head = [0u8; 512];
+    let n = std::fs::File::open(path)
+        .and_then(|mut f| {
+            let mut n = 0;
+            while n < head.len() {
+                match std::io::Read::read(&mut f, &mut head[n..])? {
+                    0 => break,
+                    k => n += k,
+                }
+            }
+            Ok(n)
+        })
+        .unwrap_or(0);
+    let head = &head[..n];
+    let compressed = repodata::compression::Compression::detect(head) != repodata::compression::Compression::None;
+    if compressed || head.get(257..262) == Some(b"ustar") {
+        SourceKind::Archive
+    } else {
+        SourceKind::Document
+    }
+}
+
 /// Read and judge every `--csaf-vex` source.
 #[allow(clippy::too_many_arguments)]
 pub fn judge_sources(
@@ -202,33 +241,23 @@ pub fn judge_sources(
             result.sources.push(report);
             continue;
         }
-        let (files, single) = if source.is_dir() {
-            let mut files = Vec::new();
-            let mut errors = Vec::new();
-            json_files(source, 0, &mut files, &mut errors);
-            for e in errors {
-                result
-                    .warnings
-                    .push(ScanWarning::new("csaf-document-error", Some(&label), e));
-            }
-            (files, false)
-        } else {
-            (vec![source.clone()], true)
-        };
+        let kind = source_kind(source);
+        let single = kind == SourceKind::Document;
         let mut failures: Vec<String> = Vec::new();
-        for path in &files {
-            let doc_label = path.display().to_string();
-            let doc = match document::read_file(path) {
+        let mut seen = 0usize;
+        let warnings = &mut result.warnings;
+        // One document of the source, read or not.
+        let mut take = |doc_label: String, doc: Result<document::VexDocument, document::DocumentError>| {
+            seen += 1;
+            let doc = match doc {
                 Ok(d) => d,
                 Err(e) => {
                     let message = format!("{doc_label}: {e}");
                     if !single {
-                        result
-                            .warnings
-                            .push(ScanWarning::new("csaf-document-error", Some(&label), message.clone()));
+                        warnings.push(ScanWarning::new("csaf-document-error", Some(&label), message.clone()));
                     }
                     failures.push(message);
-                    continue;
+                    return;
                 }
             };
             report.entries += 1;
@@ -241,7 +270,7 @@ pub fn judge_sources(
             report.newest = report.newest.max(date);
             let index = products::ProductIndex::of(&doc.product_tree);
             if index.truncated {
-                result.warnings.push(ScanWarning::new(
+                warnings.push(ScanWarning::new(
                     "csaf-document-error",
                     Some(&label),
                     format!(
@@ -260,18 +289,39 @@ pub fn judge_sources(
                 document: &doc_label,
             };
             judge::judge(&doc, &index, &cx, &mut findings);
+        };
+        let mut cut_short = None;
+        match kind {
+            SourceKind::Directory => {
+                let mut files = Vec::new();
+                let mut errors = Vec::new();
+                json_files(source, 0, &mut files, &mut errors);
+                for path in files {
+                    take(path.display().to_string(), document::read_file(&path));
+                }
+                for e in errors {
+                    result
+                        .warnings
+                        .push(ScanWarning::new("csaf-document-error", Some(&label), e));
+                }
+            }
+            SourceKind::Archive => {
+                if let Err(e) = archive::documents(source, &mut take) {
+                    cut_short = Some(e);
+                }
+            }
+            SourceKind::Document => take(label.clone(), document::read_file(source)),
         }
-        if report.entries == 0 {
-            report.error = Some(match (files.is_empty(), failures.first()) {
-                (true, _) => format!("{label}: no CSAF VEX documents (*.json) found"),
-                (false, Some(first)) if single => first.clone(),
-                (false, first) => format!(
-                    "{label}: none of its {} documents could be read (first: {})",
-                    files.len(),
-                    first.map(String::as_str).unwrap_or("?")
-                ),
-            });
-        }
+        report.error = match (cut_short, report.entries, failures.first()) {
+            (Some(e), n, _) => Some(format!("{label}: {e} (after {n} documents)")),
+            (None, 0, _) if seen == 0 => Some(format!("{label}: no CSAF VEX documents (*.json) found")),
+            (None, 0, Some(first)) if single => Some(first.clone()),
+            (None, 0, first) => Some(format!(
+                "{label}: none of its {seen} documents could be read (first: {})",
+                first.map(String::as_str).unwrap_or("?")
+            )),
+            _ => None,
+        };
         result.sources.push(report);
     }
     result.findings = findings.into_values().collect();
