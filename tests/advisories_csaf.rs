@@ -767,3 +767,58 @@ fn the_whole_feed_archive_is_read_as_a_stream() {
     );
     assert!(o.summary.contains("could not be read to the end"), "{}", o.summary);
 }
+
+/// Layers given as directories (containers-storage's `diff` folders), for an image built in
+/// memory by rootfs' own ImageTree.
+struct DirLayers(Vec<PathBuf>);
+
+impl rpmdb::root::image::LayerSource for DirLayers {
+    fn open(&self, index: usize) -> std::io::Result<rpmdb::root::image::LayerStream> {
+        Ok(rpmdb::root::image::LayerStream::Dir(self.0[index].clone()))
+    }
+}
+
+/// On an image, each package of a finding names the layer that installed it: the base layer
+/// (wireshark-cli: nothing applies) and the layer that added expat (fixed by RHSA-2024:9541).
+#[test]
+fn on_an_image_each_package_names_its_install_layer() {
+    use rpmdb::root::image::{BuildOptions, ImageTree, LayerInfo};
+    let sets = ["rhel-9-for-x86_64-baseos-rpms", "rhel-9-for-x86_64-appstream-rpms"];
+    let base_pkg = PackageSpec::new("wireshark-cli", "3.4.10", "7.el9").source_name("wireshark");
+    let expat = PackageSpec::new("expat", "2.5.0", "2.el9");
+    let base = rhel_root("9.5", std::slice::from_ref(&base_pkg), Some(&sets), false);
+    let top = rhel_root("9.5", &[base_pkg, expat], Some(&sets), false);
+    let infos = vec![
+        LayerInfo {
+            index: 0,
+            digest: format!("sha256:{:064}", 0),
+            created_by: Some("ADD ubi9 base".into()),
+        },
+        LayerInfo {
+            index: 1,
+            digest: format!("sha256:{:064}", 1),
+            created_by: Some("RUN dnf install -y expat".into()),
+        },
+    ];
+    let tree = ImageTree::build(
+        "test image",
+        infos,
+        std::sync::Arc::new(DirLayers(vec![base.path().to_path_buf(), top.path().to_path_buf()])),
+        &BuildOptions::default(),
+    )
+    .unwrap();
+    let root = Root::from_image(std::sync::Arc::new(tree));
+    let o = security_advisories::scan(&root, "security", &options(&[EXPAT, WIRESHARK], true)).unwrap();
+    let pkgs = o.vulnerabilities[0].custom["Packages"].as_array().unwrap();
+    assert_eq!(pkgs.len(), 1, "{:#?}", o.scan_results);
+    assert_eq!(pkgs[0]["Installed"], "expat-2.5.0-2.el9.x86_64");
+    assert_eq!(pkgs[0]["Fixed By"], "RHSA-2024:9541");
+    let layer = &pkgs[0]["Installed By Layer"];
+    // Counted from 1 in the result: the second layer.
+    assert_eq!(layer["Index"], 2, "{layer:#}");
+    assert_eq!(layer["Digest"], format!("sha256:{:064}", 1));
+    assert!(
+        layer["Created By"].as_str().unwrap().contains("dnf install -y expat"),
+        "{layer:#}"
+    );
+}
