@@ -822,3 +822,76 @@ fn on_an_image_each_package_names_its_install_layer() {
         "{layer:#}"
     );
 }
+
+/// An updateinfo in the shape Red Hat's repositories publish, for the RHSA the VEX document
+/// names as the RHEL 9 fix of CVE-2024-50602 (written here; not a fixture).
+fn updateinfo_for(rhsa: &str, cve: &str) -> String {
+    format!(
+        r#"<?xml version="1.0" encoding="UTF-8"?>
+<updates>
+  <update from="release-engineering@redhat.com" status="final" type="security" version="1">
+    <id>{rhsa}</id><title>Moderate: expat security update</title><severity>Moderate</severity>
+    <release>Red Hat Enterprise Linux 9</release>
+    <issued date="2024-11-12 00:00:00"/><updated date="2024-11-12 00:00:00"/>
+    <references><reference href="https://access.redhat.com/security/cve/{cve}" id="{cve}" type="cve"/></references>
+    <pkglist><collection short="">
+      <package name="expat" version="2.5.0" release="3.el9_5.1" epoch="0" arch="x86_64"><filename>expat-2.5.0-3.el9_5.1.x86_64.rpm</filename></package>
+    </collection></pkglist>
+  </update>
+</updates>
+"#
+    )
+}
+
+/// updateinfo and VEX agreeing on a fix (same RHSA, the CVE, the installed package): one
+/// finding, the RHSA, with both sources named. Disagreeing (another CVE): both are listed.
+#[test]
+fn updateinfo_and_vex_on_the_same_fix_make_one_finding() {
+    let sets = ["rhel-9-for-x86_64-baseos-rpms", "rhel-9-for-x86_64-appstream-rpms"];
+    let root = rhel_root(
+        "9.5",
+        &[PackageSpec::new("expat", "2.5.0", "2.el9")],
+        Some(&sets),
+        false,
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let same = dir.path().join("updateinfo-same.xml");
+    fs::write(&same, updateinfo_for("RHSA-2024:9541", "CVE-2024-50602")).unwrap();
+    let other = dir.path().join("updateinfo-other.xml");
+    fs::write(&other, updateinfo_for("RHSA-2024:9541", "CVE-2099-0001")).unwrap();
+    let with = |feed: &Path| Options {
+        updateinfo: vec![feed.to_path_buf()],
+        ..options(&[EXPAT], true)
+    };
+    let o = scan(&root, &with(&same)).unwrap();
+    let ids: Vec<&str> = o
+        .vulnerabilities
+        .iter()
+        .map(|v| v.custom["Advisory"].as_str().unwrap())
+        .collect();
+    assert_eq!(ids, ["RHSA-2024:9541"], "{:#?}", o.scan_results);
+    let sources: Vec<&str> = o.vulnerabilities[0].custom["Source"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s.as_str().unwrap())
+        .collect();
+    assert_eq!(sources.len(), 2, "{sources:?}");
+    assert!(
+        sources.iter().any(|s| s.ends_with("updateinfo-same.xml")),
+        "{sources:?}"
+    );
+    assert!(
+        sources.iter().any(|s| s.ends_with("cve-2024-50602.json")),
+        "{sources:?}"
+    );
+
+    let o = scan(&root, &with(&other)).unwrap();
+    let mut ids: Vec<&str> = o
+        .vulnerabilities
+        .iter()
+        .map(|v| v.custom["Advisory"].as_str().unwrap())
+        .collect();
+    ids.sort();
+    assert_eq!(ids, ["CVE-2024-50602", "RHSA-2024:9541"]);
+}

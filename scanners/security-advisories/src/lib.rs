@@ -288,6 +288,10 @@ pub fn scan(root: &Root, scan_type: &str, options: &Options) -> Result<Outcome, 
         );
         warnings.extend(r.warnings);
         for f in r.findings {
+            // The fix an updateinfo or OVAL advisory already lists: one finding, both sources.
+            if csaf::agrees_with_advisories(&f, &mut findings) {
+                continue;
+            }
             match findings.get_mut(&f.id) {
                 Some(existing) => existing.merge(f),
                 None => {

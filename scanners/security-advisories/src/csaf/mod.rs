@@ -158,6 +158,34 @@ fn json_files(dir: &Path, depth: usize, out: &mut Vec<PathBuf>, errors: &mut Vec
     }
 }
 
+/// When every package of a VEX finding is fixed by an RHSA that an updateinfo or OVAL finding
+/// already lists — same advisory id, naming the CVE, for the same installed package — the
+/// advisory finding is the one finding: the VEX source is added to its sources and `true` is
+/// returned (the VEX finding is not listed again). Otherwise nothing changes.
+pub fn agrees_with_advisories(vex: &Finding, findings: &mut BTreeMap<String, Finding>) -> bool {
+    if vex.packages.is_empty() {
+        return false;
+    }
+    let cve = &vex.id;
+    let agrees = vex.packages.iter().all(|p| {
+        let Some(advisory) = p.advisory.as_deref() else {
+            return false;
+        };
+        findings.get(advisory).is_some_and(|a| {
+            a.vex.is_none() && a.cves.contains(cve) && a.packages.iter().any(|q| q.installed == p.installed)
+        })
+    });
+    if !agrees {
+        return false;
+    }
+    for p in &vex.packages {
+        if let Some(a) = p.advisory.as_deref().and_then(|id| findings.get_mut(id)) {
+            a.sources.extend(vex.sources.iter().cloned());
+        }
+    }
+    true
+}
+
 /// What a SOURCE is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 enum SourceKind {
