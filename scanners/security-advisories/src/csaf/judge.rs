@@ -519,6 +519,34 @@ mod tests {
     }
 
     #[test]
+    fn older_documents_without_purls_match_by_name() {
+        let mut doc = document(
+            &[("ghostscript", "pkg:rpm/redhat/ghostscript")],
+            json!({
+                "cve": "CVE-2099-0006",
+                "product_status": {"known_affected": ["red_hat_enterprise_linux_9:ghostscript"]},
+            }),
+        );
+        // As older documents write it: the component's product has no identification helper.
+        fn strip(branches: &mut [crate::csaf::document::Branch]) {
+            for b in branches {
+                if let Some(p) = b.product.as_mut() {
+                    if p.product_id == "ghostscript" {
+                        p.product_identification_helper = None;
+                    }
+                }
+                strip(&mut b.branches);
+            }
+        }
+        strip(&mut doc.product_tree.branches);
+        let installed = vec![inst("libgs", "9.54.0-14.el9", "x86_64", "ghostscript", None)];
+        assert_eq!(
+            run(&doc, RHEL9, installed, false),
+            [("libgs-9.54.0-14.el9.x86_64".to_string(), "affected".to_string())]
+        );
+    }
+
+    #[test]
     fn fixed_source_component_covers_binaries_no_entry_names() {
         let components = [
             (

@@ -53,6 +53,11 @@ pub struct ProductIndex {
 
 impl ProductIndex {
     pub fn of(tree: &ProductTree) -> ProductIndex {
+        ProductIndex::of_at_most(tree, MAX_BRANCHES)
+    }
+
+    /// [`ProductIndex::of`] walking at most `max_branches` branches.
+    pub fn of_at_most(tree: &ProductTree, max_branches: usize) -> ProductIndex {
         let mut index = ProductIndex::default();
         // Depth-first without recursion: the nesting is bounded by the parser already, the
         // number of branches here.
@@ -60,7 +65,7 @@ impl ProductIndex {
         let mut seen = 0usize;
         while let Some(b) = stack.pop() {
             seen += 1;
-            if seen > MAX_BRANCHES {
+            if seen > max_branches {
                 index.truncated = true;
                 break;
             }
@@ -229,6 +234,29 @@ mod tests {
         assert!(parse_rpm_purl("pkg:rpm/redhat/").is_none());
         assert!(parse_rpm_purl("pkg:rpm/redhat/%zz%").is_some());
         assert!(parse_rpm_purl("not a purl").is_none());
+    }
+
+    #[test]
+    fn a_wide_tree_is_cut_with_a_flag() {
+        let leaf = |i: usize| Branch {
+            category: Some("product_version".into()),
+            name: None,
+            product: Some(super::super::document::FullProductName {
+                name: None,
+                product_id: format!("p{i}"),
+                product_identification_helper: None,
+            }),
+            branches: vec![],
+        };
+        let tree = ProductTree {
+            branches: (0..10).map(leaf).collect(),
+            relationships: vec![],
+        };
+        let all = ProductIndex::of_at_most(&tree, 10);
+        assert!(!all.truncated && all.components.len() == 10);
+        let cut = ProductIndex::of_at_most(&tree, 4);
+        assert!(cut.truncated);
+        assert_eq!(cut.components.len(), 4);
     }
 
     #[test]
