@@ -66,7 +66,7 @@ pub fn parse_date(raw: &str) -> Option<i64> {
 
 /// Decide the image's products: content sets through the mapping when both are there, else
 /// the os-release of a RHEL image.
-pub fn platform(
+pub fn image_products(
     root: &Root,
     os: Option<&OsRelease>,
     mapping: Option<&Path>,
@@ -245,7 +245,7 @@ pub fn judge_sources(
         })
     };
     let mapping = repository_to_cpe.map(Path::to_path_buf).or_else(beside);
-    let platform = platform(root, os, mapping.as_deref(), &mut result.warnings);
+    let platform = image_products(root, os, mapping.as_deref(), &mut result.warnings);
     result.products = Some(json!({
         "Method": platform.method,
         "How": platform.explanation,
