@@ -184,6 +184,9 @@ def main():
         for f in os.listdir(fixture("advisories", d)):
             if f.endswith(".xml"):
                 put_file("oval", fixture("advisories", d, f), d + ".xml")
+    for f in sorted(os.listdir(fixture("vex"))):
+        if f.startswith("cve-") and f.endswith(".json"):
+            put_file("csaf_vex", fixture("vex", f), f)
     # Inputs the fixtures do not hold, in the layouts distributions ship.
     put("metalink", "fedora.metalink", METALINK.encode())
     put("repo_config", "centos7-base.repo", CENTOS7_REPO.encode())

@@ -237,6 +237,9 @@ pub struct PackageSpec {
     pub obsoletes: Vec<String>,
     pub conflicts: Vec<String>,
     pub files: Vec<FileSpec>,
+    /// The source package's name when it is not the binary's (`SOURCERPM` then names it): the
+    /// binary is built as the subpackage `%package -n NAME` of a spec called this.
+    pub source_name: Option<String>,
 }
 
 impl PackageSpec {
@@ -260,7 +263,13 @@ impl PackageSpec {
             obsoletes: Vec::new(),
             conflicts: Vec::new(),
             files: Vec::new(),
+            source_name: None,
         }
+    }
+    /// Build from a source package of another name (see [`PackageSpec::source_name`]).
+    pub fn source_name(mut self, source: &str) -> PackageSpec {
+        self.source_name = Some(source.to_string());
+        self
     }
     pub fn epoch(mut self, epoch: u32) -> PackageSpec {
         self.epoch = Some(epoch);
@@ -347,7 +356,10 @@ impl PackageSpec {
         if let Some(label) = &self.modularity_label {
             s.push_str(&format!("%global modularitylabel {label}\n"));
         }
-        s.push_str(&format!("Name: {}\n", self.name));
+        s.push_str(&format!(
+            "Name: {}\n",
+            self.source_name.as_deref().unwrap_or(&self.name)
+        ));
         if let Some(e) = self.epoch {
             s.push_str(&format!("Epoch: {e}\n"));
         }
@@ -368,6 +380,11 @@ impl PackageSpec {
             s.push_str(&format!("URL: {v}\n"));
         }
         s.push_str("AutoReqProv: no\n");
+        if self.source_name.is_some() {
+            // The source package's own description, then the binary as a subpackage.
+            s.push_str(&format!("%description\n{}\n", self.summary));
+            s.push_str(&format!("%package -n {}\nSummary: {}\n", self.name, self.summary));
+        }
         for (tag, deps) in [
             ("Provides", &self.provides),
             ("Requires", &self.requires),
@@ -378,10 +395,16 @@ impl PackageSpec {
                 s.push_str(&format!("{tag}: {d}\n"));
             }
         }
-        s.push_str(&format!("%description\n{}\n", self.summary));
+        match &self.source_name {
+            Some(_) => s.push_str(&format!("%description -n {}\n{}\n", self.name, self.summary)),
+            None => s.push_str(&format!("%description\n{}\n", self.summary)),
+        }
         s.push_str("%install\n");
         s.push_str(&format!("cp -a '{}'/. %{{buildroot}}/\n", stage.display()));
-        s.push_str("%files\n");
+        match &self.source_name {
+            Some(_) => s.push_str(&format!("%files -n {}\n", self.name)),
+            None => s.push_str("%files\n"),
+        }
         let mut out = s.into_bytes();
         for f in &self.files {
             out.extend_from_slice(&f.files_line());

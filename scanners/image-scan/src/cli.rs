@@ -346,9 +346,51 @@ fn subjects_of(cli: &Cli, atomic_mode: bool) -> Result<Vec<Subject>, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use clap::Args;
 
     #[test]
     fn command_line_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn csaf_vex_flags_reach_security_advisories_under_their_names() {
+        let cli = Cli::try_parse_from([
+            "image-scan",
+            "--rootfs",
+            "/mnt/image",
+            "--csaf-vex",
+            "/srv/vex",
+            "--csaf-vex",
+            "/srv/extra/cve-2024-50602.json",
+            "--repository-to-cpe",
+            "/srv/repository-to-cpe.json",
+            "--ignore-unfixed",
+        ])
+        .unwrap();
+        let o = cli.scan.advisories(std::path::Path::new("/cache"));
+        assert_eq!(
+            o.csaf_vex,
+            [
+                PathBuf::from("/srv/vex"),
+                PathBuf::from("/srv/extra/cve-2024-50602.json")
+            ]
+        );
+        assert_eq!(o.repository_to_cpe, Some(PathBuf::from("/srv/repository-to-cpe.json")));
+        assert!(o.ignore_unfixed);
+        // Every flag of security-advisories' own that image-scan repeats has its name.
+        let theirs = security_advisories::Options::augment_args(clap::Command::new("security-advisories"));
+        let ours = Cli::command();
+        for name in [
+            "csaf-vex",
+            "repository-to-cpe",
+            "ignore-unfixed",
+            "min-severity",
+            "oval",
+            "updateinfo",
+        ] {
+            assert!(theirs.get_arguments().any(|a| a.get_long() == Some(name)), "{name}");
+            assert!(ours.get_arguments().any(|a| a.get_long() == Some(name)), "{name}");
+        }
     }
 }

@@ -118,6 +118,20 @@ pub struct ScanOptions {
     #[arg(long)]
     pub oval_strict: bool,
 
+    /// Advisory check: judge the image against Red Hat's CSAF VEX documents in SOURCE (a VEX
+    /// file, or a directory searched recursively); repeatable.
+    #[arg(long = "csaf-vex", value_name = "SOURCE")]
+    pub csaf_vex: Vec<PathBuf>,
+
+    /// Advisory check: Red Hat's repository-to-cpe.json, mapping the image's content sets to
+    /// the products of CSAF VEX documents.
+    #[arg(long, value_name = "FILE")]
+    pub repository_to_cpe: Option<PathBuf>,
+
+    /// Advisory check: report only CVEs with a released fix (CSAF VEX).
+    #[arg(long)]
+    pub ignore_unfixed: bool,
+
     /// Advisory check: report only advisories of this severity or higher.
     #[arg(long, value_enum, ignore_case = true, value_name = "SEVERITY")]
     pub min_severity: Option<security_advisories::MinSeverity>,
@@ -202,6 +216,9 @@ impl ScanOptions {
             updateinfo: self.updateinfo.clone(),
             oval: self.oval.clone(),
             oval_strict: self.oval_strict,
+            csaf_vex: self.csaf_vex.clone(),
+            repository_to_cpe: self.repository_to_cpe.clone(),
+            ignore_unfixed: self.ignore_unfixed,
             min_severity: self.min_severity,
             repos: security_advisories::repos::RepoOptions {
                 repo: self.repo_args(),

@@ -79,6 +79,7 @@ mod tests {
             nvra: format!("{name}-{evr}.{arch}"),
             key_id: None,
             modularity_label: None,
+            source_name: None,
         }
     }
 

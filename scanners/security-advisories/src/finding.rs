@@ -1,5 +1,6 @@
-//! The data model between the judgements (updateinfo, OVAL) and the result document: an
-//! advisory that applies to the image, with the installed packages it concerns.
+//! The data model between the judgements (updateinfo, OVAL, CSAF VEX) and the result document:
+//! an advisory — or, from VEX, a CVE — that applies to the image, with the installed packages
+//! it concerns.
 
 use repodata::updateinfo::{format_unix_utc, Advisory, AdvisoryKind, Severity, Warning, WarningKind};
 use std::collections::BTreeSet;
@@ -16,6 +17,55 @@ pub struct AffectedPackage {
     pub fixed_evr: Option<String>,
     /// `name:stream` of the module collection the fix comes from.
     pub module: Option<String>,
+    /// CSAF VEX only: this package's status ([`VexStatus::as_str`]).
+    pub status: Option<String>,
+    /// CSAF VEX only: the advisory that fixes this package (`RHSA-2024:9541`).
+    pub advisory: Option<String>,
+}
+
+/// A CVE's status for an installed package, from a CSAF VEX document (the names Trivy uses).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum VexStatus {
+    /// `fixed`: a fixed build exists and the installed one is older.
+    Fixed,
+    /// `known_affected` with `none_available` "Affected" (or no remediation).
+    Affected,
+    /// `known_affected` with `none_available` "Deferred".
+    FixDeferred,
+    /// `known_affected` with `no_fix_planned` "Will not fix".
+    WillNotFix,
+    /// `known_affected` with `no_fix_planned` "Out of support scope".
+    OutOfSupport,
+    /// `under_investigation`.
+    UnderInvestigation,
+}
+
+impl VexStatus {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            VexStatus::Fixed => "fixed",
+            VexStatus::Affected => "affected",
+            VexStatus::FixDeferred => "fix_deferred",
+            VexStatus::WillNotFix => "will_not_fix",
+            VexStatus::OutOfSupport => "out_of_support",
+            VexStatus::UnderInvestigation => "under_investigation",
+        }
+    }
+}
+
+/// What a CSAF VEX document says of a CVE beyond an advisory's fields.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VexDetail {
+    /// The status for the image: `fixed` when any package has a fix, else the first of the
+    /// packages' statuses in [`VexStatus`] order.
+    pub status: VexStatus,
+    /// CVSS v3 base score as written (`5.9`) and vector.
+    pub cvss_score: Option<String>,
+    pub cvss_vector: Option<String>,
+    /// `CWE-754`.
+    pub cwe: Option<String>,
+    /// The VEX document the CVE was read from.
+    pub document: String,
 }
 
 /// An advisory that applies.
@@ -33,6 +83,8 @@ pub struct Finding {
     pub packages: BTreeSet<AffectedPackage>,
     /// The feeds it came from (repository ids, files).
     pub sources: BTreeSet<String>,
+    /// CSAF VEX findings only.
+    pub vex: Option<VexDetail>,
 }
 
 impl Finding {
@@ -56,6 +108,7 @@ impl Finding {
             updated: date(&a.updated),
             packages: BTreeSet::new(),
             sources: [source.to_string()].into(),
+            vex: None,
         }
     }
 

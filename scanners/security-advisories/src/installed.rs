@@ -23,6 +23,9 @@ pub struct InstalledPackage {
     pub key_id: Option<String>,
     /// `name:stream:version:context` of a modular build.
     pub modularity_label: Option<String>,
+    /// The name of the source package it was built from (from `SOURCERPM`), for feeds that
+    /// name source packages (CSAF VEX's unfixed components).
+    pub source_name: Option<String>,
 }
 
 impl InstalledPackage {
@@ -46,8 +49,19 @@ impl InstalledPackage {
             nvra: p.nvra(),
             key_id,
             modularity_label: p.modularity_label().filter(|l| !l.is_empty()),
+            source_name: p.source_rpm().as_deref().and_then(source_rpm_name).map(str::to_string),
         })
     }
+}
+
+/// The name in a `SOURCERPM` value, `name-version-release.src.rpm` (or `.nosrc.rpm`).
+pub fn source_rpm_name(source_rpm: &str) -> Option<&str> {
+    let nvr = source_rpm
+        .strip_suffix(".src.rpm")
+        .or_else(|| source_rpm.strip_suffix(".nosrc.rpm"))?;
+    let (nv, _release) = nvr.rsplit_once('-')?;
+    let (name, _version) = nv.rsplit_once('-')?;
+    Some(name).filter(|n| !n.is_empty())
 }
 
 /// Every installed package, indexed by name, with the newest of each `name.arch` at hand.
@@ -196,6 +210,7 @@ mod tests {
             nvra: "hx-daemon-3.4~rc1-5.el7.x86_64".to_string(),
             key_id: None,
             modularity_label: None,
+            source_name: None,
         };
         assert_eq!(p.nevra(), "hx-daemon-2:3.4~rc1-5.el7.x86_64");
         let zero = InstalledPackage {
@@ -203,5 +218,13 @@ mod tests {
             ..p
         };
         assert_eq!(zero.nevra(), "hx-daemon-1.0-1.x86_64");
+    }
+
+    #[test]
+    fn source_names() {
+        assert_eq!(source_rpm_name("mingw-expat-2.2.5-1.el8.src.rpm"), Some("mingw-expat"));
+        assert_eq!(source_rpm_name("a-1-2.nosrc.rpm"), Some("a"));
+        assert_eq!(source_rpm_name("-1-2.src.rpm"), None);
+        assert_eq!(source_rpm_name("expat.rpm"), None);
     }
 }

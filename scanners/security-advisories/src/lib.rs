@@ -5,10 +5,12 @@
 //! [`installed`] (the image's packages, newest per `name.arch`) and [`modules`] (its active
 //! module streams) → the judgement of each feed: [`updateinfo_feed`] streams an `updateinfo`
 //! through [`applicability`] (dnf's `updateinfo list` rule), [`oval`] evaluates Red Hat OVAL v2
-//! definitions → [`finding`] (the advisories that apply) → [`report`] (atomic's
+//! definitions, [`csaf`] judges Red Hat's CSAF VEX documents (fixed and unfixed CVEs) →
+//! [`finding`] (the advisories, or VEX's CVEs, that apply) → [`report`] (atomic's
 //! `Vulnerabilities`, `Scan Results`, `Summary`, `CVE Feed Last Updated`).
 //!
-//! Feeds: `--updateinfo FILE` (any compression), `--oval FILE`, `--repo ID=URL`, and when no
+//! Feeds: `--updateinfo FILE` (any compression), `--oval FILE`, `--csaf-vex SOURCE` (with
+//! `--repository-to-cpe FILE`, `--ignore-unfixed`), `--repo ID=URL`, and when no
 //! feed is given the `updateinfo` of the repositories the image configures (see [`repos`];
 //! with `--cache-dir`, downloads and their parsed form are kept, see [`feed_cache`]). Feeds are
 //! decompressed in a thread of their own ([`read_ahead`]). A subject without any feed is a
@@ -27,6 +29,7 @@
 //! ```
 
 pub mod applicability;
+pub mod csaf;
 pub mod feed_cache;
 pub mod finding;
 pub mod installed;
@@ -102,6 +105,21 @@ pub struct Options {
     /// where Red Hat's release and signature checks cannot hold.
     #[arg(long)]
     pub oval_strict: bool,
+
+    /// Judge the image against Red Hat's CSAF VEX documents in SOURCE: a VEX file, or a
+    /// directory searched recursively for `*.json`; repeatable. Enough on its own.
+    #[arg(long = "csaf-vex", value_name = "SOURCE")]
+    pub csaf_vex: Vec<PathBuf>,
+
+    /// Red Hat's repository-to-cpe.json, to map the image's content sets to the products of
+    /// CSAF VEX documents (without it, the products the image's os-release implies).
+    #[arg(long, value_name = "FILE")]
+    pub repository_to_cpe: Option<PathBuf>,
+
+    /// CSAF VEX: report only CVEs with a released fix (leave out affected, fix deferred,
+    /// will not fix, out of support scope, under investigation).
+    #[arg(long)]
+    pub ignore_unfixed: bool,
 
     /// Report only advisories of this severity or higher (an advisory of unknown severity is
     /// still reported).
@@ -205,7 +223,7 @@ pub fn scan(root: &Root, scan_type: &str, options: &Options) -> Result<Outcome, 
             });
         }
     }
-    let feeds_given = !options.updateinfo.is_empty() || !options.oval.is_empty();
+    let feeds_given = !options.updateinfo.is_empty() || !options.oval.is_empty() || !options.csaf_vex.is_empty();
     if options.repos.wants_repos() || !feeds_given {
         match repos::judge_repositories(
             root,
@@ -259,10 +277,38 @@ pub fn scan(root: &Root, scan_type: &str, options: &Options) -> Result<Outcome, 
         sources.push(r.source);
     }
 
+    let mut csaf_products = None;
+    if !options.csaf_vex.is_empty() {
+        let r = csaf::judge_sources(
+            root,
+            &options.csaf_vex,
+            options.repository_to_cpe.as_deref(),
+            &installed,
+            os.as_ref(),
+            selection,
+            options.ignore_unfixed,
+        );
+        warnings.extend(r.warnings);
+        for f in r.findings {
+            // The fix an updateinfo or OVAL advisory already lists: one finding, both sources.
+            if csaf::agrees_with_advisories(&f, &mut findings) {
+                continue;
+            }
+            match findings.get_mut(&f.id) {
+                Some(existing) => existing.merge(f),
+                None => {
+                    findings.insert(f.id.clone(), f);
+                }
+            }
+        }
+        sources.extend(r.sources);
+        csaf_products = r.products;
+    }
+
     if sources.is_empty() {
         return Err(ScanFailure(
-            "no advisory data: the image configures no enabled repository and neither --updateinfo nor --oval was \
-             given; an image without advisory data is not known to be free of vulnerabilities"
+            "no advisory data: the image configures no enabled repository and none of --updateinfo, --oval, \
+             --csaf-vex was given; an image without advisory data is not known to be free of vulnerabilities"
                 .to_string(),
         ));
     }
@@ -289,6 +335,7 @@ pub fn scan(root: &Root, scan_type: &str, options: &Options) -> Result<Outcome, 
         undecided,
         min_severity: options.min_severity.map(|m| m.severity().to_string()),
         active_modules,
+        csaf_products,
         install_layers: match atomic_protocol::image::PackageLayers::of(root) {
             Some(layers) => installed
                 .packages()

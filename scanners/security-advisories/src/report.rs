@@ -15,7 +15,7 @@ const MAX_WARNINGS_PER_KIND: usize = 20;
 /// One feed read for the scan, as the result lists it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SourceReport {
-    /// `updateinfo` or `oval`.
+    /// `updateinfo`, `oval` or `csaf-vex`.
     pub format: &'static str,
     pub source: String,
     pub entries: u64,
@@ -35,6 +35,8 @@ pub struct Report {
     /// OVAL definitions that could not be decided (an unsupported test on the way).
     pub undecided: Vec<Value>,
     pub min_severity: Option<String>,
+    /// How the products of CSAF VEX documents were matched to the image (when `--csaf-vex`).
+    pub csaf_products: Option<Value>,
     /// For an image: the layer that installed each package, by `name-version-release.arch`.
     pub install_layers: std::collections::HashMap<String, Value>,
     /// `name:stream` of the module streams active in the image (`repodata::modularity`), as
@@ -103,6 +105,22 @@ impl Report {
                 cves.len()
             )
         };
+        let unfixed = self
+            .findings
+            .iter()
+            .filter(|f| {
+                f.vex
+                    .as_ref()
+                    .is_some_and(|v| v.status != crate::finding::VexStatus::Fixed)
+            })
+            .count();
+        if unfixed > 0 {
+            s.push_str(&format!(
+                " {unfixed} of them {} no fix (CSAF VEX: affected, fix deferred, will not fix, out of support or under \
+                 investigation).",
+                if unfixed == 1 { "has" } else { "have" }
+            ));
+        }
         if !partial.is_empty() {
             s.push_str(&format!(
                 " The answer is partial: {} could not be read to the end.",
@@ -132,6 +150,12 @@ impl Report {
                     "Fixed".into(),
                     json!(p.fixed.clone().unwrap_or_else(|| "no fix published".into())),
                 );
+                if let Some(st) = &p.status {
+                    m.insert("Status".into(), json!(st));
+                }
+                if let Some(a) = &p.advisory {
+                    m.insert("Fixed By".into(), json!(a));
+                }
                 if let Some(e) = &p.fixed_evr {
                     m.insert("Fixed EVR".into(), json!(e));
                 }
@@ -156,6 +180,24 @@ impl Report {
             custom.insert("Updated".into(), json!(d));
         }
         custom.insert("Source".into(), json!(f.sources.iter().collect::<Vec<_>>()));
+        if let Some(v) = &f.vex {
+            custom.insert("Status".into(), json!(v.status.as_str()));
+            let fixed_by: std::collections::BTreeSet<&str> =
+                f.packages.iter().filter_map(|p| p.advisory.as_deref()).collect();
+            if !fixed_by.is_empty() {
+                custom.insert("Fixed By".into(), json!(fixed_by));
+            }
+            if let Some(c) = &v.cvss_score {
+                custom.insert("CVSS v3 Score".into(), json!(c));
+            }
+            if let Some(c) = &v.cvss_vector {
+                custom.insert("CVSS v3 Vector".into(), json!(c));
+            }
+            if let Some(c) = &v.cwe {
+                custom.insert("CWE".into(), json!(c));
+            }
+            custom.insert("VEX Document".into(), json!(v.document));
+        }
         Vulnerability {
             title,
             severity: f.severity_label().to_string(),
@@ -226,6 +268,9 @@ impl Report {
         }
         if !self.active_modules.is_empty() {
             results.insert("Active Module Streams".into(), json!(self.active_modules));
+        }
+        if let Some(p) = &self.csaf_products {
+            results.insert("CSAF VEX Products".into(), p.clone());
         }
         results.insert(
             "Minimum Severity".into(),

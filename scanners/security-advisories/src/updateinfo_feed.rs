@@ -75,6 +75,8 @@ impl Judge<'_> {
                 fixed_evr: Some(a.fixed.evr.dnf_text()),
                 fixed: Some(a.fixed.nevra()),
                 module: a.module,
+                status: None,
+                advisory: None,
             })
             .collect();
         match findings.get_mut(&finding.id) {

@@ -321,6 +321,7 @@ pub fn judge_file(
                     updated: def.updated.clone(),
                     packages: BTreeSet::new(),
                     sources: [source.clone()].into(),
+                    vex: None,
                 };
                 for ev in outcome.evidence {
                     let fixed_evr = ev.less_than.as_ref().map(|e| Evr::parse(e).dnf_text());
@@ -331,6 +332,8 @@ pub fn judge_file(
                             .map(|e| format!("{}-{}.{}", ev.package.name, e, ev.package.arch)),
                         fixed_evr,
                         module: None,
+                        status: None,
+                        advisory: None,
                     });
                 }
                 // Several evidences for one package (signature test and EVR test): keep the
