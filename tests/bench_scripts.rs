@@ -53,8 +53,14 @@ fn assert_refused(out: &Output, scene: &Scene, why: &str) {
         assert!(s.exists(), "{} was deleted", s.display());
     }
     assert!(scene.target.is_dir(), "the folder itself was deleted");
-    assert!(!scene.target.join(".verify-root-owner").exists(), "it marked a folder it did not make");
-    assert!(!scene.target.join("root").exists(), "it built into a folder it did not make");
+    assert!(
+        !scene.target.join(".verify-root-owner").exists(),
+        "it marked a folder it did not make"
+    );
+    assert!(
+        !scene.target.join("root").exists(),
+        "it built into a folder it did not make"
+    );
 }
 
 #[test]
