@@ -13,7 +13,12 @@ its environment as a shell would; its output goes to /dev/null.
 Per command: the median and quartiles of its CPU time (user + system of the child, from
 wait4) and wall time. Per compared command: the median and quartiles of the ratios
 other / ours taken within each round. Exit status 1 when a command fails.
+
+With --json FILE, every timed run is also written to FILE, for a caller's own report:
+{"rounds": N, "runs": {LABEL: [{"cpu_ms", "user_ms", "sys_ms", "wall_ms"}, ...]}}, runs in round order
+(no peak RSS: a child spawned from this process would report this process's).
 """
+import json
 import argparse
 import os
 import shlex
@@ -40,13 +45,19 @@ def run(argv, devnull):
     wall = time.perf_counter() - start
     if os.waitstatus_to_exitcode(status) != 0:
         sys.exit(f"interleave: {shlex.join(argv)} failed ({os.waitstatus_to_exitcode(status)})")
-    return (usage.ru_utime + usage.ru_stime) * 1000, wall * 1000
+    return {
+        "cpu_ms": (usage.ru_utime + usage.ru_stime) * 1000,
+        "user_ms": usage.ru_utime * 1000,
+        "sys_ms": usage.ru_stime * 1000,
+        "wall_ms": wall * 1000,
+    }
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=40)
     parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--json", metavar="FILE", help="also write every timed run to FILE")
     parser.add_argument("commands", nargs="+", metavar="LABEL=COMMAND")
     args = parser.parse_args()
     commands = []
@@ -58,13 +69,18 @@ def main():
     devnull = os.open(os.devnull, os.O_WRONLY)
     cpu = {label: [] for label, _ in commands}
     wall = {label: [] for label, _ in commands}
+    runs = {label: [] for label, _ in commands}
     for r in range(args.warmup + args.rounds):
         order = commands if r % 2 == 0 else commands[::-1]
         for label, argv in order:
-            c, w = run(argv, devnull)
+            one = run(argv, devnull)
             if r >= args.warmup:
-                cpu[label].append(c)
-                wall[label].append(w)
+                cpu[label].append(one["cpu_ms"])
+                wall[label].append(one["wall_ms"])
+                runs[label].append(one)
+    if args.json:
+        with open(args.json, "w") as out:
+            json.dump({"rounds": args.rounds, "runs": runs}, out)
     ours = commands[0][0]
     width = max(len(label) for label, _ in commands)
     print(f"{args.rounds} interleaved rounds; medians (quartiles) in ms; ratio = other / {ours}, per round")

@@ -9,18 +9,62 @@
 #   bench/verify-root.sh [DIR]     # default DIR: /var/tmp/rpm-verify-bench; the root is DIR/root
 #
 # Needs rpm, rpmbuild, python3, tar. Takes a few minutes and ~2x the root's size on disk;
-# later runs reuse DIR/root (delete DIR to rebuild).
+# later runs reuse DIR/root.
+#
+# The script deletes only what it made. DIR must not exist (it is then created and marked as
+# this script's with DIR/.verify-root-owner, which holds a token of its own), or be an empty
+# directory (marked the same way), or be a directory this script marked. A finished root
+# carries the same token in DIR/root/.complete. Anything else — a folder with other content
+# and no marker, a symlink, a marker that is not this script's — is refused before any work,
+# with exit status 3, and nothing is deleted; delete such a folder yourself. Inside a marked
+# DIR, an unfinished build's DIR/root, DIR/top, DIR/rpms and DIR/files.txt are removed before
+# it is built again; DIR itself and anything else in it are never deleted.
 set -euo pipefail
 dir="${1:-/var/tmp/rpm-verify-bench}"
 root="$dir/root"
-if [ -e "$root/.complete" ]; then
-  echo "bench root: $root (exists)" >&2
-  exit 0
+marker="$dir/.verify-root-owner"
+magic="atomic-scanners bench/verify-root.sh"
+refuse() {
+  echo "verify-root: refusing $dir: $1; nothing was deleted (delete it yourself, or pass a new DIR)" >&2
+  exit 3
+}
+# The token of a marker this script wrote, or nothing.
+token_of() {
+  [ -f "$marker" ] && [ ! -L "$marker" ] || return 0
+  { read -r first && read -r label token; } < "$marker" || return 0
+  [ "$first" = "$magic" ] && [ "$label" = token ] && [ -n "$token" ] && printf '%s' "$token"
+  return 0
+}
+if [ -L "$dir" ]; then
+  refuse "it is a symlink"
+elif [ -e "$dir" ] && [ ! -d "$dir" ]; then
+  refuse "it is not a directory"
+elif [ -d "$dir" ]; then
+  token=$(token_of)
+  if [ -z "$token" ]; then
+    if [ -e "$marker" ] || [ -L "$marker" ]; then
+      refuse "its $(basename "$marker") was not written by this script"
+    elif [ -n "$(ls -A "$dir")" ]; then
+      refuse "it was not made by this script (no $(basename "$marker")) and is not empty"
+    fi
+  elif [ -f "$root/.complete" ] && [ ! -L "$root/.complete" ] && [ "$(cat "$root/.complete")" = "$token" ]; then
+    echo "bench root: $root (exists)" >&2
+    exit 0
+  fi
+else
+  mkdir -p "$(dirname "$dir")"
+  mkdir "$dir"
 fi
 for tool in rpm rpmbuild python3 tar; do
   command -v "$tool" >/dev/null || { echo "verify-root: $tool is missing" >&2; exit 2; }
 done
-rm -rf "$dir"
+if [ -z "${token:-}" ]; then
+  # A new (or empty) folder: mark it as this script's before anything is put in it.
+  token="$(date -u +%Y%m%dT%H%M%SZ)-$$-$(od -An -N16 -tx1 /dev/urandom | tr -d ' \n')"
+  printf '%s\ntoken %s\n' "$magic" "$token" > "$marker"
+fi
+# An unfinished build of ours: remove only the parts this script makes.
+rm -rf "$root" "$dir/top" "$dir/rpms" "$dir/files.txt"
 mkdir -p "$dir/top" "$dir/rpms" "$root"
 
 sources=(/usr/lib/x86_64-linux-gnu /usr/bin /usr/sbin /usr/libexec /usr/lib/google-cloud-sdk/lib
@@ -94,5 +138,5 @@ EOF
 chmod u+s "$(find "$root/usr/bin" -maxdepth 1 -type f | LC_ALL=C sort | head -1)"
 rm -f "$root$(grep -m1 '^/usr/include/.*\.h$' "$dir/files.txt")"
 
-touch "$root/.complete"
+printf '%s' "$token" > "$root/.complete"
 echo "bench root: $root, $(du -sh --exclude=var "$root" | cut -f1) in $(wc -l < "$dir/files.txt") packaged files" >&2

@@ -26,7 +26,9 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-pub use dir::{open_regular_nofollow, read_all_bounded};
+pub use dir::{
+    lstat_at, open_dir_path, open_regular_nofollow, open_regular_nofollow_at, read_all_bounded, read_link_at,
+};
 pub use image::ImageTree;
 
 /// The kernel's limit on symlinks followed in one lookup (`MAXSYMLINKS`).
@@ -106,6 +108,21 @@ impl Meta {
             dev: m.dev(),
             ino: m.ino(),
             nlink: m.nlink(),
+        }
+    }
+
+    /// From a `struct stat` (`fstatat` and the like).
+    pub fn of_stat(st: &libc::stat) -> Meta {
+        Meta {
+            mode: st.st_mode,
+            uid: st.st_uid,
+            gid: st.st_gid,
+            size: st.st_size as u64,
+            mtime: st.st_mtime,
+            rdev: st.st_rdev,
+            dev: st.st_dev,
+            ino: st.st_ino,
+            nlink: st.st_nlink,
         }
     }
 

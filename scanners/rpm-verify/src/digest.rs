@@ -1,7 +1,8 @@
 //! File digests in a package's algorithm (`rpmDoDigest`), streamed through one buffer per
 //! worker so that a huge file costs no memory. A file with several hard links is read once:
 //! its paths are one inode, so one content (Mesa's DRI drivers are one 25 MB file under a
-//! dozen names, git's helpers one binary under a hundred).
+//! dozen names, git's helpers one binary under a hundred). Files of [`crate::mapped::MIN_MAPPED`]
+//! bytes and more are hashed through mappings (no copy out of the page cache), the others read.
 
 use rpmdb::digest::{Algorithm, Hasher};
 use rpmdb::package::DigestAlgo;
@@ -129,7 +130,7 @@ impl<'a> FileDigester<'a> {
     /// The digest of an open regular file's first `id.size` bytes, read only once per inode.
     pub fn digest(&mut self, algo: DigestAlgo, file: &File, id: FileIdentity) -> io::Result<Vec<u8>> {
         if id.nlink < 2 {
-            return digest_reader(algo, file, id.size, &mut self.buffer);
+            return digest_file(algo, file, id.size, &mut self.buffer);
         }
         let key = (id.dev, id.ino, algo.code());
         let lock = || {
@@ -141,10 +142,24 @@ impl<'a> FileDigester<'a> {
         if let Some(d) = lock().get(&key) {
             return Ok(d.clone());
         }
-        let d = digest_reader(algo, file, id.size, &mut self.buffer)?;
+        let d = digest_file(algo, file, id.size, &mut self.buffer)?;
         lock().insert(key, d.clone());
         Ok(d)
     }
+}
+
+/// The digest of an open regular file's first `len` bytes (fewer if it ends first): through
+/// mappings when it is large, else — and whenever the mapped hash fails or the file turns out
+/// shorter (truncated while hashed) — read through `buffer` from its start, as
+/// [`digest_reader`] reads.
+fn digest_file(algo: DigestAlgo, file: &File, len: u64, buffer: &mut [u8]) -> io::Result<Vec<u8>> {
+    if len >= crate::mapped::MIN_MAPPED {
+        let mut h = Hasher::new(algorithm(algo));
+        if crate::mapped::hash_mapped(file, len, &mut h).is_ok() {
+            return Ok(h.finish());
+        }
+    }
+    digest_reader(algo, file, len, buffer)
 }
 
 /// The digest of a byte string (tests, header digests).
@@ -180,6 +195,27 @@ mod tests {
         assert_eq!(got[0], digest_bytes(DigestAlgo::Sha256, b"linked"));
         assert_eq!(got[0], got[1]);
         assert_eq!(inodes.known.lock().unwrap().len(), 1);
+    }
+
+    #[test]
+    fn a_large_file_shorter_than_its_lstat_size_is_hashed_as_read() {
+        // Truncated between lstat and the hash: the mapping faults past the new end, and the
+        // digest is the read path's, of the bytes that are left.
+        let t = tempfile::tempdir().unwrap();
+        let data: Vec<u8> = (0..3 * crate::mapped::MIN_MAPPED as usize)
+            .map(|i| (i % 241) as u8)
+            .collect();
+        std::fs::write(t.path().join("f"), &data).unwrap();
+        let f = File::options().read(true).write(true).open(t.path().join("f")).unwrap();
+        f.set_len(crate::mapped::MIN_MAPPED / 2).unwrap();
+        let left = &data[..crate::mapped::MIN_MAPPED as usize / 2];
+        let mut buf = vec![0u8; BUFFER_SIZE];
+        let got = digest_file(DigestAlgo::Sha256, &f, data.len() as u64, &mut buf).unwrap();
+        assert_eq!(got, digest_bytes(DigestAlgo::Sha256, left));
+        // A fresh descriptor, as each file of a scan gets (the read above moved the offset).
+        let again = File::open(t.path().join("f")).unwrap();
+        let whole = digest_file(DigestAlgo::Sha256, &again, left.len() as u64, &mut buf).unwrap();
+        assert_eq!(whole, got);
     }
 
     #[test]

@@ -25,6 +25,7 @@ pub mod caps;
 pub mod digest;
 pub mod files;
 pub mod header_digest;
+pub mod mapped;
 pub mod outcome;
 pub mod owners;
 pub mod policy;

@@ -16,14 +16,16 @@ use crate::digest::{FileDigester, FileIdentity};
 use crate::files::{attr, state, PackageFiles};
 use crate::owners::{ExpectedOwner, OwnerCache};
 use rpmdb::root::image::tree::NodeId;
-use rpmdb::root::{open_regular_nofollow, Root};
+use rpmdb::root::{lstat_at, open_dir_path, open_regular_nofollow, open_regular_nofollow_at, read_link_at, Root};
 use std::collections::HashMap;
 use std::ffi::OsStr;
 use std::fs::File;
 use std::io;
-use std::os::fd::AsRawFd;
+use std::os::fd::{AsFd, AsRawFd, OwnedFd};
 use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
 
 /// `rpmVerifyAttrs` bits, as rpm numbers them.
 pub mod vf {
@@ -65,12 +67,84 @@ const LINK_BUFFER: usize = 1024;
 /// The `struct stat` fields verify compares, from the host or from an image's index.
 pub use rpmdb::root::Meta as Stat;
 
-/// Where a file that `lstat` found is: a host path (a directory root), or an inode of an
-/// image applied in memory.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Where a file that `lstat` found is: a host path (a directory root), the file's basename in
+/// a resolved host directory, or an inode of an image applied in memory.
+#[derive(Debug, Clone)]
 pub enum Place {
     Host(PathBuf),
+    /// The file named by its package's BASENAMES entry in this directory.
+    InDir(Arc<HostDir>),
     Node(NodeId),
+}
+
+/// At most this many directories are held open at once (by the [`DirCache`] and by the files
+/// in flight to the workers); beyond it, directories are used by path, as before, so that a
+/// root of many small directories cannot take the descriptors the files need.
+const MAX_OPEN_DIRS: usize = 64;
+/// Directories the cache keeps open: the files of a package come sorted by path, so the
+/// last few directories are nearly all the lookups.
+const RECENT_DIRS: usize = 8;
+
+static OPEN_DIRS: AtomicUsize = AtomicUsize::new(0);
+
+/// A resolved host directory (no symlink in its path), and when it could be opened, an
+/// `O_PATH` descriptor of it: the files in it are then looked at, opened and read as
+/// `*at(fd, basename)` — one name looked up per system call instead of the whole host path,
+/// and no host path built per file. Without a descriptor (the directory is missing or not a
+/// directory, or [`MAX_OPEN_DIRS`] are open) everything goes by path, and fails as the
+/// kernel's walk of that path fails.
+#[derive(Debug)]
+pub struct HostDir {
+    path: PathBuf,
+    fd: Option<OwnedFd>,
+}
+
+impl HostDir {
+    fn new(path: PathBuf) -> HostDir {
+        let fd = if OPEN_DIRS.fetch_add(1, Ordering::Relaxed) < MAX_OPEN_DIRS {
+            open_dir_path(&path).ok()
+        } else {
+            None
+        };
+        if fd.is_none() {
+            OPEN_DIRS.fetch_sub(1, Ordering::Relaxed);
+        }
+        HostDir { path, fd }
+    }
+
+    /// The host path of `name` in this directory.
+    pub fn host_path(&self, name: &[u8]) -> PathBuf {
+        self.path.join(OsStr::from_bytes(name))
+    }
+
+    fn lstat(&self, name: &[u8]) -> io::Result<Stat> {
+        match &self.fd {
+            Some(fd) => lstat_at(fd.as_fd(), name),
+            None => std::fs::symlink_metadata(self.host_path(name)).map(|m| Stat::of(&m)),
+        }
+    }
+
+    fn open_regular(&self, name: &[u8]) -> io::Result<File> {
+        match &self.fd {
+            Some(fd) => open_regular_nofollow_at(fd.as_fd(), name),
+            None => open_regular_nofollow(&self.host_path(name)),
+        }
+    }
+
+    fn read_link(&self, name: &[u8]) -> io::Result<Vec<u8>> {
+        match &self.fd {
+            Some(fd) => read_link_at(fd.as_fd(), name),
+            None => std::fs::read_link(self.host_path(name)).map(|t| t.into_os_string().into_vec()),
+        }
+    }
+}
+
+impl Drop for HostDir {
+    fn drop(&mut self) {
+        if self.fd.is_some() {
+            OPEN_DIRS.fetch_sub(1, Ordering::Relaxed);
+        }
+    }
 }
 
 /// A regular file opened for its checks.
@@ -144,11 +218,14 @@ pub enum Located {
 }
 
 /// Resolved directories of the root: each directory is looked at once, below its parent's
-/// resolution, so a lookup costs one `lstat` per new directory, and one per file.
+/// resolution, so a lookup costs one `lstat` per new directory, and one per file (relative to
+/// the directory, held open: see [`HostDir`]).
 #[derive(Debug, Default)]
 pub struct DirCache {
     /// `/a/b` (no trailing slash) → the host directory, or the errno every lookup below it gets.
     dirs: HashMap<Vec<u8>, Result<PathBuf, i32>>,
+    /// The last directories files were looked up in, by their DIRNAMES entry, newest last.
+    recent: Vec<(Vec<u8>, Arc<HostDir>)>,
 }
 
 /// The errno of a failed lookup inside the root. Root reports a symlink loop without one:
@@ -252,18 +329,34 @@ impl DirCache {
         }
         let (dir, base) = path.split_at(base_start.min(path.len()));
         let plain_base = !base.is_empty() && base != b"." && base != b".." && !base.contains(&b'/');
-        let host = if plain_base && dir.first() == Some(&b'/') {
-            self.resolve_dir(root, dir)?.join(OsStr::from_bytes(base))
-        } else {
-            // An odd path (a basename with a slash or dots, a relative directory): let the
-            // root resolve all of it.
-            let resolved = root
-                .resolve(Path::new(OsStr::from_bytes(path)), false)
-                .map_err(|e| errno_of(&e.source))?;
-            root.host_path(&resolved)
-        };
+        if plain_base && dir.first() == Some(&b'/') {
+            // The basename in its resolved directory: the `Place` a worker opens it by.
+            let host_dir = self.host_dir(root, dir)?;
+            let meta = host_dir.lstat(base).map_err(|e| errno_of(&e))?;
+            return Ok((Place::InDir(host_dir), meta));
+        }
+        // An odd path (a basename with a slash or dots, a relative directory): let the root
+        // resolve all of it.
+        let resolved = root
+            .resolve(Path::new(OsStr::from_bytes(path)), false)
+            .map_err(|e| errno_of(&e.source))?;
+        let host = root.host_path(&resolved);
         let meta = std::fs::symlink_metadata(&host).map_err(|e| errno_of(&e))?;
         Ok((Place::Host(host), Stat::of(&meta)))
+    }
+
+    /// The resolved directory of a DIRNAMES entry, from the recent ones or resolved (an
+    /// errno when lookups below it fail).
+    fn host_dir(&mut self, root: &Root, dir: &[u8]) -> Result<Arc<HostDir>, i32> {
+        if let Some(i) = self.recent.iter().rposition(|(k, _)| k == dir) {
+            return Ok(Arc::clone(&self.recent[i].1));
+        }
+        let resolved = Arc::new(HostDir::new(self.resolve_dir(root, dir)?));
+        if self.recent.len() == RECENT_DIRS {
+            self.recent.remove(0);
+        }
+        self.recent.push((dir.to_vec(), Arc::clone(&resolved)));
+        Ok(resolved)
     }
 }
 
@@ -363,6 +456,7 @@ pub fn check(
     let file = if is_type(sb.mode, S_IFREG) && flags & (vf::DIGEST | vf::CAPS | vf::MODE) != 0 {
         match &p.place {
             Place::Host(host) => open_regular_nofollow(host).ok().map(Opened::File),
+            Place::InDir(dir) => dir.open_regular(files.basename(ix)).ok().map(Opened::File),
             Place::Node(id) => Some(Opened::Node(*id)),
         }
     } else {
@@ -388,6 +482,7 @@ pub fn check(
     if flags & vf::LINKTO != 0 {
         let link = match &p.place {
             Place::Host(host) => std::fs::read_link(host).map(|t| t.into_os_string().into_vec()),
+            Place::InDir(dir) => dir.read_link(files.basename(ix)),
             Place::Node(id) => root
                 .image()
                 .map_or(Err(io::Error::other("no image")), |t| t.link_target(*id)),
@@ -426,6 +521,7 @@ pub fn check(
                 root,
                 file.as_ref(),
                 followed.as_ref().unwrap_or(&p.place),
+                files.basename(ix),
                 c"system.posix_acl_access",
                 1 << 20,
             )
@@ -451,7 +547,15 @@ pub fn check(
         let header = caps::from_header(files.caps(ix));
         // cap_get_file reads at most a revision-3 value (24 bytes); more is no set.
         let file = if may_have(c"security.capability") {
-            read_xattr(root, file.as_ref(), &p.place, c"security.capability", 24).and_then(|raw| caps::from_xattr(&raw))
+            read_xattr(
+                root,
+                file.as_ref(),
+                &p.place,
+                files.basename(ix),
+                c"security.capability",
+                24,
+            )
+            .and_then(|raw| caps::from_xattr(&raw))
         } else {
             None
         };
@@ -541,11 +645,13 @@ fn list_xattrs(root: &Root, file: &Opened) -> Option<Vec<u8>> {
 
 /// An extended attribute of at most `limit` bytes: through the open file when there is one
 /// (`fgetxattr`), else by path without following a final symlink (`lgetxattr`), or from the
-/// image's record of the inode; `None` when absent, unsupported, or larger.
+/// image's record of the inode; `None` when absent, unsupported, or larger. `base` is the
+/// file's basename, for a [`Place::InDir`].
 pub fn read_xattr(
     root: &Root,
     file: Option<&Opened>,
     place: &Place,
+    base: &[u8],
     name: &std::ffi::CStr,
     limit: usize,
 ) -> Option<Vec<u8>> {
@@ -564,6 +670,10 @@ pub fn read_xattr(
     let c_path = match (file, place) {
         (Some(_), _) => None,
         (None, Place::Host(host_path)) => Some(std::ffi::CString::new(host_path.as_os_str().as_bytes()).ok()?),
+        // No lgetxattrat: by the host path, as for Place::Host.
+        (None, Place::InDir(dir)) => {
+            Some(std::ffi::CString::new(dir.host_path(base).into_os_string().into_vec()).ok()?)
+        }
         (None, Place::Node(_)) => return None,
     };
     let mut buf = vec![0u8; limit.clamp(1, 256)];
