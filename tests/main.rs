@@ -16,6 +16,7 @@ mod advisories_csaf;
 mod advisories_dnf;
 mod advisories_feeds;
 mod advisories_oval;
+mod bench_scripts;
 mod dnf_rules;
 mod e2e_atomic;
 mod image_differential;
