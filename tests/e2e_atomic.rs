@@ -9,7 +9,8 @@
 //!
 //! What is covered:
 //! - the binaries are static (`ldd`), each image holds exactly one file and weighs at most
-//!   10 MiB, and carries name/version/description/INSTALL/UNINSTALL/RUN labels;
+//!   10 MiB (image-scan, the three in one: 12 MiB, and less than the three together), and
+//!   carries name/version/description/INSTALL/UNINSTALL/RUN labels;
 //! - the `INSTALL` and `UNINSTALL` labels, run as atomic runs them (`${IMAGE}` substituted,
 //!   split on white space) against a temporary folder bound as `/etc/atomic.d`, write the
 //!   manifest (read back with PyYAML, as atomic reads it, `image_name` substituted) and remove it;
@@ -39,6 +40,11 @@ use std::process::{Command, Output, Stdio};
 use std::sync::OnceLock;
 
 const MAX_IMAGE_BYTES: u64 = 10 * 1024 * 1024;
+/// image-scan is the three scanners and the report formats (HTML, SARIF, JUnit, SBOMs, mail)
+/// in one binary: its image is held to 12 MiB, and to less than the three images it stands
+/// in for together.
+const MAX_COMBINED_IMAGE_BYTES: u64 = 12 * 1024 * 1024;
+const COMBINED_SCANNER: &str = "image-scan";
 /// The name of the subject folder that stands for an image id (64 hex digits, as atomic
 /// mounts images).
 const IMAGE_ID: &str = "0e2e0e2e4c1a6c4b1bd5b2f32c2b4e4e8f3a6d4a3e6f0a1b2c3d4e5f60718293";
@@ -628,14 +634,25 @@ fn binaries_are_static() {
 #[ignore = "needs the images: run with `make test-e2e`"]
 fn images_hold_one_file_fit_in_10_mib_and_carry_the_labels() {
     let s = setup();
+    let mut sizes: Vec<(String, u64)> = Vec::new();
     for scanner in &s.scanners {
         let image = s.image(scanner);
         let size: u64 = ok_stdout(podman().args(["image", "inspect", "--format", "{{.Size}}", &image]))
             .trim()
             .parse()
             .unwrap();
-        assert!(size <= MAX_IMAGE_BYTES, "{image} weighs {size} bytes, over 10 MiB");
+        let limit = if scanner == COMBINED_SCANNER {
+            MAX_COMBINED_IMAGE_BYTES
+        } else {
+            MAX_IMAGE_BYTES
+        };
+        assert!(
+            size <= limit,
+            "{image} weighs {size} bytes, over {} MiB",
+            limit / 1024 / 1024
+        );
         eprintln!("{image}: {:.2} MiB", size as f64 / 1048576.0);
+        sizes.push((scanner.clone(), size));
 
         let mount = ok_stdout(podman().args(["image", "mount", &image])).trim().to_string();
         let (mut files, mut dirs) = (Vec::new(), Vec::new());
@@ -672,6 +689,17 @@ fn images_hold_one_file_fit_in_10_mib_and_carry_the_labels() {
         let entrypoint =
             ok_stdout(podman().args(["image", "inspect", "--format", "{{json .Config.Entrypoint}}", &image]));
         assert_eq!(entrypoint.trim(), "[\"/scanner\"]");
+    }
+    if let Some((_, combined)) = sizes.iter().find(|(s, _)| s == COMBINED_SCANNER) {
+        let parts: u64 = sizes
+            .iter()
+            .filter(|(s, _)| ["scanner-rpm-verify", "pipeline-scanner", "security-advisories"].contains(&s.as_str()))
+            .map(|(_, size)| size)
+            .sum();
+        assert!(
+            *combined < parts,
+            "{COMBINED_SCANNER} ({combined} bytes) is not smaller than the three scanners' images together ({parts})"
+        );
     }
 }
 
