@@ -12,7 +12,7 @@ its environment as a shell would; its output goes to /dev/null.
 
 Per command: the median and quartiles of its CPU time (user + system of the child, from
 wait4) and wall time. Per compared command: the median and quartiles of the ratios
-other / ours taken within each round. Exit status 1 when a command fails.
+other / ours taken within each round. Exit status 1 when a command fails (with --ignore-failure: only when it is killed by a signal).
 
 With --json FILE, every timed run is also written to FILE, for a caller's own report:
 {"rounds": N, "runs": {LABEL: [{"cpu_ms", "user_ms", "sys_ms", "wall_ms"}, ...]}}, runs in round order
@@ -32,7 +32,7 @@ def quartiles(values):
     return v[len(v) // 4], statistics.median(v), v[(3 * len(v)) // 4]
 
 
-def run(argv, devnull):
+def run(argv, devnull, ignore_failure=False):
     env = dict(os.environ)
     while argv and "=" in argv[0] and argv[0].split("=", 1)[0].isidentifier():
         name, value = argv[0].split("=", 1)
@@ -43,7 +43,7 @@ def run(argv, devnull):
                           file_actions=[(os.POSIX_SPAWN_DUP2, devnull, 1), (os.POSIX_SPAWN_DUP2, devnull, 2)])
     _, status, usage = os.wait4(pid, 0)
     wall = time.perf_counter() - start
-    if os.waitstatus_to_exitcode(status) != 0:
+    if os.waitstatus_to_exitcode(status) != 0 and not (ignore_failure and os.WIFEXITED(status)):
         sys.exit(f"interleave: {shlex.join(argv)} failed ({os.waitstatus_to_exitcode(status)})")
     return {
         "cpu_ms": (usage.ru_utime + usage.ru_stime) * 1000,
@@ -57,6 +57,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--rounds", type=int, default=40)
     parser.add_argument("--warmup", type=int, default=3)
+    parser.add_argument("--ignore-failure", action="store_true",
+                        help="take a non-zero exit status as a result (rpm -Va's 1 when it finds changes)")
     parser.add_argument("--json", metavar="FILE", help="also write every timed run to FILE")
     parser.add_argument("commands", nargs="+", metavar="LABEL=COMMAND")
     args = parser.parse_args()
@@ -73,7 +75,7 @@ def main():
     for r in range(args.warmup + args.rounds):
         order = commands if r % 2 == 0 else commands[::-1]
         for label, argv in order:
-            one = run(argv, devnull)
+            one = run(argv, devnull, args.ignore_failure)
             if r >= args.warmup:
                 cpu[label].append(one["cpu_ms"])
                 wall[label].append(one["wall_ms"])
