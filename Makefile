@@ -81,7 +81,7 @@ install uninstall: images
 	    echo "atomic $@ $$img"; atomic $@ $$img; \
 	  else \
 	    cmd=$$($(PODMAN) image inspect --format "{{index .Config.Labels \"$$label\"}}" $$img | \
-	      sed -e "s|\$${IMAGE}|$$img|g" -e "s|-v /etc/atomic.d/:|-v $(ATOMIC_D)/:|"); \
+	      sed -e "s|\$${IMAGE}|$$img|g" -e "s|-v /etc/atomic.d/:|-v $(ATOMIC_D)/:|" -e "s|^docker |$(PODMAN) |"); \
 	    echo "$$cmd"; $$cmd; \
 	  fi; \
 	done

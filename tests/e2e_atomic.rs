@@ -164,6 +164,27 @@ fn label_command(label: &str, image: &str, atomic_d: &Path) -> Vec<String> {
         .collect()
 }
 
+/// A PATH whose first `docker` runs podman, as podman-docker's does on a podman host (this
+/// machine's `/usr/local/bin/docker` is a client with no engine): the labels call `docker`.
+fn docker_is_podman() -> std::ffi::OsString {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    let dir = DIR.get_or_init(|| {
+        let dir = harness::scratch::process_tempdir("docker-is-podman");
+        let shim = dir.join("docker");
+        fs::write(
+            &shim,
+            format!("#!/bin/sh\nexec {} \"$@\"\n", require_tool("podman").display()),
+        )
+        .unwrap();
+        fs::set_permissions(&shim, fs::Permissions::from_mode(0o755)).unwrap();
+        dir
+    });
+    let mut path = dir.clone().into_os_string();
+    path.push(":");
+    path.push(std::env::var_os("PATH").unwrap_or_default());
+    path
+}
+
 /// `atomic scan`'s own command line (Atomic/scan.py), through podman.
 fn atomic_scan(image: &str, scanin: &Path, scanout: &Path, args: &[String]) -> Output {
     let mut cmd = podman();
@@ -715,8 +736,14 @@ fn install_and_uninstall_labels_write_and_remove_the_manifest() {
         fs::write(atomic_d.join("other-scanner"), "type: scanner\n").unwrap();
 
         let install = label_command(&label(&image, "INSTALL"), &image, &atomic_d);
+        assert_eq!(
+            install[..2],
+            ["docker", "run"],
+            "{image}: INSTALL calls docker, as atomic scan does: it works wherever atomic scan works"
+        );
         let out = output(
-            Command::new(require_tool(&install[0]))
+            Command::new(&install[0])
+                .env("PATH", docker_is_podman())
                 .env("CONTAINERS_CONF", containers_conf())
                 .stdin(Stdio::null())
                 .args(&install[1..]),
@@ -767,8 +794,10 @@ fn install_and_uninstall_labels_write_and_remove_the_manifest() {
         );
 
         let uninstall = label_command(&label(&image, "UNINSTALL"), &image, &atomic_d);
+        assert_eq!(uninstall[..2], ["docker", "run"], "{image}: UNINSTALL calls docker");
         let out = output(
-            Command::new(require_tool(&uninstall[0]))
+            Command::new(&uninstall[0])
+                .env("PATH", docker_is_podman())
                 .env("CONTAINERS_CONF", containers_conf())
                 .stdin(Stdio::null())
                 .args(&uninstall[1..]),
