@@ -32,6 +32,17 @@ pub struct FeedSummary {
     pub error: Option<String>,
 }
 
+impl FeedSummary {
+    /// What the parsed cache keeps of it.
+    fn totals(&self) -> feed_cache::FeedTotals {
+        feed_cache::FeedTotals {
+            advisories: self.advisories,
+            newest: self.newest,
+            releases: self.releases.clone(),
+        }
+    }
+}
+
 /// Everything the judgement needs besides the feed.
 pub struct Judge<'a> {
     pub installed: &'a InstalledIndex,
@@ -45,14 +56,8 @@ impl Judge<'_> {
         self.installed.iter().map(|p| p.name.clone()).collect()
     }
 
-    /// Judge one advisory, adding it to `findings` when it applies.
-    fn judge(
-        &self,
-        advisory: &Advisory,
-        source: &str,
-        summary: &mut FeedSummary,
-        findings: &mut BTreeMap<String, Finding>,
-    ) {
+    /// Count one advisory of the feed in its summary.
+    fn count(advisory: &Advisory, summary: &mut FeedSummary) {
         summary.advisories += 1;
         summary.newest = summary.newest.max(advisory.newest_date());
         if let Some(r) = &advisory.release {
@@ -60,6 +65,10 @@ impl Judge<'_> {
                 summary.releases.insert(r.clone());
             }
         }
+    }
+
+    /// Judge one advisory, adding it to `findings` when it applies.
+    fn judge(&self, advisory: &Advisory, source: &str, findings: &mut BTreeMap<String, Finding>) {
         if !self.selection.keeps(&advisory.kind, advisory.severity) {
             return;
         }
@@ -136,13 +145,14 @@ impl Judge<'_> {
                     }
                 }
             }
-            self.judge(&advisory, source, &mut summary, findings);
+            Self::count(&advisory, &mut summary);
+            self.judge(&advisory, source, findings);
         }
         let kept = reader.take_warnings();
         if let Some(w) = cache {
             if summary.error.is_some() {
                 w.abandon();
-            } else if let Err(e) = w.finish(&kept, reader.warnings_dropped()) {
+            } else if let Err(e) = w.finish(&kept, reader.warnings_dropped(), &summary.totals()) {
                 warnings.push(ScanWarning::new(
                     "cache",
                     Some(source),
@@ -167,20 +177,24 @@ impl Judge<'_> {
     ) -> FeedSummary {
         if cached {
             let names = self.installed_names();
-            let mut summary = FeedSummary {
-                source: source.to_string(),
-                compression: "parsed cache".to_string(),
-                ..FeedSummary::default()
+            let wanted = feed_cache::Wanted {
+                name: &|n| names.contains(n),
+                kind: &|kind, severity| self.selection.keeps(kind, severity),
             };
             // Judged into scratch state, kept only if the cache reads to its end.
             let mut from_cache = findings.clone();
-            let read = feed_cache::read(path, &|n| names.contains(n), &mut |a| {
-                self.judge(&a, source, &mut summary, &mut from_cache)
-            });
-            if let Ok(rest) = read {
+            let read = feed_cache::read(path, &wanted, &mut |a| self.judge(&a, source, &mut from_cache));
+            if let Ok(cached) = read {
                 *findings = from_cache;
-                Self::parser_warnings(source, &rest.warnings, rest.warnings_dropped, warnings);
-                return summary;
+                Self::parser_warnings(source, &cached.warnings, cached.warnings_dropped, warnings);
+                return FeedSummary {
+                    source: source.to_string(),
+                    compression: "parsed cache".to_string(),
+                    advisories: cached.totals.advisories,
+                    newest: cached.totals.newest,
+                    releases: cached.totals.releases,
+                    error: None,
+                };
             }
         }
         let writer = if cached { CacheWriter::create(path).ok() } else { None };
