@@ -3,9 +3,10 @@
 //! The subject is opened as a single scanner would open it (an image's layers applied in
 //! memory, every regular file hashed as it streams past); its package database is then read
 //! once and kept with the root, so the three judgements walk the same parsed headers. The
-//! file check runs on its own thread(s) while the two repository checks run one after the
-//! other beside it: they share one metadata cache, so the second reads what the first
-//! downloaded.
+//! three checks run at once, each on its own thread (the file check on its workers too). The
+//! two repository checks share one metadata cache: what both need (`repomd.xml`, modules) may
+//! be fetched by each, and the cache's atomic writes keep either copy whole; each reads the
+//! other's files only when they are already there.
 
 use crate::inventory::Inventory;
 use crate::options::{Check, ScanOptions};
@@ -135,40 +136,33 @@ fn judge_all(
         let t = scan_type(&s, options.verify_scan_type());
         subjects::judge(&s, t, &options.verify(), subject, opened, ScanTime::now())
     };
-    let repositories = || {
-        let mut docs = Vec::new();
-        if checks.contains(&Check::Updates) {
-            let s = pipeline_scanner::PipelineScanner::default();
-            let t = scan_type(&s, "yum-update");
-            let o = options.updates(cache_dir);
-            docs.push((
-                Check::Updates,
-                subjects::judge(&s, t, &o, subject, opened, ScanTime::now()),
-            ));
-        }
-        if checks.contains(&Check::Advisories) {
-            let s = security_advisories::SecurityAdvisories;
-            let t = scan_type(&s, options.advisory_scan_type());
-            let o = options.advisories(cache_dir);
-            docs.push((
-                Check::Advisories,
-                subjects::judge(&s, t, &o, subject, opened, ScanTime::now()),
-            ));
-        }
-        docs
+    let updates = || {
+        let s = pipeline_scanner::PipelineScanner::default();
+        let t = scan_type(&s, "yum-update");
+        let o = options.updates(cache_dir);
+        subjects::judge(&s, t, &o, subject, opened, ScanTime::now())
+    };
+    let advisories = || {
+        let s = security_advisories::SecurityAdvisories;
+        let t = scan_type(&s, options.advisory_scan_type());
+        let o = options.advisories(cache_dir);
+        subjects::judge(&s, t, &o, subject, opened, ScanTime::now())
     };
     let mut documents = Vec::new();
     std::thread::scope(|scope| {
         let verified = checks.contains(&Check::Verify).then(|| scope.spawn(verify));
-        let repo_docs = repositories();
-        if let Some(handle) = verified {
-            // judge() turns a scanner's panic into a failed document; a panic outside it
-            // leaves the check out, and the report then says the check did not run.
-            if let Ok(doc) = handle.join() {
-                documents.push((Check::Verify, doc));
-            }
+        let updated = checks.contains(&Check::Updates).then(|| scope.spawn(updates));
+        if checks.contains(&Check::Advisories) {
+            documents.push((Check::Advisories, advisories()));
         }
-        documents.extend(repo_docs);
+        // judge() turns a scanner's panic into a failed document; a panic outside it leaves
+        // the check out, and the report then says the check did not run.
+        if let Some(Ok(doc)) = verified.map(|h| h.join()) {
+            documents.push((Check::Verify, doc));
+        }
+        if let Some(Ok(doc)) = updated.map(|h| h.join()) {
+            documents.push((Check::Updates, doc));
+        }
     });
     documents.sort_by_key(|(c, _)| *c);
     documents
