@@ -25,6 +25,7 @@
 
 use quick_xml::events::{BytesRef, BytesStart, Event};
 use rpmdb::version::Evr;
+use std::borrow::Cow;
 use std::fmt;
 use std::io::{self, BufRead};
 
@@ -599,10 +600,10 @@ impl<R: BufRead> UpdateinfoReader<R> {
             ..Partial::default()
         };
         for (k, v) in self.attributes(e, line) {
-            match k.as_str() {
-                "type" => p.kind = Some(v),
-                "status" => p.status = Some(v),
-                "from" => p.from = Some(v),
+            match k {
+                "type" => p.kind = Some(v.into_owned()),
+                "status" => p.status = Some(v.into_owned()),
+                "from" => p.from = Some(v.into_owned()),
                 _ => {}
             }
         }
@@ -705,8 +706,8 @@ impl<R: BufRead> UpdateinfoReader<R> {
                 let date = self
                     .attributes(e, line)
                     .into_iter()
-                    .find(|(k, _)| k == "date")
-                    .map(|(_, v)| v);
+                    .find(|(k, _)| *k == "date")
+                    .map(|(_, v)| v.into_owned());
                 if name == "issued" {
                     p.issued = date;
                 } else {
@@ -721,8 +722,8 @@ impl<R: BufRead> UpdateinfoReader<R> {
                     title: None,
                 };
                 for (k, v) in self.attributes(e, line) {
-                    match k.as_str() {
-                        "type" => r.kind = v,
+                    match k {
+                        "type" => r.kind = v.into_owned(),
                         "id" => r.id = non_empty(v),
                         "href" => r.href = non_empty(v),
                         "title" => r.title = non_empty(v),
@@ -863,7 +864,7 @@ impl<R: BufRead> UpdateinfoReader<R> {
             arch: None,
         };
         for (k, v) in self.attributes(e, line) {
-            match k.as_str() {
+            match k {
                 "name" => name = non_empty(v),
                 "stream" => stream = non_empty(v),
                 "version" => m.version = non_empty(v),
@@ -893,11 +894,11 @@ impl<R: BufRead> UpdateinfoReader<R> {
     fn package(&mut self, e: &BytesStart<'_>, advisory: &str, line: u64) -> Option<AdvisoryPackage> {
         let (mut name, mut epoch, mut version, mut release, mut arch, mut src) = (None, None, None, None, None, None);
         for (k, v) in self.attributes(e, line) {
-            match k.as_str() {
+            match k {
                 "name" => name = non_empty(v),
                 "epoch" => epoch = non_empty(v),
                 "version" => version = non_empty(v),
-                "release" => release = Some(v),
+                "release" => release = Some(v.into_owned()),
                 "arch" => arch = non_empty(v),
                 "src" => src = non_empty(v),
                 _ => {}
@@ -949,18 +950,19 @@ impl<R: BufRead> UpdateinfoReader<R> {
         })
     }
 
-    /// Attributes as (local name, value); an undecodable value is kept as written, with a warning.
-    fn attributes(&mut self, e: &BytesStart<'_>, line: u64) -> Vec<(String, String)> {
+    /// Attributes as (local name, value), borrowed from the tag where no entity needs
+    /// resolving; an undecodable value is kept as written, with a warning.
+    fn attributes<'e>(&mut self, e: &'e BytesStart<'_>, line: u64) -> Vec<(&'e str, Cow<'e, str>)> {
         let mut out = Vec::new();
         let mut bad = Vec::new();
         for a in e.attributes().with_checks(false) {
             let Ok(a) = a else { continue };
-            let key = a.key.local_name().as_ref().to_string();
+            let key = a.key.local_name().into_inner();
             let value = match a.normalized_value(quick_xml::XmlVersion::Implicit1_0) {
-                Ok(v) => v.into_owned(),
+                Ok(v) => v,
                 Err(_) => {
-                    bad.push(key.clone());
-                    a.value.to_string()
+                    bad.push(key);
+                    a.value
                 }
             };
             out.push((key, value));
@@ -1047,11 +1049,12 @@ fn local_name(e: &BytesStart<'_>) -> String {
     e.local_name().as_ref().to_string()
 }
 
-fn non_empty(s: String) -> Option<String> {
+fn non_empty<'a>(s: impl Into<Cow<'a, str>>) -> Option<String> {
+    let s = s.into();
     if s.trim().is_empty() {
         None
     } else {
-        Some(s)
+        Some(s.into_owned())
     }
 }
 

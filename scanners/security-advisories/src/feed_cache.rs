@@ -65,6 +65,10 @@ pub fn cache_path(metadata: &Path) -> PathBuf {
 }
 
 fn escape(out: &mut String, s: &str) {
+    if !s.bytes().any(|b| matches!(b, b'\\' | b'\t' | b'\n' | b'\r')) {
+        out.push_str(s);
+        return;
+    }
     for c in s.chars() {
         match c {
             '\\' => out.push_str("\\\\"),
