@@ -238,7 +238,7 @@ fn ours(
     let options = Options {
         min_severity,
         repos: RepoOptions {
-            repo: vec![format!("t=file://{}", s.repo.path().display())],
+            repos: vec![format!("t=file://{}", s.repo.path().display())],
             no_image_repos: true,
             cache_dir: Some(cache.path().to_path_buf()),
             ..RepoOptions::default()

@@ -343,7 +343,7 @@ fn no_feed_and_no_database_are_failures() {
     harness::repo::createrepo(repo.path(), &[], "gz");
     let options = Options {
         repos: security_advisories::repos::RepoOptions {
-            repo: vec![format!("empty=file://{}", repo.path().display())],
+            repos: vec![format!("empty=file://{}", repo.path().display())],
             no_image_repos: true,
             cache_dir: None,
             ..Default::default()

@@ -212,7 +212,7 @@ fn ours_with(root: &TestRoot, cli: Vec<String>, no_image_repos: bool) -> Ours {
 
     let options = security_advisories::Options {
         repos: security_advisories::repos::RepoOptions {
-            repo: cli,
+            repos: cli,
             no_image_repos,
             network: repo::allow_test_servers(),
             ..Default::default()

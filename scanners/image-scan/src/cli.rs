@@ -196,7 +196,7 @@ pub fn run(args: impl IntoIterator<Item = std::ffi::OsString>, out: &mut dyn Wri
     // One metadata cache for the run: a repository is downloaded once for every check and
     // subject.
     let temporary_cache;
-    let cache_dir = match &cli.scan.cache_dir {
+    let cache_dir = match &cli.scan.repositories.cache_dir {
         Some(d) => d.clone(),
         None => match tempfile::Builder::new().prefix("image-scan-cache").tempdir() {
             Ok(t) => {

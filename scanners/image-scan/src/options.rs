@@ -1,9 +1,10 @@
 //! The three scanners' flags, under the names each has in its own binary, and each scanner's
-//! options made from them. Flags two scanners share (`--repo`, `--no-image-repos`,
-//! `--cache-dir`, the network policy) are given once and go to both; one metadata cache serves
-//! both repository scanners, so a repository is downloaded once per run.
+//! options made from them. The repository flags both repository scanners have
+//! (`atomic_protocol::cli::RepoArgs`: `--repo`, `--no-image-repos`, `--cache-dir`, timeouts,
+//! tries, CAs, the network policy) are given once and go to both; one metadata cache serves
+//! both, so a repository is downloaded once per run.
 
-use atomic_protocol::cli::RepoNetwork;
+use atomic_protocol::cli::RepoArgs;
 use std::path::{Path, PathBuf};
 
 /// Which checks run.
@@ -66,39 +67,9 @@ pub struct ScanOptions {
     #[arg(long)]
     pub ignore_acls: bool,
 
-    /// Also use this repository (ID=URL: http://, https://, file:// or a directory on this
-    /// machine); repeatable. An image repository with the same id is replaced.
-    #[arg(long = "repo", value_name = "ID=URL")]
-    pub repos: Vec<String>,
-
-    /// Ignore the repositories the image configures (use only --repo).
-    #[arg(long)]
-    pub no_image_repos: bool,
-
-    /// Keep downloaded repository metadata in DIR between runs [default: a temporary folder
-    /// shared by the checks and subjects of this run].
-    #[arg(long, value_name = "DIR")]
-    pub cache_dir: Option<PathBuf>,
-
-    /// Update check: seconds to wait for a connection.
-    #[arg(long, value_name = "SECONDS", default_value_t = 10)]
-    pub connect_timeout: u64,
-
-    /// Update check: seconds to wait for a server to answer, or to send more of a file.
-    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
-    pub timeout: u64,
-
-    /// Update check: seconds a whole download may take.
-    #[arg(long, value_name = "SECONDS", default_value_t = 600)]
-    pub download_timeout: u64,
-
-    /// Update check: tries per URL when a connection fails or a server answers 5xx.
-    #[arg(long, value_name = "N", default_value_t = 2)]
-    pub attempts: u32,
-
-    /// Update check: check https repositories against the image's own CA bundle.
-    #[arg(long)]
-    pub image_ca_bundle: bool,
+    /// Both repository checks: the repository flags every repository scanner has.
+    #[command(flatten)]
+    pub repositories: RepoArgs,
 
     /// Advisory check: all advisories (security, bugfix, enhancement; scan type all), not
     /// only security ones.
@@ -136,8 +107,6 @@ pub struct ScanOptions {
     #[arg(long, value_enum, ignore_case = true, value_name = "SEVERITY")]
     pub min_severity: Option<security_advisories::MinSeverity>,
 
-    #[command(flatten)]
-    pub network: RepoNetwork,
 }
 
 impl ScanOptions {
@@ -155,7 +124,8 @@ impl ScanOptions {
 
     /// `--repo ID=DIR` for a directory, as a `file://` URL both repository scanners read.
     fn repo_args(&self) -> Vec<String> {
-        self.repos
+        self.repositories
+            .repos
             .iter()
             .map(|r| match r.split_once('=') {
                 Some((id, url)) if !url.contains("://") && !url.is_empty() => match std::path::absolute(Path::new(url))
@@ -197,16 +167,16 @@ impl ScanOptions {
 
     /// pipeline-scanner's options, with the run's metadata cache.
     pub fn updates(&self, cache_dir: &Path) -> pipeline_scanner::Options {
-        pipeline_scanner::Options {
-            cache_dir: Some(cache_dir.to_path_buf()),
+        self.repositories_with(cache_dir)
+    }
+
+    /// The repository flags as both repository checks take them: directories as file://
+    /// URLs, and the run's metadata cache.
+    fn repositories_with(&self, cache_dir: &Path) -> RepoArgs {
+        RepoArgs {
             repos: self.repo_args(),
-            no_image_repos: self.no_image_repos,
-            connect_timeout: self.connect_timeout,
-            timeout: self.timeout,
-            download_timeout: self.download_timeout,
-            image_ca_bundle: self.image_ca_bundle,
-            attempts: self.attempts,
-            network: self.network.clone(),
+            cache_dir: Some(cache_dir.to_path_buf()),
+            ..self.repositories.clone()
         }
     }
 
@@ -220,12 +190,7 @@ impl ScanOptions {
             repository_to_cpe: self.repository_to_cpe.clone(),
             ignore_unfixed: self.ignore_unfixed,
             min_severity: self.min_severity,
-            repos: security_advisories::repos::RepoOptions {
-                repo: self.repo_args(),
-                no_image_repos: self.no_image_repos,
-                cache_dir: Some(cache_dir.to_path_buf()),
-                network: self.network.clone(),
-            },
+            repos: self.repositories_with(cache_dir),
         }
     }
 }

@@ -32,84 +32,14 @@ pub use repodata::arch;
 use atomic_protocol::{ExtraFile, Outcome, ResultDocument, ScanFailure, ScanType, Scanner};
 use repodata::cache::Cache;
 use repodata::config::ImageConfig;
-use repodata::fetch::FetchOptions;
 use rpmdb::root::Root;
 use std::collections::HashSet;
-use std::path::PathBuf;
+
 use std::sync::{Arc, OnceLock};
-use std::time::Duration;
 
-/// The scanner's own flags.
-#[derive(clap::Args, Debug, Clone)]
-pub struct Options {
-    /// Keep downloaded repository metadata in DIR between runs, keyed by repository and
-    /// checksum [default: a temporary folder shared by the subjects of this run].
-    #[arg(long, value_name = "DIR")]
-    pub cache_dir: Option<PathBuf>,
-
-    /// Also look in this repository: ID=URL, URL a base URL (http://, https://, file://) or a
-    /// directory, $releasever and the image's other variables substituted; repeatable. An
-    /// image repository with the same id is replaced.
-    #[arg(long = "repo", value_name = "ID=URL")]
-    pub repos: Vec<String>,
-
-    /// Ignore the repositories the image configures (use only --repo).
-    #[arg(long)]
-    pub no_image_repos: bool,
-
-    /// Seconds to wait for a connection.
-    #[arg(long, value_name = "SECONDS", default_value_t = 10)]
-    pub connect_timeout: u64,
-
-    /// Seconds to wait for a server to answer, or to send more of a file.
-    #[arg(long, value_name = "SECONDS", default_value_t = 30)]
-    pub timeout: u64,
-
-    /// Seconds a whole download may take.
-    #[arg(long, value_name = "SECONDS", default_value_t = 600)]
-    pub download_timeout: u64,
-
-    /// Check https repositories against the image's own CA bundle
-    /// (/etc/pki/tls/certs/ca-bundle.crt…) instead of the Mozilla roots built in.
-    #[arg(long)]
-    pub image_ca_bundle: bool,
-
-    /// Tries per URL when a connection fails or a server answers 5xx.
-    #[arg(long, value_name = "N", default_value_t = 2)]
-    pub attempts: u32,
-
-    #[command(flatten)]
-    pub network: atomic_protocol::cli::RepoNetwork,
-}
-
-impl Default for Options {
-    fn default() -> Self {
-        Options {
-            cache_dir: None,
-            repos: Vec::new(),
-            no_image_repos: false,
-            connect_timeout: 10,
-            timeout: 30,
-            download_timeout: 600,
-            image_ca_bundle: false,
-            attempts: 2,
-            network: Default::default(),
-        }
-    }
-}
-
-impl Options {
-    fn fetch_options(&self) -> FetchOptions {
-        FetchOptions {
-            connect_timeout: Duration::from_secs(self.connect_timeout.max(1)),
-            response_timeout: Duration::from_secs(self.timeout.max(1)),
-            total_timeout: Duration::from_secs(self.download_timeout.max(1)),
-            attempts: self.attempts.max(1),
-            policy: Arc::new(self.network.policy()),
-            ..FetchOptions::default()
-        }
-    }
-}
+/// The scanner's flags: the repository flags every repository scanner shares
+/// ([`atomic_protocol::cli::RepoArgs`]); the judgement itself has none.
+pub type Options = atomic_protocol::cli::RepoArgs;
 
 pub const SCAN_TYPES: &[ScanType] = &[ScanType {
     name: "yum-update",
@@ -172,11 +102,7 @@ impl Scanner for PipelineScanner {
             &cache,
             &options.fetch_options(),
             &config.variables,
-            if options.image_ca_bundle {
-                repos::Trust::ImageBundle
-            } else {
-                repos::Trust::BuiltIn
-            },
+            options.trust(),
             &repos::Interest { names: &names },
         );
         // No repository to look in, or none could be read (refused, unreachable, broken):

@@ -1,7 +1,7 @@
 //! `pipeline-scanner`: the atomic scanner for package updates (see the library).
 
 /// mimalloc rather than glibc's malloc: the scanners allocate many small short-lived values
-/// (parsed records, report trees); see the README's "Dependencies".
+/// (parsed records, report trees); measured in the README (Layout).
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 

@@ -1,11 +1,6 @@
 //! `rpmdb-query`: list a root's or an image's installed packages as
 //! `rpm --root R -qa --qf '%{NAME} %{EPOCH} %{VERSION} %{RELEASE} %{ARCH}\n'` does.
 
-/// mimalloc rather than glibc's malloc: the scanners allocate many small short-lived values
-/// (parsed records, report trees); see the README's "Dependencies".
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 use atomic_protocol::image::ImageArgs;
 use clap::Parser;
 use rpmdb::db::Database;

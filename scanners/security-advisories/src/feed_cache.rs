@@ -404,7 +404,11 @@ pub fn read(metadata: &Path, wanted: &Wanted, each: &mut dyn FnMut(Advisory)) ->
                 }
             }
             "O" => {
-                offsets = f.parts.map(|o| o.parse::<u64>()).collect::<Result<_, _>>().map_err(|e| e.to_string())?;
+                offsets = f
+                    .parts
+                    .map(|o| o.parse::<u64>())
+                    .collect::<Result<_, _>>()
+                    .map_err(|e| e.to_string())?;
                 if offsets.windows(2).any(|w| w[0] > w[1]) || offsets.last() != Some(&trailer_at) {
                     return Err("advisory offsets out of order".to_string());
                 }
@@ -522,7 +526,11 @@ fn decode(block: &str, wanted: &Wanted) -> Result<Option<Advisory>, String> {
                     context: f.optional()?,
                     arch: f.optional()?,
                 };
-                a.collections.last_mut().ok_or("a module outside a collection")?.modules.push(m);
+                a.collections
+                    .last_mut()
+                    .ok_or("a module outside a collection")?
+                    .modules
+                    .push(m);
             }
             "P" => {
                 let raw_name = f.raw()?;
@@ -547,7 +555,11 @@ fn decode(block: &str, wanted: &Wanted) -> Result<Option<Advisory>, String> {
                     src: f.optional()?,
                     filename: f.optional()?,
                 };
-                a.collections.last_mut().ok_or("a package outside a collection")?.packages.push(p);
+                a.collections
+                    .last_mut()
+                    .ok_or("a package outside a collection")?
+                    .packages
+                    .push(p);
             }
             other => return Err(format!("unknown advisory record {other:?}")),
         }

@@ -224,7 +224,7 @@ pub fn scan(root: &Root, scan_type: &str, options: &Options) -> Result<Outcome, 
         }
     }
     let feeds_given = !options.updateinfo.is_empty() || !options.oval.is_empty() || !options.csaf_vex.is_empty();
-    if options.repos.wants_repos() || !feeds_given {
+    if !options.repos.repos.is_empty() || !feeds_given {
         match repos::judge_repositories(
             root,
             &config,

@@ -18,43 +18,15 @@ use crate::updateinfo_feed::{FeedSummary, Judge, MAX_UPDATEINFO_BYTES};
 use atomic_protocol::ScanFailure;
 use repodata::cache::Cache;
 use repodata::config::ImageConfig;
-use repodata::fetch::FetchOptions;
 use repodata::modules;
-use repodata::source::{RepoSource, Trust};
+use repodata::source::RepoSource;
 use rpmdb::osrelease::OsRelease;
 use rpmdb::root::Root;
 use std::collections::BTreeMap;
 use std::io::BufReader;
-use std::path::PathBuf;
 
-/// Repository flags (the same names as pipeline-scanner's).
-#[derive(Debug, Clone, Default, clap::Args)]
-pub struct RepoOptions {
-    /// Also use this repository (`ID=URL`: http://, https://, file://, or a directory),
-    /// $releasever and the image's other variables substituted; repeatable. An image
-    /// repository with the same id is replaced.
-    #[arg(long = "repo", value_name = "ID=URL")]
-    pub repo: Vec<String>,
-
-    /// Ignore the repositories the image configures; use only --repo.
-    #[arg(long)]
-    pub no_image_repos: bool,
-
-    /// Keep downloaded metadata here, keyed by repository and checksum, so that scans of
-    /// many images download each repository once.
-    #[arg(long, value_name = "DIR")]
-    pub cache_dir: Option<PathBuf>,
-
-    #[command(flatten)]
-    pub network: atomic_protocol::cli::RepoNetwork,
-}
-
-impl RepoOptions {
-    /// Whether repositories are asked for explicitly.
-    pub fn wants_repos(&self) -> bool {
-        !self.repo.is_empty()
-    }
-}
+/// Repository flags: the ones every repository scanner shares, with pipeline-scanner's names.
+pub type RepoOptions = atomic_protocol::cli::RepoArgs;
 
 /// What the repositories gave.
 #[derive(Debug, Default)]
@@ -78,7 +50,7 @@ fn sources(
             warnings.push(ScanWarning::new("repo-config", None, p.clone()));
         }
     }
-    repodata::source::repositories(config, &options.repo, options.no_image_repos).map_err(ScanFailure)
+    repodata::source::repositories(config, &options.repos, options.no_image_repos).map_err(ScanFailure)
 }
 
 /// Judge the repositories' advisories against the image.
@@ -110,10 +82,7 @@ pub fn judge_repositories(
         Some(d) => Cache::open(d).map_err(|e| ScanFailure(format!("--cache-dir {}: {e}", d.display())))?,
         None => Cache::temporary().map_err(|e| ScanFailure(format!("a temporary metadata cache: {e}")))?,
     };
-    let fetch_options = FetchOptions {
-        policy: std::sync::Arc::new(options.network.policy()),
-        ..FetchOptions::default()
-    };
+    let fetch_options = options.fetch_options();
 
     // Pass 1: repomd and modules of every repository.
     let mut located = Vec::new();
@@ -121,7 +90,7 @@ pub fn judge_repositories(
     let mut repo_modules = Vec::new();
     for s in &sources {
         // The built-in CA roots, unless the repository names its own `sslcacert`.
-        let l = match s.locate(root, &cache, &fetch_options, &config.variables, Trust::BuiltIn) {
+        let l = match s.locate(root, &cache, &fetch_options, &config.variables, options.trust()) {
             Ok(l) => l,
             Err(e) => {
                 out.sources.push(SourceReport {
