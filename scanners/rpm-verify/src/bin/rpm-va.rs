@@ -5,11 +5,6 @@
 //!
 //! Exit status: 0 nothing found, 1 something found, 2 the root could not be verified.
 
-/// mimalloc rather than glibc's malloc: the scanners allocate many small short-lived values
-/// (parsed records, report trees); measured in the README (Layout).
-#[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
-
 use clap::Parser;
 use rpmdb::root::Root;
 use scanner_rpm_verify::scan::{verify_root, Options};
