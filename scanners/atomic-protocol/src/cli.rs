@@ -449,6 +449,9 @@ fn stand_alone<S: Scanner>(
         let _ = writeln!(err, "{name}: {}", doc.summary());
         status = EXIT_COULD_NOT_RUN;
     }
+    // Everything is written and the process is about to end: freeing the documents' JSON
+    // trees one value at a time would only cost time (6% of a warm advisory scan's CPU).
+    std::mem::forget(docs);
     status
 }
 

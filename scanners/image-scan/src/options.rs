@@ -106,7 +106,6 @@ pub struct ScanOptions {
     /// Advisory check: report only advisories of this severity or higher.
     #[arg(long, value_enum, ignore_case = true, value_name = "SEVERITY")]
     pub min_severity: Option<security_advisories::MinSeverity>,
-
 }
 
 impl ScanOptions {

@@ -27,29 +27,8 @@ use std::fmt;
 /// the largest real packages hold about a hundred thousand).
 pub const MAX_FILES: usize = 1_000_000;
 
-/// FILESTATES values (`rpmfileState`).
-pub mod state {
-    pub const NORMAL: u8 = 0;
-    pub const REPLACED: u8 = 1;
-    pub const NOT_INSTALLED: u8 = 2;
-    pub const NET_SHARED: u8 = 3;
-    pub const WRONG_COLOR: u8 = 4;
-    /// What rpm reports when the header has no FILESTATES at all ("no state").
-    pub const MISSING: u8 = 5;
-}
-
-/// FILEFLAGS bits (`rpmfileAttrs`) that verify looks at.
-pub mod attr {
-    pub const CONFIG: u32 = 1 << 0;
-    pub const DOC: u32 = 1 << 1;
-    pub const MISSINGOK: u32 = 1 << 3;
-    pub const NOREPLACE: u32 = 1 << 4;
-    pub const SPECFILE: u32 = 1 << 5;
-    pub const GHOST: u32 = 1 << 6;
-    pub const LICENSE: u32 = 1 << 7;
-    pub const README: u32 = 1 << 8;
-    pub const ARTIFACT: u32 = 1 << 12;
-}
+/// rpm's FILESTATES values and FILEFLAGS bits (defined once, in rpmdb).
+pub use rpmdb::package::{file_attrs as attr, file_states as state};
 
 /// Why rpm would refuse a package's file list.
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -27,26 +27,8 @@ use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
-/// `rpmVerifyAttrs` bits, as rpm numbers them.
-pub mod vf {
-    pub const DIGEST: u32 = 1 << 0;
-    pub const FILESIZE: u32 = 1 << 1;
-    pub const LINKTO: u32 = 1 << 2;
-    pub const USER: u32 = 1 << 3;
-    pub const GROUP: u32 = 1 << 4;
-    pub const MTIME: u32 = 1 << 5;
-    pub const MODE: u32 = 1 << 6;
-    pub const RDEV: u32 = 1 << 7;
-    pub const CAPS: u32 = 1 << 8;
-    /// `readlink` failed: `?` in the `L` column.
-    pub const READLINKFAIL: u32 = 1 << 28;
-    /// The file could not be read: `?` in the `5` column.
-    pub const READFAIL: u32 = 1 << 29;
-    /// `lstat` failed: the file is missing.
-    pub const LSTATFAIL: u32 = 1 << 30;
-    pub const LGETFILECONFAIL: u32 = 1 << 31;
-    pub const FAILURES: u32 = LSTATFAIL | READFAIL | READLINKFAIL | LGETFILECONFAIL;
-}
+/// `rpmVerifyAttrs` bits, as rpm numbers them (defined once, in rpmdb).
+pub use rpmdb::package::verify_flags as vf;
 
 const S_IFMT: u32 = 0o170000;
 const S_IFDIR: u32 = 0o040000;

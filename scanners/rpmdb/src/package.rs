@@ -74,11 +74,9 @@ impl DigestAlgo {
     }
 }
 
-/// FILEFLAGS bits (`rpmfileAttrs`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct FileFlags(pub u32);
-
-impl FileFlags {
+/// FILEFLAGS bits (`rpmfileAttrs`, rpm's `rpmfiles.h`): rpm's vocabulary for what a packaged
+/// file is, defined once for every crate.
+pub mod file_attrs {
     pub const CONFIG: u32 = 1 << 0;
     pub const DOC: u32 = 1 << 1;
     pub const ICON: u32 = 1 << 2;
@@ -90,31 +88,38 @@ impl FileFlags {
     pub const README: u32 = 1 << 8;
     pub const PUBKEY: u32 = 1 << 11;
     pub const ARTIFACT: u32 = 1 << 12;
+}
 
+/// A file's FILEFLAGS ([`file_attrs`] bits).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct FileFlags(pub u32);
+
+impl FileFlags {
     pub fn has(self, bit: u32) -> bool {
         self.0 & bit != 0
     }
     pub fn is_config(self) -> bool {
-        self.has(Self::CONFIG)
+        self.has(file_attrs::CONFIG)
     }
     pub fn is_doc(self) -> bool {
-        self.has(Self::DOC)
+        self.has(file_attrs::DOC)
     }
     pub fn is_ghost(self) -> bool {
-        self.has(Self::GHOST)
+        self.has(file_attrs::GHOST)
     }
     pub fn is_missingok(self) -> bool {
-        self.has(Self::MISSINGOK)
+        self.has(file_attrs::MISSINGOK)
     }
     pub fn is_license(self) -> bool {
-        self.has(Self::LICENSE)
+        self.has(file_attrs::LICENSE)
     }
     pub fn is_readme(self) -> bool {
-        self.has(Self::README)
+        self.has(file_attrs::README)
     }
 }
 
-/// FILEVERIFYFLAGS bits (`rpmVerifyAttrs`); absent means all.
+/// FILEVERIFYFLAGS bits (`rpmVerifyAttrs`, rpm's `rpmvf.h`); absent means all. The high bits
+/// are not checks but what `rpm -V` found it could not do.
 pub mod verify_flags {
     pub const DIGEST: u32 = 1 << 0;
     pub const FILESIZE: u32 = 1 << 1;
@@ -125,7 +130,26 @@ pub mod verify_flags {
     pub const MODE: u32 = 1 << 6;
     pub const RDEV: u32 = 1 << 7;
     pub const CAPS: u32 = 1 << 8;
+    /// `readlink` failed: `?` in the `L` column.
+    pub const READLINKFAIL: u32 = 1 << 28;
+    /// The file could not be read: `?` in the `5` column.
+    pub const READFAIL: u32 = 1 << 29;
+    /// `lstat` failed: the file is missing.
+    pub const LSTATFAIL: u32 = 1 << 30;
+    pub const LGETFILECONFAIL: u32 = 1 << 31;
+    pub const FAILURES: u32 = LSTATFAIL | READFAIL | READLINKFAIL | LGETFILECONFAIL;
     pub const ALL: u32 = !0;
+}
+
+/// FILESTATES values (`rpmfileState`) as stored: the codes of [`FileState`].
+pub mod file_states {
+    pub const NORMAL: u8 = 0;
+    pub const REPLACED: u8 = 1;
+    pub const NOT_INSTALLED: u8 = 2;
+    pub const NET_SHARED: u8 = 3;
+    pub const WRONG_COLOR: u8 = 4;
+    /// What rpm reports when the header has no FILESTATES at all ("no state").
+    pub const MISSING: u8 = 5;
 }
 
 /// FILESTATES values (`rpmfileState`); absent means normal.
@@ -142,26 +166,28 @@ pub enum FileState {
 
 impl FileState {
     pub fn from_code(c: u8) -> FileState {
+        use file_states::*;
         match c {
-            0 => FileState::Normal,
-            1 => FileState::Replaced,
-            2 => FileState::NotInstalled,
-            3 => FileState::NetShared,
-            4 => FileState::WrongColor,
-            5 => FileState::Missing,
+            NORMAL => FileState::Normal,
+            REPLACED => FileState::Replaced,
+            NOT_INSTALLED => FileState::NotInstalled,
+            NET_SHARED => FileState::NetShared,
+            WRONG_COLOR => FileState::WrongColor,
+            MISSING => FileState::Missing,
             other => FileState::Unknown(other),
         }
     }
 
     /// The FILESTATES value, the inverse of [`FileState::from_code`].
     pub fn code(self) -> u8 {
+        use file_states::*;
         match self {
-            FileState::Normal => 0,
-            FileState::Replaced => 1,
-            FileState::NotInstalled => 2,
-            FileState::NetShared => 3,
-            FileState::WrongColor => 4,
-            FileState::Missing => 5,
+            FileState::Normal => NORMAL,
+            FileState::Replaced => REPLACED,
+            FileState::NotInstalled => NOT_INSTALLED,
+            FileState::NetShared => NET_SHARED,
+            FileState::WrongColor => WRONG_COLOR,
+            FileState::Missing => MISSING,
             FileState::Unknown(c) => c,
         }
     }
