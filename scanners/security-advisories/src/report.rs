@@ -108,11 +108,12 @@ impl Report {
                 cves.len()
             )
         };
+        // Inside the first sentence: "…, fixing 3 CVEs; 1 finding suppressed by …".
         if let Some(v) = &self.author_vex {
-            if let Some(clause) = v.summary_clause() {
+            if s.ends_with('.') {
                 s.pop();
-                s.push_str(&format!("; {clause}."));
             }
+            s.push_str(&format!("; {}.", v.summary_clause()));
         }
         let unfixed = self
             .findings

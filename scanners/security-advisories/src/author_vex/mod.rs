@@ -296,7 +296,7 @@ pub struct Suppression {
 
 impl Suppression {
     /// The Summary's clause: `3 findings suppressed by the image's VEX statements`.
-    pub fn summary_clause(&self) -> Option<String> {
+    pub fn summary_clause(&self) -> String {
         let plural = |n: usize, one: &str, many: &str| format!("{n} {}", if n == 1 { one } else { many });
         let mut parts = Vec::new();
         if self.findings_suppressed > 0 || self.packages_suppressed == 0 {
@@ -309,10 +309,7 @@ impl Suppression {
                 "packages of findings that still apply",
             ));
         }
-        Some(format!(
-            "{} suppressed by the image's VEX statements",
-            parts.join(" and ")
-        ))
+        format!("{} suppressed by the image's VEX statements", parts.join(" and "))
     }
 }
 
