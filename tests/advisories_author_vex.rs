@@ -384,6 +384,7 @@ fn csaf_vex() -> String {
             "category": "csaf_vex",
             "csaf_version": "2.0",
             "title": "VEX statements for the app image",
+            "notes": [{"category": "summary", "title": "About", "text": "What the app image's author knows of its RPMs."}],
             "publisher": {"category": "vendor", "name": "Example Builds", "namespace": "https://example.com"},
             "tracking": {
                 "id": "EXAMPLE-VEX-2099-0001",

@@ -136,6 +136,7 @@ mod tests {
     "csaf_version": "2.0",
     "publisher": {"category": "vendor", "name": "Example Builds", "namespace": "https://example.com"},
     "title": "VEX for the example app image",
+    "notes": [{"category": "summary", "title": "About", "text": "The example app image's RPMs."}],
     "tracking": {"id": "EX-VEX-2024-001", "status": "final", "version": "1",
                  "initial_release_date": "2024-11-20T10:00:00Z", "current_release_date": "2024-11-20T10:00:00Z",
                  "revision_history": [{"date": "2024-11-20T10:00:00Z", "number": "1", "summary": "first"}]}
