@@ -25,16 +25,22 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 
-const EXPAT: &str = "tests/fixtures/vex/cve-2024-50602.json";
+pub(crate) const EXPAT: &str = "tests/fixtures/vex/cve-2024-50602.json";
 const WIRESHARK: &str = "tests/fixtures/vex/cve-2024-0208.json";
-const REPO_TO_CPE: &str = "tests/fixtures/vex/repository-to-cpe-excerpt.json";
+pub(crate) const REPO_TO_CPE: &str = "tests/fixtures/vex/repository-to-cpe-excerpt.json";
 
-fn fixture(p: &str) -> PathBuf {
+pub(crate) fn fixture(p: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join(p)
 }
 
-/// A RHEL root with these packages, an os-release and (maybe) content sets.
-fn rhel_root(version_id: &str, specs: &[PackageSpec], content_sets: Option<&[&str]>, old_layout: bool) -> TestRoot {
+/// A RHEL root with these packages, an os-release and (maybe) content sets (advisories_author_vex
+/// builds its roots with it too).
+pub(crate) fn rhel_root(
+    version_id: &str,
+    specs: &[PackageSpec],
+    content_sets: Option<&[&str]>,
+    old_layout: bool,
+) -> TestRoot {
     let work = tempfile::tempdir().unwrap();
     let rpms = build_rpms(specs, &work.path().join("rpms"));
     let root = TestRoot::new();

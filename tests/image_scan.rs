@@ -336,3 +336,84 @@ fn table_summarises_each_subject_and_report_files_match_stdout() {
     let report: Value = serde_json::from_str(&std::fs::read_to_string(&json_file).unwrap()).unwrap();
     assert_eq!(report["Summary"], combined()["Summary"]);
 }
+
+/// `--vex FILE` (issue 17) reaches the advisory check under its own name: the image author's
+/// OpenVEX statement that the installed curl is not affected by CVE-2020-8177 suppresses
+/// CESA-2020:5002 in the combined report, exactly as in security-advisories' own document with
+/// the same flag; without the flag the advisory is there.
+#[test]
+fn the_authors_vex_suppresses_the_advisory_in_the_combined_report() {
+    let s = sample();
+    let without = part(combined(), "advisories");
+    let ids = |doc: &Value| -> Vec<String> {
+        doc["Vulnerabilities"]
+            .as_array()
+            .map(|a| {
+                a.iter()
+                    .map(|v| v["Custom"]["Advisory"].as_str().unwrap_or("?").to_string())
+                    .collect()
+            })
+            .unwrap_or_default()
+    };
+    assert_eq!(ids(without), ["CESA-2020:5002"], "{without:#}");
+
+    let dir = tempfile::tempdir().unwrap();
+    let vex = dir.path().join("demo.openvex.json");
+    let statement = serde_json::json!({
+        "@context": "https://openvex.dev/ns/v0.2.0",
+        "@id": "https://example.com/vex/demo-1",
+        "author": "The demo image's author",
+        "timestamp": "2024-01-01T00:00:00Z",
+        "version": 1,
+        "statements": [{
+            "vulnerability": {"name": "CVE-2020-8177"},
+            "products": [{"@id": "pkg:oci/demo", "subcomponents": [{"@id": "pkg:rpm/centos/curl@7.29.0-59.el7?arch=x86_64"}]}],
+            "status": "not_affected",
+            "justification": "vulnerable_code_not_in_execute_path",
+            "impact_statement": "curl is never run with -J."
+        }]
+    });
+    std::fs::write(&vex, serde_json::to_vec_pretty(&statement).unwrap()).unwrap();
+    let vex = vex.display().to_string();
+    let repo = s.repo_arg();
+    let image = s.image();
+    let flags = ["--no-image-repos", "--repo", repo.as_str(), "--vex", vex.as_str()];
+    let mut args = vec!["--image", image.as_str(), "--checks", "advisories", "--format", "json"];
+    args.extend(flags);
+    let out = image_scan(&args);
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let doc = json_of(&out);
+    let ours = part(&doc, "advisories");
+    assert!(ids(ours).is_empty(), "{ours:#}");
+    let suppressed = ours["Scan Results"]["Suppressed"].as_array().unwrap();
+    assert_eq!(suppressed.len(), 1, "{suppressed:?}");
+    assert_eq!(suppressed[0]["Advisory"], "CESA-2020:5002");
+    assert_eq!(suppressed[0]["CVE"], "CVE-2020-8177");
+    assert_eq!(suppressed[0]["Package"], "curl-7.29.0-59.el7.x86_64");
+    assert_eq!(suppressed[0]["Justification"], "vulnerable_code_not_in_execute_path");
+    assert!(
+        ours["Summary"]
+            .as_str()
+            .unwrap()
+            .contains("; 1 finding suppressed by the image's VEX statements."),
+        "{}",
+        ours["Summary"]
+    );
+
+    let mut alone_args = vec!["--image", image.as_str()];
+    alone_args.extend(flags);
+    let alone = Command::new(&scanner_binaries().advisories)
+        .args(&alone_args)
+        .output()
+        .unwrap();
+    assert_eq!(
+        alone.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&alone.stderr)
+    );
+    let alone = json_of(&alone);
+    for key in ["Summary", "Scan Results", "Vulnerabilities"] {
+        assert_eq!(ours.get(key), alone.get(key), "{key}");
+    }
+}

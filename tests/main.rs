@@ -12,6 +12,7 @@ mod adversarial_images;
 mod adversarial_repos;
 mod adversarial_roots;
 mod adversarial_urls;
+mod advisories_author_vex;
 mod advisories_csaf;
 mod advisories_dnf;
 mod advisories_feeds;

@@ -366,6 +366,10 @@ mod tests {
             "--repository-to-cpe",
             "/srv/repository-to-cpe.json",
             "--ignore-unfixed",
+            "--vex",
+            "/srv/app.openvex.json",
+            "--vex",
+            "/srv/app.csaf.json",
         ])
         .unwrap();
         let o = cli.scan.advisories(std::path::Path::new("/cache"));
@@ -378,6 +382,13 @@ mod tests {
         );
         assert_eq!(o.repository_to_cpe, Some(PathBuf::from("/srv/repository-to-cpe.json")));
         assert!(o.ignore_unfixed);
+        assert_eq!(
+            o.vex,
+            [
+                PathBuf::from("/srv/app.openvex.json"),
+                PathBuf::from("/srv/app.csaf.json")
+            ]
+        );
         // Every flag of security-advisories' own that image-scan repeats has its name.
         let theirs = security_advisories::Options::augment_args(clap::Command::new("security-advisories"));
         let ours = Cli::command();
@@ -388,6 +399,7 @@ mod tests {
             "min-severity",
             "oval",
             "updateinfo",
+            "vex",
         ] {
             assert!(theirs.get_arguments().any(|a| a.get_long() == Some(name)), "{name}");
             assert!(ours.get_arguments().any(|a| a.get_long() == Some(name)), "{name}");

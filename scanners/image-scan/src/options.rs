@@ -106,6 +106,11 @@ pub struct ScanOptions {
     /// Advisory check: report only advisories of this severity or higher.
     #[arg(long, value_enum, ignore_case = true, value_name = "SEVERITY")]
     pub min_severity: Option<security_advisories::MinSeverity>,
+
+    /// Advisory check: the image author's VEX statements (OpenVEX or CSAF VEX); repeatable.
+    /// Their not_affected statements suppress the findings they match.
+    #[arg(long, value_name = "FILE")]
+    pub vex: Vec<PathBuf>,
 }
 
 impl ScanOptions {
@@ -189,6 +194,7 @@ impl ScanOptions {
             repository_to_cpe: self.repository_to_cpe.clone(),
             ignore_unfixed: self.ignore_unfixed,
             min_severity: self.min_severity,
+            vex: self.vex.clone(),
             repos: self.repositories_with(cache_dir),
         }
     }

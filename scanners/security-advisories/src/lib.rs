@@ -6,7 +6,8 @@
 //! module streams) → the judgement of each feed: [`updateinfo_feed`] streams an `updateinfo`
 //! through [`applicability`] (dnf's `updateinfo list` rule), [`oval`] evaluates Red Hat OVAL v2
 //! definitions, [`csaf`] judges Red Hat's CSAF VEX documents (fixed and unfixed CVEs) →
-//! [`finding`] (the advisories, or VEX's CVEs, that apply) → [`report`] (atomic's
+//! [`finding`] (the advisories, or VEX's CVEs, that apply) → [`author_vex`] (the image
+//! author's `--vex` statements suppress what they declare not affected) → [`report`] (atomic's
 //! `Vulnerabilities`, `Scan Results`, `Summary`, `CVE Feed Last Updated`).
 //!
 //! Feeds: `--updateinfo FILE` (any compression), `--oval FILE`, `--csaf-vex SOURCE` (with
@@ -15,7 +16,7 @@
 //! with `--cache-dir`, downloads and their parsed form are kept, see [`feed_cache`]). Feeds are
 //! decompressed in a thread of their own ([`read_ahead`]). A subject without any feed is a
 //! failure, never a clean bill of health; a feed for another release is a named warning
-//! ([`release`]).
+//! ([`release`]). `--vex FILE` is no feed: it only takes findings away.
 //!
 //! ```no_run
 //! use atomic_protocol::Scanner;
@@ -29,6 +30,7 @@
 //! ```
 
 pub mod applicability;
+pub mod author_vex;
 pub mod csaf;
 pub mod feed_cache;
 pub mod finding;
@@ -125,6 +127,11 @@ pub struct Options {
     /// still reported).
     #[arg(long, value_enum, ignore_case = true, value_name = "SEVERITY")]
     pub min_severity: Option<MinSeverity>,
+
+    /// The image author's VEX statements (OpenVEX or CSAF VEX); repeatable. Their
+    /// `not_affected` / `known_not_affected` statements suppress the findings they match.
+    #[arg(long, value_name = "FILE")]
+    pub vex: Vec<PathBuf>,
 
     #[command(flatten)]
     pub repos: repos::RepoOptions,
@@ -321,6 +328,11 @@ pub fn scan(root: &Root, scan_type: &str, options: &Options) -> Result<Outcome, 
     }
 
     let mut findings: Vec<Finding> = findings.into_values().collect();
+    // The image author's word last: it suppresses what the feeds found, whichever feed.
+    let author_vex = (!options.vex.is_empty()).then(|| {
+        let statements = author_vex::read_files(&options.vex, &mut warnings);
+        author_vex::apply(statements, &mut findings, &installed)
+    });
     report::sort_findings(&mut findings);
     let report = Report {
         scan_type: scan_type.to_string(),
@@ -336,6 +348,7 @@ pub fn scan(root: &Root, scan_type: &str, options: &Options) -> Result<Outcome, 
         min_severity: options.min_severity.map(|m| m.severity().to_string()),
         active_modules,
         csaf_products,
+        author_vex,
         install_layers: match atomic_protocol::image::PackageLayers::of(root) {
             Some(layers) => installed
                 .packages()

@@ -3,6 +3,7 @@
 //! vulnerable), the details under `Scan Results`, a one-sentence `Summary`, and
 //! `CVE Feed Last Updated` from the feeds' own dates.
 
+use crate::author_vex::{Declared, Suppression};
 use crate::finding::{Finding, ScanWarning};
 use atomic_protocol::{Outcome, Vulnerability};
 use repodata::updateinfo::{format_unix_utc, AdvisoryKind};
@@ -37,6 +38,8 @@ pub struct Report {
     pub min_severity: Option<String>,
     /// How the products of CSAF VEX documents were matched to the image (when `--csaf-vex`).
     pub csaf_products: Option<Value>,
+    /// What the image author's `--vex` statements suppressed (when `--vex`).
+    pub author_vex: Option<Suppression>,
     /// For an image: the layer that installed each package, by `name-version-release.arch`.
     pub install_layers: std::collections::HashMap<String, Value>,
     /// `name:stream` of the module streams active in the image (`repodata::modularity`), as
@@ -105,6 +108,13 @@ impl Report {
                 cves.len()
             )
         };
+        // Inside the first sentence: "…, fixing 3 CVEs; 1 finding suppressed by …".
+        if let Some(v) = &self.author_vex {
+            if s.ends_with('.') {
+                s.pop();
+            }
+            s.push_str(&format!("; {}.", v.summary_clause()));
+        }
         let unfixed = self
             .findings
             .iter()
@@ -198,6 +208,12 @@ impl Report {
             }
             custom.insert("VEX Document".into(), json!(v.document));
         }
+        if let Some(declared) = self.author_vex.as_ref().and_then(|v| v.declared.get(&f.id)) {
+            custom.insert(
+                "Declared Not Affected".into(),
+                Value::Array(declared.iter().map(declared_json).collect()),
+            );
+        }
         Vulnerability {
             title,
             severity: f.severity_label().to_string(),
@@ -272,6 +288,16 @@ impl Report {
         if let Some(p) = &self.csaf_products {
             results.insert("CSAF VEX Products".into(), p.clone());
         }
+        if let Some(v) = &self.author_vex {
+            results.insert(
+                "Suppressed".into(),
+                Value::Array(v.suppressed.iter().map(declared_json).collect()),
+            );
+            results.insert(
+                "VEX Files".into(),
+                Value::Array(v.files.iter().map(vex_file_json).collect()),
+            );
+        }
         results.insert(
             "Minimum Severity".into(),
             json!(self.min_severity.clone().unwrap_or_else(|| "none".into())),
@@ -309,6 +335,38 @@ impl Report {
         outcome.has_findings = has_findings;
         outcome
     }
+}
+
+/// A CVE declared not affected, as `Suppressed` and `Declared Not Affected` list it.
+fn declared_json(d: &Declared) -> Value {
+    let mut m = Map::new();
+    m.insert("Advisory".into(), json!(d.advisory));
+    m.insert("CVE".into(), json!(d.cve));
+    m.insert("Package".into(), json!(d.package));
+    m.insert("Status".into(), json!(d.status.as_str()));
+    m.insert("Justification".into(), json!(d.justification));
+    m.insert("Statement".into(), json!(d.impact_statement));
+    m.insert("Source".into(), json!(d.source));
+    m.insert(
+        "Finding".into(),
+        json!(if d.finding_suppressed {
+            "suppressed"
+        } else {
+            "kept for its other packages or CVEs"
+        }),
+    );
+    Value::Object(m)
+}
+
+fn vex_file_json(f: &crate::author_vex::VexFile) -> Value {
+    let mut m = Map::new();
+    m.insert("Source".into(), json!(f.source));
+    m.insert("Format".into(), json!(f.format.unwrap_or("unknown")));
+    m.insert("Statements".into(), json!(f.statements));
+    if let Some(e) = &f.error {
+        m.insert("Error".into(), json!(e));
+    }
+    Value::Object(m)
 }
 
 /// The ordering of findings in the result: severity (highest first), then id.

@@ -86,6 +86,20 @@ pub struct ProductTree {
     pub branches: Vec<Branch>,
     #[serde(default)]
     pub relationships: Vec<Relationship>,
+    /// Products named outside any branch (image authors' documents use them; Red Hat's do not).
+    #[serde(default)]
+    pub full_product_names: Vec<FullProductName>,
+    /// Groups of product ids that `flags[].group_ids` name.
+    #[serde(default)]
+    pub product_groups: Vec<ProductGroup>,
+}
+
+/// `product_tree.product_groups[]`.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct ProductGroup {
+    pub group_id: String,
+    #[serde(default)]
+    pub product_ids: Vec<String>,
 }
 
 /// A branch: `vendor`, `product_family`, `product_name`, `product_version`, `architecture`.
@@ -150,6 +164,19 @@ pub struct Vulnerability {
     pub threats: Vec<Threat>,
     #[serde(default)]
     pub scores: Vec<Score>,
+    /// The justifications of `known_not_affected` products (read for `--vex`).
+    #[serde(default)]
+    pub flags: Vec<Flag>,
+}
+
+/// `flags[]`: a `label` (`vulnerable_code_not_present`…) for products and product groups.
+#[derive(Debug, Clone, Default, Deserialize)]
+pub struct Flag {
+    pub label: String,
+    #[serde(default)]
+    pub product_ids: Vec<String>,
+    #[serde(default)]
+    pub group_ids: Vec<String>,
 }
 
 /// `cwe`.

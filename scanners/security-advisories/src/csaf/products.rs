@@ -24,6 +24,8 @@ pub struct Component {
     pub arch: Option<String>,
     /// `NAME:STREAM[:VERSION:CONTEXT]` of the `rpmmod` qualifier.
     pub module: Option<String>,
+    /// Whether the purl or id named the epoch (`evr` holds 0 when it did not).
+    pub epoch_given: bool,
 }
 
 impl Component {
@@ -95,6 +97,13 @@ impl ProductIndex {
             }
             stack.extend(b.branches.iter().rev());
         }
+        // Products named outside the branches count as components when their purl is an RPM's.
+        for p in &tree.full_product_names {
+            let purl = p.product_identification_helper.as_ref().and_then(|h| h.purl.as_deref());
+            if let Some(c) = purl.and_then(parse_rpm_purl) {
+                index.components.entry(p.product_id.clone()).or_insert(c);
+            }
+        }
         for r in &tree.relationships {
             if r.category != "default_component_of" {
                 continue;
@@ -112,6 +121,16 @@ impl ProductIndex {
     pub fn resolve(&self, joint: &str) -> Option<(&Product, &Component)> {
         let (component, product) = self.joints.get(joint)?;
         Some((self.products.get(product)?, self.components.get(component)?))
+    }
+
+    /// The RPM component a product status id names, whatever the product: through its
+    /// relationship (a joint id), else the id of the component itself (image authors' documents
+    /// list components directly).
+    pub fn component(&self, id: &str) -> Option<&Component> {
+        match self.joints.get(id) {
+            Some((component, _)) => self.components.get(component),
+            None => self.components.get(id),
+        }
     }
 }
 
@@ -175,6 +194,7 @@ pub fn parse_rpm_purl(purl: &str) -> Option<Component> {
         evr,
         arch,
         module,
+        epoch_given: epoch.is_some(),
     })
 }
 
@@ -192,6 +212,7 @@ pub fn component_from_id(id: &str) -> Component {
                                 evr: Some(Evr::new(Some(e), version, release)),
                                 arch: Some(arch.to_string()),
                                 module: None,
+                                epoch_given: true,
                             };
                         }
                     }
@@ -204,6 +225,7 @@ pub fn component_from_id(id: &str) -> Component {
         evr: None,
         arch: None,
         module: None,
+        epoch_given: false,
     }
 }
 
@@ -251,6 +273,7 @@ mod tests {
         let tree = ProductTree {
             branches: (0..10).map(leaf).collect(),
             relationships: vec![],
+            ..ProductTree::default()
         };
         let all = ProductIndex::of_at_most(&tree, 10);
         assert!(!all.truncated && all.components.len() == 10);
