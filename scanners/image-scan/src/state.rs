@@ -395,7 +395,7 @@ mod tests {
     fn a_hostile_digest_names_no_file() {
         assert_eq!(digest_key("sha256:../../etc/passwd"), None);
         assert_eq!(digest_key("sha256:ABCDEF0123456789"), None);
-        assert_eq!(digest_key(&D1[..]).unwrap(), format!("sha256-{}", &D1[7..]));
+        assert_eq!(digest_key(D1).unwrap(), format!("sha256-{}", &D1[7..]));
     }
 
     #[test]

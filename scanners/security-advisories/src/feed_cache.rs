@@ -414,12 +414,13 @@ pub fn read(metadata: &Path, wanted: &Wanted, each: &mut dyn FnMut(Advisory)) ->
                 }
             }
             "K" if record == "K" => {}
-            "K" => loop {
-                let Some(kind) = f.parts.next() else { break };
-                let kind = AdvisoryKind::parse(&unescape(kind)?);
-                let severity = f.optional()?;
-                selected.push((wanted.kind)(&kind, severity.as_deref().and_then(severity_of)));
-            },
+            "K" => {
+                while let Some(kind) = f.parts.next() {
+                    let kind = AdvisoryKind::parse(&unescape(kind)?);
+                    let severity = f.optional()?;
+                    selected.push((wanted.kind)(&kind, severity.as_deref().and_then(severity_of)));
+                }
+            }
             "N" => {
                 let raw = f.raw()?;
                 if (wanted.name)(raw) || (raw.contains('\\') && (wanted.name)(&unescape(raw)?)) {
