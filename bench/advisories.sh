@@ -92,7 +92,7 @@ hyperfine -N -r 5 --export-json "$work/cold.json" \
   --prepare "rm -rf $c_dnf $c_ours" \
   -n "dnf cold" "$(dnf_cmd "$c_dnf" --security)" \
   -n "ours cold" "$(ours_cmd "$c_ours" security)"
-hyperfine -N -w 1 -r 5 --export-json "$work/warm.json" \
+hyperfine -N -w 2 -r "${BENCH_RUNS:-15}" --export-json "$work/warm.json" \
   -n "dnf warm" "$(dnf_cmd "$c_dnf" --security)" \
   -n "ours warm" "$(ours_cmd "$c_ours" security)"
 
@@ -104,10 +104,16 @@ mem_ours=$(peak $(ours_cmd "$c_ours" security))
 
 python3 - "$work/cold.json" "$work/warm.json" "$mem_dnf" "$mem_ours" <<'EOF'
 import json, sys
-def means(path):
-    return {r["command"]: r["mean"] for r in json.load(open(path))["results"]}
-cold, warm = means(sys.argv[1]), means(sys.argv[2])
-print(f"cold: dnf {cold['dnf cold']:.3f} s, ours {cold['ours cold']:.3f} s: ours {cold['dnf cold'] / cold['ours cold']:.1f}x faster")
-print(f"warm: dnf {warm['dnf warm']:.3f} s, ours {warm['ours warm']:.3f} s: ours {warm['dnf warm'] / warm['ours warm']:.1f}x faster")
-print(f"peak memory (warm): dnf {int(sys.argv[3]) / 1024:.0f} MB, ours {int(sys.argv[4]) / 1024:.0f} MB")
+import statistics
+# Medians with the runs' range: one slow spell on a shared machine moves a mean, not a median.
+def runs(path):
+    return {r["command"]: r["times"] for r in json.load(open(path))["results"]}
+def fmt(t):
+    return f"{statistics.median(t) * 1000:.0f} ms ({min(t) * 1000:.0f}-{max(t) * 1000:.0f})"
+for label, path in (("cold", sys.argv[1]), ("warm", sys.argv[2])):
+    r = runs(path)
+    dnf, ours = r[f"dnf {label}"], r[f"ours {label}"]
+    ratio = statistics.median(dnf) / statistics.median(ours)
+    print(f"{label}: dnf {fmt(dnf)}, ours {fmt(ours)}: ours {ratio:.1f}x faster (medians)")
+print(f"peak memory (warm): dnf {int(sys.argv[3]) / 1024:.0f} MiB, ours {int(sys.argv[4]) / 1024:.0f} MiB")
 EOF
