@@ -25,6 +25,34 @@ CORPUS = os.path.join(HERE, "corpus")
 MAX_SEED = 600 * 1024
 
 
+# An image author's OpenVEX document (the shape of the v0.2.0 specification's examples).
+OPENVEX = """{
+  "@context": "https://openvex.dev/ns/v0.2.0",
+  "@id": "https://example.org/vex/app-1.4",
+  "author": "Team App <app@example.org>",
+  "timestamp": "2024-11-20T10:00:00Z",
+  "version": 1,
+  "statements": [
+    {
+      "vulnerability": {"name": "CVE-2024-50602", "aliases": ["GHSA-0000-0000-0000"]},
+      "products": [{"@id": "pkg:rpm/redhat/expat@2.5.0-2.el9?arch=x86_64",
+                    "subcomponents": [{"@id": "pkg:rpm/redhat/expat?arch=src"}]}],
+      "status": "not_affected",
+      "justification": "vulnerable_code_not_in_execute_path",
+      "impact_statement": "XML_ResumeParser is never called"
+    },
+    {
+      "vulnerability": {"name": "CVE-2024-1"},
+      "products": [{"@id": "pkg:rpm/redhat/pam@1:1.5.1-19.el9"}],
+      "status": "affected",
+      "action_statement": "update when 9.5 ships",
+      "timestamp": "2024-11-21T10:00:00Z"
+    }
+  ]
+}
+"""
+
+
 def fixture(*parts):
     return os.path.join(FIX, *parts)
 
@@ -187,6 +215,8 @@ def main():
     for f in sorted(os.listdir(fixture("vex"))):
         if f.startswith("cve-") and f.endswith(".json"):
             put_file("csaf_vex", fixture("vex", f), f)
+            put_file("author_vex", fixture("vex", f), f)
+    put("author_vex", "openvex-not-affected.json", OPENVEX.encode())
     # Inputs the fixtures do not hold, in the layouts distributions ship.
     put("metalink", "fedora.metalink", METALINK.encode())
     put("repo_config", "centos7-base.repo", CENTOS7_REPO.encode())
