@@ -528,3 +528,122 @@ fn repo_arguments_are_read_as_dnf_repofrompath() {
     assert_eq!(o.advisories, dnf_advisories);
     assert!(o.advisories.contains(&pair("T-PLAIN", "plain-1.1-1.x86_64")));
 }
+
+/// Two subjects in one run share one metadata cache (issue 14): each repository scanner,
+/// scanning two roots at once (`--jobs 2`) against the same repository with one
+/// `--cache-dir`, gives each root the answer it gets alone with a fresh cache — its own active
+/// stream, so its own updates and advisories, as dnf says — and leaves no half-written file.
+/// Run twice: the first run fills the cache (both subjects download and parse the same feed
+/// at once), the second reads what the first wrote.
+#[test]
+fn two_subjects_sharing_one_cache_each_get_their_own_answer() {
+    let c = modular("el8", &["2"]);
+    let enabled = "[app]\nname=app\nstream=1\nprofiles=\nstate=enabled\n";
+    let installed = "[app]\nname=app\nstream=1\nprofiles=\nstate=installed\n";
+    c.root.write_file("/etc/dnf/modules.d/app.module", enabled);
+    // The second root: the same packages, stream 1 recorded in dnf 2's `installed` state,
+    // so the repository's default stream 2 is active instead.
+    let other = TestRoot::new();
+    let copied = std::process::Command::new("cp")
+        .arg("-a")
+        .arg(format!("{}/.", c.root.path().display()))
+        .arg(other.path())
+        .status()
+        .expect("cp");
+    assert!(copied.success());
+    other.write_file("/etc/dnf/modules.d/app.module", installed);
+
+    let alone = [ours(&c.root, &c.repos), ours(&other, &c.repos)];
+    let dnf = [
+        check_update_file_repos(&c.root, &c.repos),
+        check_update_file_repos(&other, &c.repos),
+    ];
+    let dnf_advisories = [
+        updateinfo_file_repos(&c.root, &c.repos),
+        updateinfo_file_repos(&other, &c.repos),
+    ];
+    for i in 0..2 {
+        assert_eq!(alone[i].updates, dnf[i].updates, "root {i}: {}", dnf[i].output);
+        assert_eq!(alone[i].advisories, dnf_advisories[i], "root {i}");
+    }
+    // The case tells the two roots apart, or sharing could not show a mix-up.
+    assert_ne!(alone[0].advisories, alone[1].advisories);
+    assert_ne!(alone[0].updates, alone[1].updates);
+
+    let bins = harness::hostile::scanner_binaries();
+    let cache = tempfile::tempdir().unwrap();
+    let mut args: Vec<String> = vec!["--no-image-repos".into(), "--jobs".into(), "2".into()];
+    for (i, d) in c.repos.iter().enumerate() {
+        args.push("--repo".into());
+        args.push(format!("t{i}=file://{}", d.display()));
+    }
+    args.extend(["--cache-dir".into(), cache.path().display().to_string()]);
+    for root in [c.root.path(), other.path()] {
+        args.push("--rootfs".into());
+        args.push(root.display().to_string());
+    }
+    let run = |bin: &Path, extra: &[&str]| -> Vec<serde_json::Value> {
+        let out = std::process::Command::new(bin)
+            .args(&args)
+            .args(extra)
+            .output()
+            .expect("run a scanner");
+        let docs: serde_json::Value = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&out.stderr)));
+        let docs = docs.as_array().expect("one document per subject").clone();
+        assert_eq!(docs.len(), 2);
+        docs
+    };
+    for round in ["cold", "warm"] {
+        let updates = run(&bins.pipeline, &[]);
+        let advisories = run(&bins.advisories, &["--scan-type", "all"]);
+        for i in 0..2 {
+            let got: BTreeSet<NaEvr> = updates[i]["Scan Results"]["Update Details"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|d| {
+                    (
+                        d["Package"].as_str().unwrap().to_string(),
+                        d["Available"].as_str().unwrap().to_string(),
+                    )
+                })
+                .collect();
+            assert_eq!(got, alone[i].updates, "{round}, root {i}: {}", updates[i]);
+            let mut pairs = BTreeSet::new();
+            for adv in advisories[i]["Scan Results"]["Advisories"].as_array().unwrap() {
+                for p in adv["Packages"].as_array().unwrap() {
+                    pairs.insert((
+                        adv["Advisory"].as_str().unwrap().to_string(),
+                        p["Fixed"].as_str().unwrap().to_string(),
+                    ));
+                }
+            }
+            assert_eq!(pairs, alone[i].advisories, "{round}, root {i}: {}", advisories[i]);
+            assert_eq!(streams_of(&advisories[i]["Scan Results"]), alone[i].advisory_streams);
+            assert_eq!(streams_of(&updates[i]["Scan Results"]), alone[i].pipeline_streams);
+        }
+        let leftovers: Vec<_> = walkdir(cache.path())
+            .into_iter()
+            .filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().contains(".part.")))
+            .collect();
+        assert!(leftovers.is_empty(), "{round}: half-written files left: {leftovers:?}");
+    }
+    // The parsed feed was written, and read back on the warm round.
+    assert!(walkdir(cache.path())
+        .iter()
+        .any(|p| p.to_string_lossy().ends_with(".advisories")));
+}
+
+fn walkdir(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap().flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            out.extend(walkdir(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}
