@@ -248,7 +248,7 @@ fn ours(
     let root = rpmdb::root::Root::new(s.root.path()).unwrap();
     let run = || security_advisories::scan(&root, scan_type, &options).unwrap_or_else(|e| panic!("scan failed: {e}"));
     let cold = run();
-    let parsed_caches = walk(cache.path())
+    let parsed_caches = harness::scratch::files_under(cache.path())
         .into_iter()
         .filter(|p| p.to_string_lossy().ends_with(".advisories"))
         .count();
@@ -267,19 +267,6 @@ fn ours(
         }
     }
     (set, outcome.scan_results)
-}
-
-fn walk(dir: &Path) -> Vec<std::path::PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).unwrap() {
-        let p = e.unwrap().path();
-        if p.is_dir() {
-            out.extend(walk(&p));
-        } else {
-            out.push(p);
-        }
-    }
-    out
 }
 
 fn pair(id: &str, nevra: &str) -> (String, String) {

@@ -198,17 +198,7 @@ fn ours_with(root: &TestRoot, cli: Vec<String>, no_image_repos: bool) -> Ours {
         "{}",
         pipeline["Repository Errors"]
     );
-    let updates = pipeline["Update Details"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|d| {
-            (
-                d["Package"].as_str().unwrap().to_string(),
-                d["Available"].as_str().unwrap().to_string(),
-            )
-        })
-        .collect();
+    let updates = update_pairs(&pipeline);
 
     let options = security_advisories::Options {
         repos: security_advisories::repos::RepoOptions {
@@ -224,21 +214,41 @@ fn ours_with(root: &TestRoot, cli: Vec<String>, no_image_repos: bool) -> Ours {
     for source in results["Sources"].as_array().unwrap() {
         assert!(source.get("Error").is_none(), "security-advisories: {source}");
     }
-    let mut advisories = BTreeSet::new();
+    Ours {
+        updates,
+        pipeline_streams: streams_of(&pipeline),
+        advisories: advisory_pairs(&results),
+        advisory_streams: streams_of(&results),
+    }
+}
+
+/// pipeline-scanner's `Scan Results`: the (name.arch, available EVR) of each update.
+fn update_pairs(results: &serde_json::Value) -> BTreeSet<NaEvr> {
+    results["Update Details"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| {
+            (
+                d["Package"].as_str().unwrap().to_string(),
+                d["Available"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect()
+}
+
+/// security-advisories' `Scan Results`: the (advisory, fixed package) pairs.
+fn advisory_pairs(results: &serde_json::Value) -> BTreeSet<(String, String)> {
+    let mut pairs = BTreeSet::new();
     for adv in results["Advisories"].as_array().unwrap() {
         for p in adv["Packages"].as_array().unwrap() {
-            advisories.insert((
+            pairs.insert((
                 adv["Advisory"].as_str().unwrap().to_string(),
                 p["Fixed"].as_str().unwrap().to_string(),
             ));
         }
     }
-    Ours {
-        updates,
-        pipeline_streams: streams_of(&pipeline),
-        advisories,
-        advisory_streams: streams_of(&results),
-    }
+    pairs
 }
 
 fn check_update_file_repos(root: &TestRoot, repos: &[PathBuf]) -> DnfAnswer {
@@ -598,52 +608,21 @@ fn two_subjects_sharing_one_cache_each_get_their_own_answer() {
         let updates = run(&bins.pipeline, &[]);
         let advisories = run(&bins.advisories, &["--scan-type", "all"]);
         for i in 0..2 {
-            let got: BTreeSet<NaEvr> = updates[i]["Scan Results"]["Update Details"]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|d| {
-                    (
-                        d["Package"].as_str().unwrap().to_string(),
-                        d["Available"].as_str().unwrap().to_string(),
-                    )
-                })
-                .collect();
+            let got = update_pairs(&updates[i]["Scan Results"]);
             assert_eq!(got, alone[i].updates, "{round}, root {i}: {}", updates[i]);
-            let mut pairs = BTreeSet::new();
-            for adv in advisories[i]["Scan Results"]["Advisories"].as_array().unwrap() {
-                for p in adv["Packages"].as_array().unwrap() {
-                    pairs.insert((
-                        adv["Advisory"].as_str().unwrap().to_string(),
-                        p["Fixed"].as_str().unwrap().to_string(),
-                    ));
-                }
-            }
+            let pairs = advisory_pairs(&advisories[i]["Scan Results"]);
             assert_eq!(pairs, alone[i].advisories, "{round}, root {i}: {}", advisories[i]);
             assert_eq!(streams_of(&advisories[i]["Scan Results"]), alone[i].advisory_streams);
             assert_eq!(streams_of(&updates[i]["Scan Results"]), alone[i].pipeline_streams);
         }
-        let leftovers: Vec<_> = walkdir(cache.path())
+        let leftovers: Vec<_> = harness::scratch::files_under(cache.path())
             .into_iter()
             .filter(|p| p.file_name().is_some_and(|n| n.to_string_lossy().contains(".part.")))
             .collect();
         assert!(leftovers.is_empty(), "{round}: half-written files left: {leftovers:?}");
     }
     // The parsed feed was written, and read back on the warm round.
-    assert!(walkdir(cache.path())
+    assert!(harness::scratch::files_under(cache.path())
         .iter()
         .any(|p| p.to_string_lossy().ends_with(".advisories")));
-}
-
-fn walkdir(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    for e in std::fs::read_dir(dir).unwrap().flatten() {
-        let p = e.path();
-        if p.is_dir() {
-            out.extend(walkdir(&p));
-        } else {
-            out.push(p);
-        }
-    }
-    out
 }

@@ -1,24 +1,12 @@
 //! An image author's VEX documents (`--vex`: OpenVEX or CSAF VEX): the sniffing reader, and
 //! the statements applied to findings of a small RHEL 9 image.
 #![no_main]
+use atomic_scanners_fuzz::installed_package;
 use libfuzzer_sys::fuzz_target;
 use repodata::updateinfo::AdvisoryKind;
-use rpmdb::version::Evr;
 use security_advisories::author_vex::{self, Statements};
 use security_advisories::finding::{AffectedPackage, Finding};
 use security_advisories::installed::{InstalledIndex, InstalledPackage};
-
-fn package(name: &str, evr: &str, arch: &str, source: &str) -> InstalledPackage {
-    InstalledPackage {
-        name: name.into(),
-        evr: Evr::parse(evr),
-        arch: arch.into(),
-        nvra: format!("{name}-{evr}.{arch}"),
-        key_id: None,
-        modularity_label: None,
-        source_name: Some(source.into()),
-    }
-}
 
 fn finding(id: &str, cves: &[&str], installed: &[&InstalledPackage]) -> Finding {
     Finding {
@@ -50,8 +38,8 @@ fuzz_target!(|data: &[u8]| {
     let mut warnings = Vec::new();
     let (_, read) = author_vex::read_document(data, "fuzz", &mut warnings);
     let Ok(list) = read else { return };
-    let expat = package("expat", "2.5.0-2.el9", "x86_64", "expat");
-    let pam = package("pam", "1.5.1-19.el9", "x86_64", "pam");
+    let expat = installed_package("expat", "2.5.0-2.el9", "x86_64", "expat");
+    let pam = installed_package("pam", "1.5.1-19.el9", "x86_64", "pam");
     let installed = InstalledIndex::from_packages([expat.clone(), pam.clone()]);
     let mut findings = vec![
         finding("RHSA-2024:1", &["CVE-2024-50602"], &[&expat]),

@@ -96,3 +96,21 @@ pub fn scratch_dir() -> PathBuf {
         std::env::temp_dir()
     }
 }
+
+/// An installed package for the VEX targets' small RHEL 9 image.
+pub fn installed_package(
+    name: &str,
+    evr: &str,
+    arch: &str,
+    source: &str,
+) -> security_advisories::installed::InstalledPackage {
+    security_advisories::installed::InstalledPackage {
+        name: name.into(),
+        evr: rpmdb::version::Evr::parse(evr),
+        arch: arch.into(),
+        nvra: format!("{name}-{evr}.{arch}"),
+        key_id: None,
+        modularity_label: None,
+        source_name: Some(source.into()),
+    }
+}

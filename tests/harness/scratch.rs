@@ -42,3 +42,17 @@ pub fn process_tempdir(prefix: &str) -> PathBuf {
         .unwrap()
         .keep()
 }
+
+/// Every file under `dir`, recursively (directories themselves left out).
+pub fn files_under(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let p = e.unwrap().path();
+        if p.is_dir() {
+            out.extend(files_under(&p));
+        } else {
+            out.push(p);
+        }
+    }
+    out
+}

@@ -126,22 +126,6 @@ impl ScanOptions {
         c
     }
 
-    /// `--repo ID=DIR` for a directory, as a `file://` URL both repository scanners read.
-    fn repo_args(&self) -> Vec<String> {
-        self.repositories
-            .repos
-            .iter()
-            .map(|r| match r.split_once('=') {
-                Some((id, url)) if !url.contains("://") && !url.is_empty() => match std::path::absolute(Path::new(url))
-                {
-                    Ok(abs) => format!("{id}=file://{}", abs.display()),
-                    Err(_) => r.clone(),
-                },
-                _ => r.clone(),
-            })
-            .collect()
-    }
-
     fn everything(&self) -> bool {
         self.scan_type == Some(ScanPreset::ImageScanAll)
     }
@@ -174,11 +158,10 @@ impl ScanOptions {
         self.repositories_with(cache_dir)
     }
 
-    /// The repository flags as both repository checks take them: directories as file://
-    /// URLs, and the run's metadata cache.
+    /// The repository flags as both repository checks take them, with the run's metadata
+    /// cache (a `--repo` directory becomes a `file://` URL in repodata's one parser).
     fn repositories_with(&self, cache_dir: &Path) -> RepoArgs {
         RepoArgs {
-            repos: self.repo_args(),
             cache_dir: Some(cache_dir.to_path_buf()),
             ..self.repositories.clone()
         }

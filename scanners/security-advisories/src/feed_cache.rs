@@ -464,17 +464,15 @@ pub fn read(metadata: &Path, wanted: &Wanted, each: &mut dyn FnMut(Advisory)) ->
         for k in i..j {
             let (s, e) = block(k)?;
             let lines = &text[(s - start) as usize..(e - start) as usize];
-            if let Some(a) = decode(lines, wanted)? {
-                each(a);
-            }
+            each(decode(lines, wanted)?);
         }
         i = j;
     }
     Ok(out)
 }
 
-/// Decode one advisory's block, `None` when the scan does not select its kind and severity.
-fn decode(block: &str, wanted: &Wanted) -> Result<Option<Advisory>, String> {
+/// Decode one advisory's block (chosen by the index and by its kind and severity).
+fn decode(block: &str, wanted: &Wanted) -> Result<Advisory, String> {
     let mut lines = block.lines();
     let (tag, mut f) = split(lines.next().unwrap_or(""));
     if tag != "A" {
@@ -488,9 +486,6 @@ fn decode(block: &str, wanted: &Wanted) -> Result<Option<Advisory>, String> {
     let release = f.optional()?;
     let severity_raw = f.optional()?;
     let severity = severity_raw.as_deref().and_then(severity_of);
-    if !(wanted.kind)(&kind, severity) {
-        return Ok(None);
-    }
     let issued = f.optional()?.map(|d| AdvisoryDate::parse(&d));
     let updated = f.optional()?.map(|d| AdvisoryDate::parse(&d));
     let line = f.number()?;
@@ -565,7 +560,7 @@ fn decode(block: &str, wanted: &Wanted) -> Result<Option<Advisory>, String> {
             other => return Err(format!("unknown advisory record {other:?}")),
         }
     }
-    Ok(Some(a))
+    Ok(a)
 }
 
 #[cfg(test)]
