@@ -97,7 +97,8 @@ test: deps
 
 test-e2e: images
 	E2E_SCANNERS="$(SCANNERS)" E2E_BIN_DIR="$(RELEASE_DIR)" E2E_IMAGE_PREFIX="$(IMAGE_PREFIX)" \
-	  E2E_IMAGE_TAG="$(IMAGE_TAG)" $(CARGO) test --test integration e2e_atomic:: -- --ignored --test-threads=1
+	  E2E_IMAGE_TAG="$(IMAGE_TAG)" $(CARGO) test --test integration -- --ignored --test-threads=1 \
+	  e2e_atomic:: image_scan_rescan::kube_play::
 
 # The fuzz targets (fuzz/, its own cargo workspace) run one after the other, each from a
 # corpus seeded with tests/fixtures; a crash fails the target (needs `cargo install cargo-fuzz`).

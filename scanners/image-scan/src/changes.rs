@@ -17,7 +17,8 @@
 //!
 //! ```text
 //! "Changes": {
-//!   "First Scan": bool, "Previous Scan": time saved | null, "Compared By": "reference" | "digest" | null,
+//!   "First Scan": bool, "Previous Scan": time saved | null, "Previous Record": its id | null,
+//!   "Compared By": "reference" | "digest" | null,
 //!   "Image Changed": bool, "Previous Config Digest", "Previous Manifest Digest",
 //!   "Cause": "first scan" | "image" | "repositories" | "none",
 //!   "Summary": "2 new advisories (1 Critical), 1 new update",
@@ -108,6 +109,8 @@ impl Kind {
 pub struct Changes {
     pub first_scan: bool,
     pub previous_scan: Option<String>,
+    /// The previous record's id: what this change is relative to.
+    pub previous_record: Option<String>,
     pub compared_by: Option<&'static str>,
     pub image_changed: bool,
     pub previous_config: Option<String>,
@@ -190,6 +193,7 @@ impl Changes {
             return Changes {
                 first_scan: true,
                 previous_scan: None,
+                previous_record: None,
                 compared_by: None,
                 image_changed: false,
                 previous_config: None,
@@ -218,6 +222,7 @@ impl Changes {
         Changes {
             first_scan: false,
             previous_scan: Some(p.saved.clone()),
+            previous_record: p.id.clone(),
             compared_by: Some(p.found_by),
             image_changed: pc != nc || pm != nm,
             previous_config: pc,
@@ -301,6 +306,7 @@ impl Changes {
         let mut m = Map::new();
         m.insert("First Scan".into(), json!(self.first_scan));
         m.insert("Previous Scan".into(), json!(self.previous_scan));
+        m.insert("Previous Record".into(), json!(self.previous_record));
         m.insert("Compared By".into(), json!(self.compared_by));
         m.insert("Image Changed".into(), json!(self.image_changed));
         m.insert("Previous Config Digest".into(), json!(self.previous_config));
@@ -383,6 +389,7 @@ mod tests {
         Previous {
             report,
             saved: "then".into(),
+            id: Some("r1".into()),
             found_by: "reference",
         }
     }

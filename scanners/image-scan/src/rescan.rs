@@ -11,7 +11,9 @@
 //!    could not deliver, oldest first) is claimed, delivered and removed, or put back.
 //!
 //! A process that dies between the steps leaves the message pending, delivered by the next
-//! run of the subject; at worst a message is delivered twice, never not at all. A subject
+//! run of the subject. Each message carries its change's key ([`change_key`]): processes
+//! that scanned the same subject at once, from the same previous report, queue the same
+//! change, and [`crate::state`] lets only one of them tell it. A subject
 //! that could not be opened has no `Changes` and no message (its report says why; the exit
 //! status is 2).
 
@@ -19,7 +21,7 @@ use crate::changes::Changes;
 use crate::findings::Findings;
 use crate::notify::{Notifier, When};
 use crate::run::{RunReport, SubjectReport};
-use crate::state::StateDir;
+use crate::state::{Delivery, StateDir};
 use serde_json::{json, Value};
 
 /// What the step did, for the run's output and exit status.
@@ -42,6 +44,20 @@ pub fn subject_line(name: &str, changes: &Changes, findings: &Findings) -> Strin
         format!("no changes ({})", findings.summary_line())
     };
     format!("[image-scan] {name}: {what}")
+}
+
+/// The key of one change of one subject: the SHA-256 of the reference and the `Changes`
+/// (which name the previous report by its record id, and list every finding that came or
+/// went). Two runs that compared the same previous report with the same findings made the
+/// same change, whatever the time they ran; two runs one after the other compared different
+/// reports, so `--notify always` still tells each run.
+pub fn change_key(reference: &str, changes: &Value) -> String {
+    use sha2::{Digest, Sha256};
+    let mut h = Sha256::new();
+    h.update(reference.as_bytes());
+    h.update([0]);
+    h.update(serde_json::to_vec(changes).unwrap_or_default());
+    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
 }
 
 /// Steps 1 and 2 for every subject: `docs` get their `Changes`.
@@ -96,7 +112,9 @@ pub fn record(state: &StateDir, notifier: Option<&Notifier>, run: &mut RunParts<
                     html: &html,
                     labels: &report.labels,
                 };
-                for (channel, message) in n.messages(&about, &mut notes) {
+                let key = change_key(&report.name, &c.to_value());
+                for (channel, mut message) in n.messages(&about, &mut notes) {
+                    message["Change Key"] = json!(key);
                     if let Err(e) = state.add_pending(&report.name, channel, &message) {
                         out.messages
                             .push(format!("{}: {channel} not queued, not sent: {e}", report.name));
@@ -167,16 +185,33 @@ pub fn deliver(state: &StateDir, notifier: Option<&Notifier>, run: &mut RunParts
                 ));
                 continue;
             }
+            let entry = match state.begin_delivery(&c) {
+                Ok(Delivery::Go { entry }) => entry,
+                Ok(Delivery::Copy { why }) => {
+                    out.messages
+                        .push(format!("{}: a {name} notification not sent: {why}", report.name));
+                    continue;
+                }
+                Err(e) => {
+                    let kept = match state.release(&c) {
+                        Ok(()) => "kept for the next run".to_string(),
+                        Err(e) => format!("and could not be kept: {e}"),
+                    };
+                    out.messages.push(format!("{}: {e}: not sent ({kept})", report.name));
+                    out.failed = true;
+                    continue;
+                }
+            };
             match notifier.deliver(&c.message) {
                 Ok(to) => {
-                    if let Err(e) = state.delivered(&c) {
+                    if let Err(e) = state.finish_delivery(&c, entry.as_deref(), true) {
                         out.messages
                             .push(format!("{}: {e} (it may be delivered again)", report.name));
                     }
                     notes.push(json!({ "Channel": channel, "Subject": subject, "Delivered": true, "To": to }));
                 }
                 Err(why) => {
-                    let kept = match state.release(&c) {
+                    let kept = match state.finish_delivery(&c, entry.as_deref(), false) {
                         Ok(()) => "kept for the next run".to_string(),
                         Err(e) => format!("and could not be kept: {e}"),
                     };

@@ -6,10 +6,14 @@
 //! DIR/by-digest/<config digest hex>.json             the last combined report of an image
 //! DIR/pending/<sha256 of the reference>.<time>.<channel>.<id>.json
 //!                                                    a notification not delivered yet
+//! DIR/sent/<sha256 of the reference>/<change key>.<channel>.json
+//!                                                    a change told (or being told) on a channel
 //! DIR/tmp/                                           files being written (renamed from here)
 //! ```
 //! Each record is `{"State Version": 1, "Reference", "Config Digest", "Manifest Digest",
-//! "Saved", "Report": the combined document}`.
+//! "Saved", "Record Id", "Report": the combined document}`; the record id (a random UUID)
+//! names the report a later run compares with, so two runs that compared with the same report
+//! made the same change ([`crate::rescan::change_key`]) even when saved in the same second.
 //!
 //! Why files and not a database: several processes, often pods on different machines, share
 //! DIR, and the volume they share is typically a network filesystem (an NFS-backed
@@ -22,6 +26,16 @@
 //! A pending notification is claimed by renaming it to a name of the claiming process, so
 //! two processes never deliver the same one; a claim older than an hour (its process died
 //! before delivering) is taken over by the next run.
+//!
+//! Several processes scanning the same subject at once each find the same change (they read
+//! the same previous report) and each queue a message about it. Each message carries the
+//! change's key (see [`crate::rescan::change_key`]); before a message is delivered its key is
+//! entered in `DIR/sent` by exclusive creation (`O_EXCL`, atomic on local filesystems and on
+//! NFS v3 and later), and a message whose key is there already is a copy: dropped, not sent.
+//! The entry says `Delivering` until the delivery succeeded (then `Delivered`); a failed
+//! delivery removes it and puts the message back, and a `Delivering` entry older than a claim
+//! can be (its process died mid-delivery) is taken over, so a change is told once and never
+//! lost. Entries are pruned after [`SENT_KEPT`].
 //!
 //! The records are input like any other: a file that cannot be read or parsed is reported and
 //! then replaced by the next record written, never trusted and never a crash.
@@ -47,6 +61,8 @@ pub struct StateDir {
 pub struct Previous {
     pub report: Value,
     pub saved: String,
+    /// The record's `Record Id` (none in a record written before ids were kept).
+    pub id: Option<String>,
     /// `reference` (the same reference was scanned before) or `digest` (another reference
     /// of the same image was).
     pub found_by: &'static str,
@@ -82,7 +98,7 @@ fn digest_key(digest: &str) -> Option<String> {
 impl StateDir {
     /// Create (when missing) the state directory and its folders.
     pub fn open(root: &Path) -> Result<StateDir, String> {
-        for sub in ["by-reference", "by-digest", "pending", "tmp"] {
+        for sub in ["by-reference", "by-digest", "pending", "sent", "tmp"] {
             let d = root.join(sub);
             fs::create_dir_all(&d).map_err(|e| format!("state directory {}: {e}", d.display()))?;
         }
@@ -147,6 +163,7 @@ impl StateDir {
             "Config Digest": config,
             "Manifest Digest": image.and_then(|i| i.get("Manifest Digest")).cloned(),
             "Saved": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+            "Record Id": uuid::Uuid::new_v4().to_string(),
             "Report": report,
         });
         let bytes = serde_json::to_vec(&record).map_err(|e| format!("state record of {reference}: {e}"))?;
@@ -275,6 +292,118 @@ impl StateDir {
     }
 }
 
+/// Whether a claimed message is to be delivered ([`StateDir::begin_delivery`]).
+#[derive(Debug)]
+pub enum Delivery {
+    /// Deliver it, then [`StateDir::finish_delivery`] with the outcome. `entry`: its key's
+    /// entry in `DIR/sent` (none for a message without a key: an older run's).
+    Go { entry: Option<PathBuf> },
+    /// Another run delivered, or is delivering, the same change: this copy is dropped.
+    Copy { why: String },
+}
+
+impl StateDir {
+    /// Enter the claimed message's change in `DIR/sent` before it is delivered (see the
+    /// module documentation). A copy is removed from the pending messages here.
+    pub fn begin_delivery(&self, c: &Claimed) -> Result<Delivery, String> {
+        let (Some(reference), Some(key), Some(channel)) = (
+            c.message.get("Reference").and_then(Value::as_str),
+            c.message.get("Change Key").and_then(Value::as_str),
+            c.message.get("Channel").and_then(Value::as_str),
+        ) else {
+            return Ok(Delivery::Go { entry: None });
+        };
+        let ours = key.len() == 64
+            && key.bytes().all(|b| b.is_ascii_hexdigit())
+            && channel.bytes().all(|b| b.is_ascii_lowercase());
+        if !ours {
+            return Ok(Delivery::Go { entry: None }); // not a name we made: no entry
+        }
+        let dir = self.root.join("sent").join(reference_key(reference));
+        fs::create_dir_all(&dir).map_err(|e| format!("state directory {}: {e}", dir.display()))?;
+        prune_sent(&dir);
+        let entry = dir.join(format!("{key}.{channel}.json"));
+        let mark = |entry: &Path| -> std::io::Result<()> {
+            let mut f = fs::OpenOptions::new().write(true).create_new(true).open(entry)?;
+            f.write_all(&serde_json::to_vec(
+                &json!({ "Delivering": std::process::id(), "Since": now_secs() }),
+            )?)?;
+            f.sync_all()
+        };
+        match mark(&entry) {
+            Ok(()) => return Ok(Delivery::Go { entry: Some(entry) }),
+            Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => {
+                return Err(format!("cannot write {}: {e}", entry.display()))
+            }
+            Err(_) => {}
+        }
+        let delivering = read_limited(&entry)
+            .ok()
+            .and_then(|b| serde_json::from_slice::<Value>(&b).ok())
+            .is_some_and(|v| v.get("Delivering").is_some());
+        if delivering && stale(&entry, now_secs()) {
+            // Its deliverer died: take the entry over (one taker wins the rename).
+            let aside = entry.with_extension(format!("stale-{}", uuid::Uuid::new_v4().simple()));
+            if fs::rename(&entry, &aside).is_ok() {
+                let _ = fs::remove_file(&aside);
+                if mark(&entry).is_ok() {
+                    return Ok(Delivery::Go { entry: Some(entry) });
+                }
+            }
+        }
+        self.delivered(c)?;
+        Ok(Delivery::Copy {
+            why: if delivering {
+                "another run is telling the same change".into()
+            } else {
+                "another run told the same change".into()
+            },
+        })
+    }
+
+    /// After [`Delivery::Go`]: a delivered message is forgotten and its entry says so; one
+    /// that was not is put back, its entry removed (the next run tells it).
+    pub fn finish_delivery(&self, c: &Claimed, entry: Option<&Path>, delivered: bool) -> Result<(), String> {
+        if delivered {
+            if let Some(entry) = entry {
+                let bytes = serde_json::to_vec(&json!({ "Delivered": now_secs() })).unwrap_or_default();
+                self.write_atomically(entry, &bytes)?;
+            }
+            self.delivered(c)
+        } else {
+            if let Some(entry) = entry {
+                let _ = fs::remove_file(entry);
+            }
+            self.release(c)
+        }
+    }
+}
+
+/// How long a change's entry in `DIR/sent` is kept: far longer than any run's scan of one
+/// subject, so a slow process that read the same previous report still finds it.
+pub const SENT_KEPT: std::time::Duration = std::time::Duration::from_secs(30 * 24 * 3600);
+
+/// Remove the entries of one reference older than [`SENT_KEPT`].
+fn prune_sent(dir: &Path) {
+    let now = now_secs();
+    let Ok(entries) = fs::read_dir(dir) else { return };
+    for e in entries.flatten() {
+        use std::os::unix::fs::MetadataExt;
+        let old = e
+            .metadata()
+            .is_ok_and(|m| now.saturating_sub(m.mtime()) > SENT_KEPT.as_secs() as i64);
+        if old {
+            let _ = fs::remove_file(e.path());
+        }
+    }
+}
+
+fn now_secs() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs() as i64)
+}
+
 /// How long a claim on a pending notification holds: a process delivers what it claims
 /// within `--notify-timeout` per message, so an older claim is one whose process died.
 pub const STALE_CLAIM: std::time::Duration = std::time::Duration::from_secs(3600);
@@ -334,6 +463,7 @@ fn previous_of(mut record: Value, found_by: &'static str) -> Previous {
             .and_then(Value::as_str)
             .unwrap_or_default()
             .to_string(),
+        id: record.get("Record Id").and_then(Value::as_str).map(str::to_string),
         report: record.get_mut("Report").map(Value::take).unwrap_or_default(),
         found_by,
     }
@@ -432,5 +562,43 @@ mod tests {
         assert!(!again[0].path.exists());
         s.release(&reclaimed[0]).unwrap();
         assert_eq!(s.claim_pending("app:1", &mut w).len(), 1);
+    }
+
+    #[test]
+    fn a_change_queued_by_several_runs_is_delivered_once() {
+        let t = tempfile::tempdir().unwrap();
+        let s = StateDir::open(t.path()).unwrap();
+        let key = "ab".repeat(32);
+        let message = json!({ "Channel": "mail", "Reference": "app:1", "Change Key": key });
+        for _ in 0..3 {
+            s.add_pending("app:1", "mail", &message).unwrap();
+        }
+        let mut w = Vec::new();
+        let claimed = s.claim_pending("app:1", &mut w);
+        assert_eq!(claimed.len(), 3);
+        // The first copy goes; its delivery fails: the entry goes, the message comes back.
+        let Delivery::Go { entry: Some(entry) } = s.begin_delivery(&claimed[0]).unwrap() else {
+            panic!("the first copy is not delivered")
+        };
+        assert!(matches!(s.begin_delivery(&claimed[1]).unwrap(), Delivery::Copy { .. }));
+        s.finish_delivery(&claimed[0], Some(&entry), false).unwrap();
+        assert!(!entry.exists());
+        // The next try delivers it; every other copy is dropped from then on.
+        let Delivery::Go { entry: Some(entry) } = s.begin_delivery(&claimed[2]).unwrap() else {
+            panic!("a change told by no one is not delivered")
+        };
+        s.finish_delivery(&claimed[2], Some(&entry), true).unwrap();
+        let again = s.claim_pending("app:1", &mut w);
+        assert_eq!(again.len(), 1, "the released copy");
+        assert!(matches!(s.begin_delivery(&again[0]).unwrap(), Delivery::Copy { .. }));
+        assert_eq!(s.count_pending("app:1"), 0);
+        // A message without a key (an older run's) is delivered as before.
+        s.add_pending("app:1", "mail", &json!({ "Channel": "mail", "Reference": "app:1" }))
+            .unwrap();
+        let old = s.claim_pending("app:1", &mut w);
+        assert!(matches!(
+            s.begin_delivery(&old[0]).unwrap(),
+            Delivery::Go { entry: None }
+        ));
     }
 }
