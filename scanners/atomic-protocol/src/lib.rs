@@ -11,7 +11,13 @@
 //! - [`document`]: the result document, one data model, printed as the JSON atomic reads;
 //! - [`table`]: the same documents as a human summary (`--format table`);
 //! - [`install`]: `install` / `uninstall` of the manifest in `$HOST/etc/atomic.d`;
-//! - [`progress`]: progress on stderr, only when it is a terminal and the work is long.
+//! - [`progress`]: progress on stderr, only when it is a terminal and the work is long;
+//! - [`image`]: image subjects (`--image REF`) opened, and the layer object findings carry;
+//! - [`memory`]: the allocator settings every binary starts with.
+//!
+//! It reads no package database and no repository (so it pulls in neither SQLite nor the
+//! metadata parsers): the flags of repository scanners are `repodata::cli`'s, and which layer
+//! installed a package is `rpmdb::layers`'; this crate only lays a layer out as JSON.
 //!
 //! A scanner binary's `main.rs` is one line:
 //!
@@ -88,6 +94,7 @@ pub mod cli;
 pub mod document;
 pub mod image;
 pub mod install;
+pub mod memory;
 pub mod progress;
 pub mod subjects;
 pub mod table;
@@ -203,7 +210,7 @@ pub trait Scanner: Sync {
 /// The whole program of a scanner binary: parse the command line, run, and give the exit
 /// status (see the crate documentation for the modes and exit codes).
 pub fn main<S: Scanner>(scanner: S) -> std::process::ExitCode {
-    rpmdb::memory::keep_freed_memory();
+    memory::keep_freed_memory();
     let status = cli::run(
         &scanner,
         std::env::args_os(),

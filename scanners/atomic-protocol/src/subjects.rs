@@ -14,7 +14,7 @@ use crate::document::{rootfs_folder, subject_uuid, ResultDocument, ScanTime, Ver
 use crate::image::ImageArgs;
 use crate::progress::Progress;
 use crate::{ScanFailure, ScanType, Scanner};
-use rpmdb::root::Root;
+use rootfs::Root;
 use std::ffi::OsString;
 use std::fmt;
 use std::fs;

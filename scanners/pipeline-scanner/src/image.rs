@@ -4,7 +4,7 @@
 //! image this scanner can judge.
 
 use repodata::config::{self, SystemFacts};
-use rpmdb::osrelease::OsRelease;
+use rootfs::osrelease::OsRelease;
 use rpmdb::package::Package;
 use rpmdb::root::Root;
 use rpmdb::version::Evr;

@@ -23,6 +23,8 @@
 pub mod arch;
 pub mod cache;
 pub mod checksum;
+#[cfg(feature = "cli")]
+pub mod cli;
 pub mod compression;
 pub mod config;
 pub mod fetch;

@@ -12,10 +12,14 @@
 //! as the kernel allows; only regular files are opened (`O_NOFOLLOW | O_NONBLOCK` on the host),
 //! so a FIFO or device can never block or be read; reads are bounded by a caller-given size.
 //! Nothing here writes into the scanned root.
+//!
+//! [`osrelease`] reads the one thing every scanner asks of a root before its packages: which
+//! OS it is (os-release, else the older release files), through the same bounded reads.
 
 mod derived;
 pub mod dir;
 pub mod image;
+pub mod osrelease;
 pub mod read_ahead;
 mod resolve;
 

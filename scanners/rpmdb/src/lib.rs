@@ -6,9 +6,10 @@
 //! format) → [`header`] (the tagged blob) → [`package`] (packages and files, as `rpm -q` and
 //! `rpm -V` see them: `Package::files()` as owned values, `Package::file_table()` read in place
 //! for walks over every file of an image). [`version`] compares EVRs as rpm does;
-//! [`signature`] reads the OpenPGP packet rpm shows as `SIGNATURE`; [`osrelease`] names the OS;
-//! [`digest`] hashes in rpm's digest algorithms; [`memory`] holds the allocator settings the
-//! binaries start with.
+//! [`signature`] reads the OpenPGP packet rpm shows as `SIGNATURE`; [`digest`] hashes in rpm's
+//! digest algorithms; [`layers`] names the image layer that installed each package (every
+//! layer's copy of the database read). What a root says about itself beyond its database
+//! (os-release) is the filesystem view's, in `rootfs::osrelease`.
 //!
 //! ```no_run
 //! use rpmdb::{root::Root, InstalledPackages};
@@ -26,8 +27,6 @@ pub mod db;
 pub mod digest;
 pub mod header;
 pub mod layers;
-pub mod memory;
-pub mod osrelease;
 pub mod package;
 /// The filesystem view, from its own crate (kept here under its old name for callers).
 pub use rootfs as root;
