@@ -160,14 +160,9 @@ impl Outcome {
 }
 
 /// Why a subject could not be scanned; becomes `"Successful": "false"` with this message.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
 pub struct ScanFailure(pub String);
-
-impl std::fmt::Display for ScanFailure {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
 
 /// A file a scanner writes beside `json` in the subject's output folder, e.g. the seed's
 /// `image_scan_results.json`. `name` must be a plain file name other than `json`.

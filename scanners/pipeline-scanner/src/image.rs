@@ -29,7 +29,8 @@ pub struct Image {
 }
 
 /// Why an image cannot be judged.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
 pub struct NotAnRpmImage(pub String);
 
 impl Image {

@@ -24,7 +24,6 @@ pub mod read_ahead;
 mod resolve;
 
 use std::ffi::OsString;
-use std::fmt;
 use std::fs::File;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -39,23 +38,12 @@ pub use image::ImageTree;
 pub const MAX_SYMLINKS: usize = 40;
 
 /// An I/O error on a path inside the root, naming the path as the image sees it.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
+#[error("{}: {source}", .path.display())]
 pub struct RootError {
     /// The path inside the image, e.g. `/var/lib/rpm/Packages`.
     pub path: PathBuf,
     pub source: io::Error,
-}
-
-impl fmt::Display for RootError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.path.display(), self.source)
-    }
-}
-
-impl std::error::Error for RootError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(&self.source)
-    }
 }
 
 impl RootError {

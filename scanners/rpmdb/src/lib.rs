@@ -42,7 +42,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 /// A package that could not be read, naming the database and the header number.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}: {}{message}", .file.display(), HeaderNumber(*.header_number))]
 pub struct PackageError {
     pub file: PathBuf,
     /// The header number, when the record was found at all.
@@ -50,16 +51,17 @@ pub struct PackageError {
     pub message: String,
 }
 
-impl fmt::Display for PackageError {
+/// `header #N: ` before a package error's message, nothing when the record was not found.
+struct HeaderNumber(Option<u32>);
+
+impl fmt::Display for HeaderNumber {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.header_number {
-            Some(n) => write!(f, "{}: header #{n}: {}", self.file.display(), self.message),
-            None => write!(f, "{}: {}", self.file.display(), self.message),
+        match self.0 {
+            Some(n) => write!(f, "header #{n}: "),
+            None => Ok(()),
         }
     }
 }
-
-impl std::error::Error for PackageError {}
 
 impl From<DbError> for PackageError {
     fn from(e: DbError) -> Self {
