@@ -13,6 +13,10 @@
 //! states as written) and [`modularity`] (module states typed, default streams layered and
 //! the active streams, as libdnf decides them).
 //!
+//! With the `cli` feature (off by default, so the library carries no command-line
+//! dependency), `cli` adds the flags every repository scanner shares (`RepoArgs`,
+//! `RepoNetwork`) as clap `Args`, turned into [`fetch::FetchOptions`] and [`source::Trust`].
+//!
 //! ```no_run
 //! use repodata::{compression, primary};
 //! let file = std::io::BufReader::new(std::fs::File::open("primary.xml.gz").unwrap());
