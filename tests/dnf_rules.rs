@@ -9,7 +9,9 @@
 //! default streams conflict; an enabled stream whose `platform:` requirement is unmet; a
 //! multilib image whose most common arch (`i686`) is not its most capable one (`x86_64`),
 //! with `$basearch` in its repository URL; `--repo` given a bare directory naming
-//! `$releasever`, whose id replaces the image's repository of that id.
+//! `$releasever`, whose id replaces the image's repository of that id; the repository list
+//! itself (enabled rule, variables in URLs, metalink and mirror list, `--repo`,
+//! `--no-image-repos`) against `dnf repolist -v`.
 //!
 //! Tools: rpm, rpmbuild (rpm), createrepo_c and modifyrepo_c (createrepo-c), dnf (dnf).
 
@@ -625,4 +627,320 @@ fn two_subjects_sharing_one_cache_each_get_their_own_answer() {
     assert!(harness::scratch::files_under(cache.path())
         .iter()
         .any(|p| p.to_string_lossy().ends_with(".advisories")));
+}
+
+/// One repository as `dnf repolist --all -v` prints it, and as we compare ours with it.
+#[derive(Debug, Clone, Default, PartialEq, Eq, PartialOrd, Ord)]
+struct Listed {
+    id: String,
+    name: Option<String>,
+    enabled: bool,
+    baseurl: Vec<String>,
+    metalink: Option<String>,
+    mirrorlist: Option<String>,
+    /// dnf's `Repo-baseurl: MIRROR (N more)` of an enabled repository with no baseurl: the
+    /// first mirror its metalink or mirror list gave. Not compared with the configuration.
+    first_mirror: Option<String>,
+}
+
+impl Listed {
+    /// What the configuration says, without what dnf learnt by loading the repository.
+    fn configured(&self) -> Listed {
+        Listed {
+            first_mirror: None,
+            ..self.clone()
+        }
+    }
+
+    /// The URL the metadata comes from: the first baseurl, else the first mirror.
+    fn first_url(&self) -> Option<String> {
+        let url = self.baseurl.first().or(self.first_mirror.as_ref())?;
+        Some(url.trim_end_matches('/').to_string())
+    }
+}
+
+/// `dnf repolist -v` (with `--all`: every repository and its status): one [`Listed`] per
+/// `Repo-id` block (`repolist.py`'s verbose layout: `Repo-name`, `Repo-status`,
+/// `Repo-metalink`, `Repo-mirrors`, `Repo-baseurl` joined by ", ").
+fn dnf_repolist(mut cmd: std::process::Command, all: bool) -> Vec<Listed> {
+    cmd.args(["repolist", "-v"]);
+    if all {
+        cmd.arg("--all");
+    }
+    let out = cmd.output().unwrap();
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{cmd:?}:\n{text}\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let mut listed: Vec<Listed> = Vec::new();
+    for line in text.lines() {
+        let Some((key, value)) = line.split_once(": ") else {
+            continue;
+        };
+        let value = value.trim().to_string();
+        if key.trim() == "Repo-id" {
+            listed.push(Listed {
+                id: value,
+                // Without --all, dnf prints no status: every repository listed is enabled.
+                enabled: !all,
+                ..Listed::default()
+            });
+            continue;
+        }
+        let Some(repo) = listed.last_mut() else { continue };
+        match key.trim() {
+            "Repo-name" => repo.name = Some(value),
+            "Repo-status" => repo.enabled = value == "enabled",
+            "Repo-metalink" => repo.metalink = Some(value),
+            "Repo-mirrors" => repo.mirrorlist = Some(value),
+            "Repo-baseurl" if value.ends_with(" more)") => {
+                repo.first_mirror = value.split_whitespace().next().map(str::to_string);
+            }
+            "Repo-baseurl" => repo.baseurl = value.split(", ").map(str::to_string).collect(),
+            _ => {}
+        }
+    }
+    assert!(!listed.is_empty(), "{cmd:?} listed nothing:\n{text}");
+    listed.sort();
+    listed
+}
+
+/// A repository configuration as a [`Listed`].
+fn listed_of(c: &repodata::config::RepoConfig) -> Listed {
+    Listed {
+        id: c.id.clone(),
+        name: c.name.clone(),
+        enabled: c.enabled,
+        baseurl: c.baseurl.clone(),
+        metalink: c.metalink.clone(),
+        mirrorlist: c.mirrorlist.clone(),
+        first_mirror: None,
+    }
+}
+
+/// The repositories of the image in `repolist_matches_dnf`, served on 127.0.0.1: each
+/// enabled one a real repository (dnf's verbose listing loads every enabled repository), the
+/// disabled ones pointing nowhere.
+fn repolist_image(root: &TestRoot, work: &Path) -> HttpServer {
+    let served = work.join("served");
+    let empty = "<?xml version=\"1.0\"?>\n<updates/>\n";
+    for dir in [
+        "pub/8/BaseOS/x86_64/os",
+        "8/appstream/x86_64",
+        "metalinked/8/x86_64",
+        "mirrored/8/x86_64",
+        "image-t/8",
+    ] {
+        advisory_repo(&served.join(dir), &[], empty, None);
+    }
+    let server = HttpServer::start(&served, Serve::Files);
+    let repomd = std::fs::read(served.join("metalinked/8/x86_64/repodata/repomd.xml")).unwrap();
+    let sha = repodata::checksum::digest_hex(repodata::checksum::Algorithm::Sha256, &repomd);
+    std::fs::create_dir_all(served.join("ml/8")).unwrap();
+    std::fs::write(
+        served.join("ml/8/x86_64.xml"),
+        format!(
+            "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<metalink version=\"3.0\" \
+             xmlns=\"http://www.metalinker.org/\" type=\"dynamic\">\n <files>\n  <file name=\"repomd.xml\">\n   \
+             <size>{}</size>\n   <verification><hash type=\"sha256\">{sha}</hash></verification>\n   \
+             <resources maxconnections=\"1\">\n    <url protocol=\"http\" type=\"http\" location=\"XX\" \
+             preference=\"100\">{}</url>\n   </resources>\n  </file>\n </files>\n</metalink>\n",
+            repomd.len(),
+            server.url("metalinked/8/x86_64/repodata/repomd.xml")
+        ),
+    )
+    .unwrap();
+    std::fs::create_dir_all(served.join("mirrors")).unwrap();
+    std::fs::write(
+        served.join("mirrors/8-x86_64.txt"),
+        format!("# mirrors\n{}\n", server.url("mirrored/$releasever/$basearch/")),
+    )
+    .unwrap();
+    // A variable of the image's own (dnf reads `etc/dnf/vars` under the install root).
+    root.write_file("/etc/dnf/vars/contentdir", "pub\n");
+    let nowhere = "http://127.0.0.1:9";
+    root.write_file(
+        "/etc/yum.repos.d/test.repo",
+        format!(
+            "[base]\nname=Test $releasever - BaseOS ($basearch)\nbaseurl={}\nenabled=1\ngpgcheck=0\n\n\
+             [appstream]\nname=Test $releasever - AppStream\nbaseurl={}\n        {nowhere}/$releasever/spare/\ngpgcheck=0\n\n\
+             [base-debuginfo]\nname=Test $releasever - BaseOS debug\nbaseurl={nowhere}/$releasever/debug/$basearch/\n\
+             enabled=0\n\n\
+             [metalinked]\nname=Metalinked $basearch\nmetalink={}\nenabled=1\ngpgcheck=0\n\n\
+             [mirrored]\nname=Mirrored\nmirrorlist={}\nenabled=True\ngpgcheck=0\n\n\
+             [extras]\nname=Extras\nmetalink={nowhere}/ml/$releasever/extras-$basearch.xml\nenabled=false\n\n\
+             [t]\nname=Image t\nbaseurl={}\nenabled=1\ngpgcheck=0\n",
+            server.url("$contentdir/$releasever/BaseOS/$basearch/os/"),
+            server.url("$releasever/appstream/$basearch/"),
+            server.url("ml/$releasever/$basearch.xml"),
+            server.url("mirrors/$releasever-$basearch.txt"),
+            server.url("image-t/$releasever/"),
+        ),
+    );
+    server
+}
+
+/// The repositories both scanners read (pipeline-scanner's `Repositories`, with the URL
+/// each one's metadata came from; security-advisories' updateinfo `Sources`), with these
+/// `--repo` arguments.
+fn scanners_repositories(
+    root: &TestRoot,
+    cli: &[String],
+    no_image_repos: bool,
+) -> (BTreeSet<(String, String)>, BTreeSet<String>) {
+    let r = rpmdb::root::Root::new(root.path()).unwrap();
+    let options = pipeline_scanner::Options {
+        repos: cli.to_vec(),
+        no_image_repos,
+        network: repo::allow_test_servers(),
+        ..Default::default()
+    };
+    let pipeline = pipeline_scanner::PipelineScanner::default()
+        .scan(&r, "yum-update", &options)
+        .unwrap_or_else(|e| panic!("pipeline-scanner: {e}"))
+        .scan_results;
+    assert!(
+        pipeline["Repository Errors"].as_array().unwrap().is_empty(),
+        "{}",
+        pipeline["Repository Errors"]
+    );
+    let used = pipeline["Repositories"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let url = r["Base URL"].as_str().unwrap_or_default();
+            (
+                r["Repository"].as_str().unwrap().to_string(),
+                url.trim_end_matches('/').to_string(),
+            )
+        })
+        .collect();
+    let options = security_advisories::Options {
+        repos: security_advisories::repos::RepoOptions {
+            repos: cli.to_vec(),
+            no_image_repos,
+            network: repo::allow_test_servers(),
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let results = security_advisories::scan(&r, "all", &options)
+        .unwrap_or_else(|e| panic!("security-advisories: {e}"))
+        .scan_results;
+    let sources = results["Sources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            assert!(s.get("Error").is_none(), "security-advisories: {s}");
+            s["Source"].as_str().unwrap().to_string()
+        })
+        .collect();
+    (used, sources)
+}
+
+/// The repository list as `dnf repolist -v` gives it (issue 14): an image whose
+/// `etc/yum.repos.d` has enabled and disabled repositories (`enabled=1`, `True`, no
+/// `enabled` at all; `0`, `false`), `$releasever`, `$basearch` and a variable of the image's
+/// `etc/dnf/vars` in baseurls (one of two lines), a metalink and a mirror list, then
+/// `--repo` naming an image repository's id (a bare directory with `$releasever`) and a new
+/// one (`$basearch`), and `--no-image-repos`. repodata's configuration is compared field by
+/// field with `dnf repolist --all -v` on the same root; the repositories both scanners read,
+/// with the URL their metadata came from, with dnf's enabled ones. dnf refuses a
+/// `--repofrompath` whose id the image also defines, so the `--repo` repositories are
+/// compared with dnf's `--repofrompath` alone, and the image's repository of the same id is
+/// expected to be replaced (our documented rule); `--no-image-repos` is dnf's
+/// `reposdir=/dev/null`.
+#[test]
+fn repolist_matches_dnf() {
+    let work = tempfile::tempdir().unwrap();
+    let installed = [release_package(), p("plain", "1.0", "1", "x86_64")];
+    let rpms = build_rpms(&installed, &work.path().join("rpms"));
+    let root = TestRoot::new();
+    root.install(&rpms, &[]);
+    root.write_file("/etc/os-release", OS_RELEASE);
+    let _server = repolist_image(&root, work.path());
+
+    // The image's configuration, every repository.
+    let cache = tempfile::tempdir().unwrap();
+    let dnf_all = dnf_repolist(harness::advisory::dnf_on_root(&root, "8", cache.path()), true);
+    let r = rpmdb::root::Root::new(root.path()).unwrap();
+    let image = pipeline_scanner::image::Image::read(&r, "x86_64").unwrap();
+    let config = repodata::config::ImageConfig::read(&r, &image.facts);
+    assert!(config.problems.is_empty(), "{:?}", config.problems);
+    let mut ours: Vec<Listed> = config.repos.iter().map(listed_of).collect();
+    ours.sort();
+    let configured: Vec<Listed> = dnf_all.iter().map(Listed::configured).collect();
+    assert_eq!(ours, configured, "repodata's configuration vs dnf repolist --all -v");
+    let enabled_ids: BTreeSet<&str> = dnf_all.iter().filter(|l| l.enabled).map(|l| l.id.as_str()).collect();
+    assert_eq!(
+        enabled_ids,
+        BTreeSet::from(["appstream", "base", "metalinked", "mirrored", "t"]),
+        "the case has its enabled and disabled repositories: {dnf_all:#?}"
+    );
+
+    // `--repo`: an override of `t` given as a bare directory, and a new repository.
+    let overridden = work.path().join("override/8");
+    let extra = work.path().join("extra/x86_64");
+    advisory_repo(&overridden, &[], "<?xml version=\"1.0\"?>\n<updates/>\n", None);
+    advisory_repo(&extra, &[], "<?xml version=\"1.0\"?>\n<updates/>\n", None);
+    let cli = vec![
+        format!("t={}/override/$releasever", work.path().display()),
+        format!("extra=file://{}/extra/$basearch/", work.path().display()),
+    ];
+    let cache = tempfile::tempdir().unwrap();
+    let mut cmd = harness::advisory::dnf_on_root(&root, "8", cache.path());
+    cmd.arg("--setopt=reposdir=/dev/null");
+    for arg in &cli {
+        cmd.arg(format!("--repofrompath={}", arg.replacen('=', ",", 1)));
+    }
+    let dnf_cli = dnf_repolist(cmd, false);
+    let given = |l: &Listed| (l.id.clone(), l.baseurl.clone());
+    let from_args: BTreeSet<_> = repodata::source::repositories(&config, &cli, true)
+        .unwrap()
+        .iter()
+        .map(|s| given(&listed_of(&s.config)))
+        .collect();
+    assert_eq!(
+        from_args,
+        dnf_cli.iter().map(given).collect::<BTreeSet<_>>(),
+        "--repo vs dnf --repofrompath"
+    );
+
+    // What both scanners read, with and without the image's repositories.
+    let image_enabled = || dnf_all.iter().filter(|l| l.enabled);
+    let cases: [(&str, Vec<String>, bool, Vec<&Listed>); 3] = [
+        ("the image's", Vec::new(), false, image_enabled().collect()),
+        (
+            "the image's and --repo",
+            cli.clone(),
+            false,
+            image_enabled()
+                .filter(|l| !dnf_cli.iter().any(|c| c.id == l.id))
+                .chain(&dnf_cli)
+                .collect(),
+        ),
+        (
+            "--no-image-repos and --repo",
+            cli.clone(),
+            true,
+            dnf_cli.iter().collect(),
+        ),
+    ];
+    for (case, args, no_image_repos, expected) in cases {
+        let (used, sources) = scanners_repositories(&root, &args, no_image_repos);
+        let expected_used: BTreeSet<(String, String)> = expected
+            .iter()
+            .map(|l| (l.id.clone(), l.first_url().unwrap_or_default()))
+            .collect();
+        assert_eq!(
+            used, expected_used,
+            "{case}: pipeline-scanner's repositories vs dnf repolist -v"
+        );
+        let ids: BTreeSet<String> = expected.iter().map(|l| l.id.clone()).collect();
+        assert_eq!(sources, ids, "{case}: security-advisories' sources vs dnf repolist -v");
+    }
 }

@@ -117,8 +117,8 @@ pub fn replace_data_file(dir: &Path, kind: &str, old: &Path, new: &Path) {
 /// The network flags under which an image's repositories may reach this module's servers
 /// on 127.0.0.1, the stand-ins for an internal mirror: `--allow-repo-network 127.0.0.1`.
 /// Without it the scanners refuse the loopback addresses an image names (issue 19).
-pub fn allow_test_servers() -> atomic_protocol::cli::RepoNetwork {
-    atomic_protocol::cli::RepoNetwork {
+pub fn allow_test_servers() -> repodata::cli::RepoNetwork {
+    repodata::cli::RepoNetwork {
         allow_repo_network: vec!["127.0.0.1".parse().unwrap()],
         ..Default::default()
     }

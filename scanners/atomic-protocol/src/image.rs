@@ -2,7 +2,8 @@
 //! `oci-image`; its layers applied in memory by `rootfs`; the result the scanners judge is a
 //! [`Root`] like any directory's. Also the `Image` object of the result document and the
 //! layer objects that findings carry (which build step wrote or removed a path, or installed
-//! a package).
+//! a package: which layer that was is `rpmdb::layers`' to find, from each layer's database;
+//! this module only lays the layer out).
 
 use crate::ScanFailure;
 use clap::{ArgAction, Args};
@@ -173,27 +174,4 @@ pub fn path_layer(root: &Root, path: &std::path::Path) -> Option<Value> {
         .and_then(|r| tree.writer_of(&r))
         .or_else(|| tree.remover_of(path))?;
     Some(layer_object(tree, found))
-}
-
-/// The layers that installed an image's packages, as findings name them.
-pub struct PackageLayers {
-    layers: Arc<rpmdb::layers::InstallLayers>,
-    tree: Arc<ImageTree>,
-}
-
-impl PackageLayers {
-    /// For an image root; `None` for a directory root, or when no layer's database reads.
-    pub fn of(root: &Root) -> Option<PackageLayers> {
-        Some(PackageLayers {
-            layers: rpmdb::layers::InstallLayers::of(root)?,
-            tree: Arc::clone(root.image()?),
-        })
-    }
-
-    /// The layer object of the package `name-evr.arch`, when known.
-    pub fn layer(&self, name: &str, evr: &rpmdb::version::Evr, arch: &str) -> Option<Value> {
-        let arch = if arch.is_empty() { "(none)" } else { arch };
-        let index = self.layers.layer_of_nevra(&format!("{name}-{evr}.{arch}"))?;
-        Some(layer_object(&self.tree, index))
-    }
 }

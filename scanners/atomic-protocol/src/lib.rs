@@ -11,7 +11,13 @@
 //! - [`document`]: the result document, one data model, printed as the JSON atomic reads;
 //! - [`table`]: the same documents as a human summary (`--format table`);
 //! - [`install`]: `install` / `uninstall` of the manifest in `$HOST/etc/atomic.d`;
-//! - [`progress`]: progress on stderr, only when it is a terminal and the work is long.
+//! - [`progress`]: progress on stderr, only when it is a terminal and the work is long;
+//! - [`image`]: image subjects (`--image REF`) opened, and the layer object findings carry;
+//! - [`memory`]: the allocator settings every binary starts with.
+//!
+//! It reads no package database and no repository (so it pulls in neither SQLite nor the
+//! metadata parsers): the flags of repository scanners are `repodata::cli`'s, and which layer
+//! installed a package is `rpmdb::layers`'; this crate only lays a layer out as JSON.
 //!
 //! A scanner binary's `main.rs` is one line:
 //!
@@ -88,6 +94,7 @@ pub mod cli;
 pub mod document;
 pub mod image;
 pub mod install;
+pub mod memory;
 pub mod progress;
 pub mod subjects;
 pub mod table;
@@ -153,14 +160,9 @@ impl Outcome {
 }
 
 /// Why a subject could not be scanned; becomes `"Successful": "false"` with this message.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
 pub struct ScanFailure(pub String);
-
-impl std::fmt::Display for ScanFailure {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.0)
-    }
-}
 
 /// A file a scanner writes beside `json` in the subject's output folder, e.g. the seed's
 /// `image_scan_results.json`. `name` must be a plain file name other than `json`.
@@ -203,7 +205,7 @@ pub trait Scanner: Sync {
 /// The whole program of a scanner binary: parse the command line, run, and give the exit
 /// status (see the crate documentation for the modes and exit codes).
 pub fn main<S: Scanner>(scanner: S) -> std::process::ExitCode {
-    rpmdb::memory::keep_freed_memory();
+    memory::keep_freed_memory();
     let status = cli::run(
         &scanner,
         std::env::args_os(),

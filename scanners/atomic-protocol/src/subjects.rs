@@ -14,9 +14,8 @@ use crate::document::{rootfs_folder, subject_uuid, ResultDocument, ScanTime, Ver
 use crate::image::ImageArgs;
 use crate::progress::Progress;
 use crate::{ScanFailure, ScanType, Scanner};
-use rpmdb::root::Root;
+use rootfs::Root;
 use std::ffi::OsString;
-use std::fmt;
 use std::fs;
 use std::io;
 use std::panic::{catch_unwind, AssertUnwindSafe};
@@ -37,14 +36,9 @@ pub struct Subject {
 }
 
 /// Why the run cannot start at all (exit status 2).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
 pub struct SetupError(pub String);
-
-impl fmt::Display for SetupError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
 
 /// The subjects atomic mounted under `scanin`, in name order. No folder, an unreadable one,
 /// or an empty one is a [`SetupError`].

@@ -4,7 +4,7 @@
 
 use atomic_protocol::cli::{command, run};
 use atomic_protocol::{Outcome, ScanFailure, ScanType, Scanner, Vulnerability};
-use rpmdb::root::Root;
+use rootfs::Root;
 use serde_json::{json, Value};
 use std::fs;
 use std::path::{Path, PathBuf};

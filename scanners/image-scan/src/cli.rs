@@ -142,7 +142,7 @@ fn parse_report(s: &str) -> Result<(Format, PathBuf), String> {
 }
 
 pub fn main() -> ExitCode {
-    rpmdb::memory::keep_freed_memory();
+    atomic_protocol::memory::keep_freed_memory();
     ExitCode::from(run(std::env::args_os(), &mut std::io::stdout(), &mut std::io::stderr()))
 }
 

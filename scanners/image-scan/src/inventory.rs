@@ -103,7 +103,7 @@ pub struct Inventory {
 impl Inventory {
     /// Read the inventory of an opened root (its database preloaded or not).
     pub fn of(root: &Root) -> Inventory {
-        let os = rpmdb::osrelease::OsRelease::read(root).map(|o| OsIdentity {
+        let os = rootfs::osrelease::OsRelease::read(root).map(|o| OsIdentity {
             pretty_name: o.display_name(),
             id: o.id,
             version_id: o.version_id,

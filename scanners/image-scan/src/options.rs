@@ -1,10 +1,10 @@
 //! The three scanners' flags, under the names each has in its own binary, and each scanner's
 //! options made from them. The repository flags both repository scanners have
-//! (`atomic_protocol::cli::RepoArgs`: `--repo`, `--no-image-repos`, `--cache-dir`, timeouts,
+//! (`repodata::cli::RepoArgs`: `--repo`, `--no-image-repos`, `--cache-dir`, timeouts,
 //! tries, CAs, the network policy) are given once and go to both; one metadata cache serves
 //! both, so a repository is downloaded once per run.
 
-use atomic_protocol::cli::RepoArgs;
+use repodata::cli::RepoArgs;
 use std::path::{Path, PathBuf};
 
 /// Which checks run.

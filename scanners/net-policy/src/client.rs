@@ -3,7 +3,6 @@
 //! no second lookup for DNS to answer differently), and a redirect loop that checks every hop.
 
 use crate::policy::{NamedBy, Policy, Reason, Refusal};
-use std::fmt;
 use std::sync::Arc;
 use ureq::config::{Config, ConfigBuilder};
 use ureq::http::{Response, Uri};
@@ -102,27 +101,18 @@ pub struct Followed {
 }
 
 /// Why [`Agents::follow`] gave no answer.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
 pub enum FollowError {
     /// The policy refused a URL of the chain.
+    #[error("{}: {}", .0.url, .0)]
     Refused(Refusal),
     /// The request for `url` failed.
+    #[error("{url}: {error}")]
     Request { url: String, error: ureq::Error },
     /// A redirect that cannot be followed: too many, no `Location`, or one that is not a URL.
+    #[error("{url}: {message}")]
     Redirect { url: String, message: String },
 }
-
-impl fmt::Display for FollowError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            FollowError::Refused(r) => write!(f, "{}: {r}", r.url),
-            FollowError::Request { url, error } => write!(f, "{url}: {error}"),
-            FollowError::Redirect { url, message } => write!(f, "{url}: {message}"),
-        }
-    }
-}
-
-impl std::error::Error for FollowError {}
 
 /// The refusal a ureq error carries when the [`CheckedResolver`] gave it.
 pub fn refusal_of(error: &ureq::Error) -> Option<&Refusal> {

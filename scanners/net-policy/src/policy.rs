@@ -3,7 +3,6 @@
 //! which flag permits it.
 
 use crate::address::{classify, embedded_v4, AddressClass};
-use std::fmt;
 use std::net::IpAddr;
 use std::str::FromStr;
 
@@ -164,15 +163,18 @@ pub enum Reason {
 }
 
 /// A URL the policy refused: which URL, who named it, and why.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}", self.message())]
 pub struct Refusal {
     pub url: String,
     pub named_by: NamedBy,
     pub reason: Reason,
 }
 
-impl fmt::Display for Refusal {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+impl Refusal {
+    /// The refusal as the user reads it: what was refused, who named it, and the flag that
+    /// lifts it.
+    fn message(&self) -> String {
         let named = self.named_by.phrase();
         match &self.reason {
             Reason::Address { host, address, class } => {
@@ -181,29 +183,25 @@ impl fmt::Display for Refusal {
                 } else {
                     "a"
                 };
-                if parse_ip(host) == Some(*address) {
-                    write!(f, "refused: {address} is {article} {class} address")?;
+                let what = if parse_ip(host) == Some(*address) {
+                    format!("refused: {address} is {article} {class} address")
                 } else {
-                    write!(
-                        f,
+                    format!(
                         "refused: {} resolves to {address}, {article} {class} address",
                         normal_host(host)
-                    )?;
-                }
-                write!(f, " {named}; {}", self.named_by.lifted_by(*address))
+                    )
+                };
+                format!("{what} {named}; {}", self.named_by.lifted_by(*address))
             }
-            Reason::PlainHttp => write!(
-                f,
+            Reason::PlainHttp => format!(
                 "refused: {} is plain http {named}, and {HTTPS_ONLY_FLAG} is given",
                 self.url
             ),
-            Reason::Scheme(s) => write!(f, "refused: {s}:// {named} (only http:// and https:// are followed)"),
-            Reason::Malformed(why) => write!(f, "refused: {why} ({})", self.url),
+            Reason::Scheme(s) => format!("refused: {s}:// {named} (only http:// and https:// are followed)"),
+            Reason::Malformed(why) => format!("refused: {why} ({})", self.url),
         }
     }
 }
-
-impl std::error::Error for Refusal {}
 
 /// The policy for URLs that are not the user's. By default: every address class of
 /// [`AddressClass`] refused, plain `http://` allowed (repository metadata is signed or

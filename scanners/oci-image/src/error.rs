@@ -32,7 +32,8 @@ pub enum ErrorKind {
 }
 
 /// An image could not be opened or read.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("image {}: {}{}", .reference, StepPrefix(.step), .message)]
 pub struct ImageError {
     pub reference: String,
     /// What we were doing ("manifest latest", "config sha256:…", "layer 2 (sha256:…)").
@@ -52,17 +53,18 @@ impl ImageError {
     }
 }
 
-impl fmt::Display for ImageError {
+/// `STEP: ` before the message, nothing when no step is named.
+struct StepPrefix<'a>(&'a str);
+
+impl fmt::Display for StepPrefix<'_> {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        if self.step.is_empty() {
-            write!(f, "image {}: {}", self.reference, self.message)
+        if self.0.is_empty() {
+            Ok(())
         } else {
-            write!(f, "image {}: {}: {}", self.reference, self.step, self.message)
+            write!(f, "{}: ", self.0)
         }
     }
 }
-
-impl std::error::Error for ImageError {}
 
 impl From<ImageError> for std::io::Error {
     fn from(e: ImageError) -> Self {

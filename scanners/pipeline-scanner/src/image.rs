@@ -4,7 +4,7 @@
 //! image this scanner can judge.
 
 use repodata::config::{self, SystemFacts};
-use rpmdb::osrelease::OsRelease;
+use rootfs::osrelease::OsRelease;
 use rpmdb::package::Package;
 use rpmdb::root::Root;
 use rpmdb::version::Evr;
@@ -29,7 +29,8 @@ pub struct Image {
 }
 
 /// Why an image cannot be judged.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
 pub struct NotAnRpmImage(pub String);
 
 impl Image {

@@ -38,8 +38,8 @@ use std::collections::HashSet;
 use std::sync::{Arc, OnceLock};
 
 /// The scanner's flags: the repository flags every repository scanner shares
-/// ([`atomic_protocol::cli::RepoArgs`]); the judgement itself has none.
-pub type Options = atomic_protocol::cli::RepoArgs;
+/// ([`repodata::cli::RepoArgs`]); the judgement itself has none.
+pub type Options = repodata::cli::RepoArgs;
 
 pub const SCAN_TYPES: &[ScanType] = &[ScanType {
     name: "yum-update",
@@ -152,9 +152,9 @@ impl Scanner for PipelineScanner {
             obsoletes: config.main.obsoletes,
         };
         let decision = decide::decide(&image.installed, &loaded.candidates, &loaded.repos, &policy);
-        let package_layers = atomic_protocol::image::PackageLayers::of(root);
+        let install_layers = rpmdb::layers::InstallLayers::of(root);
         Ok(report::outcome(&report::Findings {
-            package_layers: package_layers.as_ref(),
+            install_layers: install_layers.as_deref().zip(root.image().map(|t| &**t)),
             image: &image,
             decision: &decision,
             repos: &loaded.repos,

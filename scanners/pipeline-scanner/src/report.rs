@@ -21,8 +21,8 @@ pub struct Findings<'a> {
     pub repos: &'a [LoadedRepo],
     pub config_problems: &'a [String],
     pub active_modules: &'a [String],
-    /// For an image: the layers that installed its packages.
-    pub package_layers: Option<&'a atomic_protocol::image::PackageLayers>,
+    /// For an image: the layers that installed its packages, and the image's layers.
+    pub install_layers: Option<(&'a rpmdb::layers::InstallLayers, &'a rootfs::ImageTree)>,
 }
 
 pub fn outcome(f: &Findings<'_>) -> Outcome {
@@ -45,8 +45,10 @@ pub fn outcome(f: &Findings<'_>) -> Outcome {
                 "Repository": repo_id(u.candidate.repo),
             });
             let i = u.installed;
-            if let Some(layer) = f.package_layers.and_then(|l| l.layer(&i.name, &i.evr, &i.arch)) {
-                v["Installed By Layer"] = layer;
+            if let Some((layers, tree)) = f.install_layers {
+                if let Some(index) = layers.layer_of_parts(&i.name, &i.evr, &i.arch) {
+                    v["Installed By Layer"] = atomic_protocol::image::layer_object(tree, index);
+                }
             }
             v
         })

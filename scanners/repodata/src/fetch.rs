@@ -83,21 +83,14 @@ impl UrlOrigin<'_> {
 }
 
 /// An error fetching one URL.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{url}: {message}")]
 pub struct FetchError {
     pub url: String,
     pub message: String,
     /// Worth another attempt (connection refused or reset, HTTP 5xx).
     pub transient: bool,
 }
-
-impl std::fmt::Display for FetchError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "{}: {}", self.url, self.message)
-    }
-}
-
-impl std::error::Error for FetchError {}
 
 fn err(url: &str, message: impl Into<String>, transient: bool) -> FetchError {
     FetchError {

@@ -13,6 +13,10 @@
 //! states as written) and [`modularity`] (module states typed, default streams layered and
 //! the active streams, as libdnf decides them).
 //!
+//! With the `cli` feature (off by default, so the library carries no command-line
+//! dependency), `cli` adds the flags every repository scanner shares (`RepoArgs`,
+//! `RepoNetwork`) as clap `Args`, turned into [`fetch::FetchOptions`] and [`source::Trust`].
+//!
 //! ```no_run
 //! use repodata::{compression, primary};
 //! let file = std::io::BufReader::new(std::fs::File::open("primary.xml.gz").unwrap());
@@ -23,6 +27,8 @@
 pub mod arch;
 pub mod cache;
 pub mod checksum;
+#[cfg(feature = "cli")]
+pub mod cli;
 pub mod compression;
 pub mod config;
 pub mod fetch;

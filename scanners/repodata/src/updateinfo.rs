@@ -286,7 +286,8 @@ impl fmt::Display for Warning {
 }
 
 /// The document cannot be read on: malformed XML, truncation, or an I/O error.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
+#[error("updateinfo line {line} (byte {offset}): {message}")]
 pub struct UpdateinfoError {
     /// Line (1-based) where the failing construct starts.
     pub line: u64,
@@ -294,18 +295,6 @@ pub struct UpdateinfoError {
     pub offset: u64,
     pub message: String,
 }
-
-impl fmt::Display for UpdateinfoError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "updateinfo line {} (byte {}): {}",
-            self.line, self.offset, self.message
-        )
-    }
-}
-
-impl std::error::Error for UpdateinfoError {}
 
 /// A `BufRead` that counts lines as they are consumed and refuses an XML event longer than
 /// [`MAX_EVENT_BYTES`] (the parser's buffer would otherwise grow with the input). Shared with

@@ -12,15 +12,18 @@
 //! as the kernel allows; only regular files are opened (`O_NOFOLLOW | O_NONBLOCK` on the host),
 //! so a FIFO or device can never block or be read; reads are bounded by a caller-given size.
 //! Nothing here writes into the scanned root.
+//!
+//! [`osrelease`] reads the one thing every scanner asks of a root before its packages: which
+//! OS it is (os-release, else the older release files), through the same bounded reads.
 
 mod derived;
 pub mod dir;
 pub mod image;
+pub mod osrelease;
 pub mod read_ahead;
 mod resolve;
 
 use std::ffi::OsString;
-use std::fmt;
 use std::fs::File;
 use std::io;
 use std::path::{Path, PathBuf};
@@ -35,23 +38,12 @@ pub use image::ImageTree;
 pub const MAX_SYMLINKS: usize = 40;
 
 /// An I/O error on a path inside the root, naming the path as the image sees it.
-#[derive(Debug)]
+#[derive(Debug, thiserror::Error)]
+#[error("{}: {source}", .path.display())]
 pub struct RootError {
     /// The path inside the image, e.g. `/var/lib/rpm/Packages`.
     pub path: PathBuf,
     pub source: io::Error,
-}
-
-impl fmt::Display for RootError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.path.display(), self.source)
-    }
-}
-
-impl std::error::Error for RootError {
-    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
-        Some(&self.source)
-    }
 }
 
 impl RootError {

@@ -21,7 +21,6 @@
 use rpmdb::header::Header;
 use rpmdb::package::DigestAlgo;
 use rpmdb::tag;
-use std::fmt;
 
 /// More files than this in one package is refused as hostile (memory would follow the count;
 /// the largest real packages hold about a hundred thousand).
@@ -31,16 +30,9 @@ pub const MAX_FILES: usize = 1_000_000;
 pub use rpmdb::package::{file_attrs as attr, file_states as state};
 
 /// Why rpm would refuse a package's file list.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
 pub struct FilesError(pub String);
-
-impl fmt::Display for FilesError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for FilesError {}
 
 /// The digest algorithm rpm hashes files with, after its fallback to MD5.
 pub fn effective_digest_algo(header: &Header) -> DigestAlgo {

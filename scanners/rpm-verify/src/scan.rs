@@ -24,7 +24,6 @@ use rpmdb::root::image::tree::NodeId;
 use rpmdb::root::{ImageTree, Root};
 use rpmdb::InstalledPackages;
 use std::collections::HashMap;
-use std::fmt;
 use std::sync::mpsc;
 use std::sync::{Arc, Mutex};
 
@@ -47,16 +46,9 @@ impl Default for Options {
 }
 
 /// Why a root could not be verified at all.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
 pub struct VerifyError(pub String);
-
-impl fmt::Display for VerifyError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for VerifyError {}
 
 /// A file handed to a worker.
 struct Job {

@@ -43,7 +43,7 @@ struct Args {
 }
 
 fn main() -> ExitCode {
-    rpmdb::memory::keep_freed_memory();
+    atomic_protocol::memory::keep_freed_memory();
     let args = Args::parse();
     // An image's root stays alive while its database (a file in the image's spool) is read.
     let mut image_root: Option<Root> = None;

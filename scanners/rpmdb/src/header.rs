@@ -21,16 +21,9 @@ pub const MAX_INDEX_ENTRIES: u32 = 0xffff;
 pub const MAX_DATA_LENGTH: u32 = 0x0fff_ffff;
 
 /// What is wrong with a header, naming the tag where there is one.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
 pub struct HeaderError(pub String);
-
-impl fmt::Display for HeaderError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl std::error::Error for HeaderError {}
 
 fn err<T>(msg: impl Into<String>) -> Result<T, HeaderError> {
     Err(HeaderError(msg.into()))

@@ -12,6 +12,7 @@ use crate::db::{Database, DB_DIRS};
 use crate::package::Package;
 use crate::root::Root;
 use crate::tag;
+use crate::version::Evr;
 use std::collections::HashMap;
 
 /// The install layer (index from 0, bottom first) of each package of an image.
@@ -86,5 +87,11 @@ impl InstallLayers {
     /// records).
     pub fn layer_of_nevra(&self, nevra: &str) -> Option<usize> {
         self.by_nevra.get(nevra).copied()
+    }
+
+    /// The same for a package known by its parts; an empty `arch` is rpm's `(none)`.
+    pub fn layer_of_parts(&self, name: &str, evr: &Evr, arch: &str) -> Option<usize> {
+        let arch = if arch.is_empty() { "(none)" } else { arch };
+        self.layer_of_nevra(&format!("{name}-{evr}.{arch}"))
     }
 }

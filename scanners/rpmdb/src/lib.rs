@@ -6,9 +6,10 @@
 //! format) → [`header`] (the tagged blob) → [`package`] (packages and files, as `rpm -q` and
 //! `rpm -V` see them: `Package::files()` as owned values, `Package::file_table()` read in place
 //! for walks over every file of an image). [`version`] compares EVRs as rpm does;
-//! [`signature`] reads the OpenPGP packet rpm shows as `SIGNATURE`; [`osrelease`] names the OS;
-//! [`digest`] hashes in rpm's digest algorithms; [`memory`] holds the allocator settings the
-//! binaries start with.
+//! [`signature`] reads the OpenPGP packet rpm shows as `SIGNATURE`; [`digest`] hashes in rpm's
+//! digest algorithms; [`layers`] names the image layer that installed each package (every
+//! layer's copy of the database read). What a root says about itself beyond its database
+//! (os-release) is the filesystem view's, in `rootfs::osrelease`.
 //!
 //! ```no_run
 //! use rpmdb::{root::Root, InstalledPackages};
@@ -26,8 +27,6 @@ pub mod db;
 pub mod digest;
 pub mod header;
 pub mod layers;
-pub mod memory;
-pub mod osrelease;
 pub mod package;
 /// The filesystem view, from its own crate (kept here under its old name for callers).
 pub use rootfs as root;
@@ -43,7 +42,8 @@ use std::path::PathBuf;
 use std::sync::Arc;
 
 /// A package that could not be read, naming the database and the header number.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}: {}{message}", .file.display(), HeaderNumber(*.header_number))]
 pub struct PackageError {
     pub file: PathBuf,
     /// The header number, when the record was found at all.
@@ -51,16 +51,17 @@ pub struct PackageError {
     pub message: String,
 }
 
-impl fmt::Display for PackageError {
+/// `header #N: ` before a package error's message, nothing when the record was not found.
+struct HeaderNumber(Option<u32>);
+
+impl fmt::Display for HeaderNumber {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self.header_number {
-            Some(n) => write!(f, "{}: header #{n}: {}", self.file.display(), self.message),
-            None => write!(f, "{}: {}", self.file.display(), self.message),
+        match self.0 {
+            Some(n) => write!(f, "header #{n}: "),
+            None => Ok(()),
         }
     }
 }
-
-impl std::error::Error for PackageError {}
 
 impl From<DbError> for PackageError {
     fn from(e: DbError) -> Self {

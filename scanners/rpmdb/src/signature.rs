@@ -5,7 +5,6 @@
 //! v3 and v4 signature packets in old or new packet framing (RFC 4880 §4.2, §5.2).
 
 use chrono::{Local, TimeZone};
-use std::fmt;
 
 /// The fields of a signature packet that rpm shows.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -18,16 +17,9 @@ pub struct SignatureInfo {
     pub key_id: [u8; 8],
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("not an OpenPGP signature: {0}")]
 pub struct SignatureError(pub String);
-
-impl fmt::Display for SignatureError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "not an OpenPGP signature: {}", self.0)
-    }
-}
-
-impl std::error::Error for SignatureError {}
 
 fn bad<T>(msg: &str) -> Result<T, SignatureError> {
     Err(SignatureError(msg.to_string()))

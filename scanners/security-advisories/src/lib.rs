@@ -50,7 +50,7 @@ use modules::{ModuleActivity, ModuleStates};
 use repodata::config::{ImageConfig, SystemFacts};
 use repodata::updateinfo::Severity;
 use report::{Report, SourceReport};
-use rpmdb::osrelease::OsRelease;
+use rootfs::osrelease::OsRelease;
 use rpmdb::root::Root;
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -349,12 +349,15 @@ pub fn scan(root: &Root, scan_type: &str, options: &Options) -> Result<Outcome, 
         active_modules,
         csaf_products,
         author_vex,
-        install_layers: match atomic_protocol::image::PackageLayers::of(root) {
-            Some(layers) => installed
+        install_layers: match (rpmdb::layers::InstallLayers::of(root), root.image()) {
+            (Some(layers), Some(tree)) => installed
                 .packages()
-                .filter_map(|p| Some((p.nevra(), layers.layer(&p.name, &p.evr, &p.arch)?)))
+                .filter_map(|p| {
+                    let index = layers.layer_of_parts(&p.name, &p.evr, &p.arch)?;
+                    Some((p.nevra(), atomic_protocol::image::layer_object(tree, index)))
+                })
                 .collect(),
-            None => Default::default(),
+            _ => Default::default(),
         },
     };
     Ok(report.into_outcome())

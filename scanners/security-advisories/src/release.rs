@@ -5,7 +5,7 @@
 
 use crate::finding::ScanWarning;
 use crate::updateinfo_feed::FeedSummary;
-use rpmdb::osrelease::OsRelease;
+use rootfs::osrelease::OsRelease;
 use std::collections::BTreeSet;
 
 /// The first number in a release name: "Rocky Linux 8" → "8", "openSUSE 11.0" → "11.0",

@@ -20,13 +20,13 @@ use repodata::cache::Cache;
 use repodata::config::ImageConfig;
 use repodata::modules;
 use repodata::source::RepoSource;
-use rpmdb::osrelease::OsRelease;
+use rootfs::osrelease::OsRelease;
 use rpmdb::root::Root;
 use std::collections::BTreeMap;
 use std::io::BufReader;
 
 /// Repository flags: the ones every repository scanner shares, with pipeline-scanner's names.
-pub type RepoOptions = atomic_protocol::cli::RepoArgs;
+pub type RepoOptions = repodata::cli::RepoArgs;
 
 /// What the repositories gave.
 #[derive(Debug, Default)]

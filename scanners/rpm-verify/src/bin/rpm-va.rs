@@ -26,7 +26,7 @@ struct Args {
 }
 
 fn main() -> ExitCode {
-    rpmdb::memory::keep_freed_memory();
+    atomic_protocol::memory::keep_freed_memory();
     let args = Args::parse();
     let root = match Root::new(&args.root) {
         Ok(r) => r,

@@ -49,7 +49,8 @@ pub struct RawHeader {
 }
 
 /// Something wrong with a database file, naming the file.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{}: {message}", .file.display())]
 pub struct DbError {
     pub file: PathBuf,
     pub message: String,
@@ -63,14 +64,6 @@ impl DbError {
         }
     }
 }
-
-impl fmt::Display for DbError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "{}: {}", self.file.display(), self.message)
-    }
-}
-
-impl std::error::Error for DbError {}
 
 /// A format reader: yields headers until `None`. An `Err` item is one bad record; the
 /// reader goes on with the next one where the format allows it.

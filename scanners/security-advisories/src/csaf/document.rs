@@ -7,7 +7,6 @@
 //! the member and the line (serde_json's message), never a panic.
 
 use serde::Deserialize;
-use std::fmt;
 use std::io::Read;
 use std::path::Path;
 
@@ -16,25 +15,16 @@ use std::path::Path;
 pub const MAX_DOCUMENT_BYTES: u64 = 128 << 20;
 
 /// Why a document could not be read.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum DocumentError {
+    #[error("cannot read: {0}")]
     Io(String),
+    #[error("larger than {limit} bytes, the most a CSAF VEX document may be")]
     TooLarge { limit: u64 },
+    #[error("not a CSAF document: {0}")]
     Json(String),
+    #[error("document.category is {0:?}, not \"csaf_vex\"")]
     NotVex(String),
-}
-
-impl fmt::Display for DocumentError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            DocumentError::Io(e) => write!(f, "cannot read: {e}"),
-            DocumentError::TooLarge { limit } => {
-                write!(f, "larger than {limit} bytes, the most a CSAF VEX document may be")
-            }
-            DocumentError::Json(e) => write!(f, "not a CSAF document: {e}"),
-            DocumentError::NotVex(c) => write!(f, "document.category is {c:?}, not \"csaf_vex\""),
-        }
-    }
 }
 
 /// A whole VEX document.

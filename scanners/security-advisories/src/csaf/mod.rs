@@ -25,7 +25,7 @@ use crate::finding::{Finding, ScanWarning, Selection};
 use crate::installed::InstalledIndex;
 use crate::report::SourceReport;
 use platform::{Platform, RepositoryToCpe};
-use rpmdb::osrelease::OsRelease;
+use rootfs::osrelease::OsRelease;
 use rpmdb::root::Root;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;

@@ -36,7 +36,7 @@ use crate::release;
 use crate::report::SourceReport;
 use repodata::compression;
 use repodata::updateinfo::{parse_date, AdvisoryKind, Severity};
-use rpmdb::osrelease::OsRelease;
+use rootfs::osrelease::OsRelease;
 use rpmdb::root::Root;
 use rpmdb::version::Evr;
 use serde_json::{json, Value};

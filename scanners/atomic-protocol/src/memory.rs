@@ -1,4 +1,7 @@
-//! The allocator settings the tools built on this crate start with: what they change and why.
+//! The allocator settings every binary of the workspace starts with (the scanners through
+//! [`crate::main`], image-scan, rpmdb-query and rpm-va by calling [`keep_freed_memory`]):
+//! what they change and why. A process setting, not a database one: it lives with the
+//! binaries' shared start-up, not in the reader whose allocations it was measured on.
 //!
 //! Reading a database allocates and frees a few buffers the size of each header (the blob as
 //! read, the file table), and real headers run to hundreds of KiB (python3-libs, tzdata,

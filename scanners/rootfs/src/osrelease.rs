@@ -1,7 +1,7 @@
 //! The OS identity of a root: `/etc/os-release` (then `/usr/lib/os-release`), falling back to
 //! `/etc/redhat-release` or `/etc/system-release` for images older than os-release.
 
-use crate::root::Root;
+use crate::Root;
 use std::path::Path;
 
 /// Files larger than this are not an os-release.
