@@ -26,7 +26,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 pub(crate) const EXPAT: &str = "tests/fixtures/vex/cve-2024-50602.json";
-const WIRESHARK: &str = "tests/fixtures/vex/cve-2024-0208.json";
+pub(crate) const WIRESHARK: &str = "tests/fixtures/vex/cve-2024-0208.json";
 pub(crate) const REPO_TO_CPE: &str = "tests/fixtures/vex/repository-to-cpe-excerpt.json";
 
 pub(crate) fn fixture(p: &str) -> PathBuf {
@@ -83,9 +83,9 @@ fn scan(root: &TestRoot, options: &Options) -> Result<atomic_protocol::Outcome, 
 }
 
 /// Per finding: CVE → [(installed, status, fixed by, fixed)], as the result shows them.
-type Shown = BTreeMap<String, Vec<(String, String, Option<String>, Option<String>)>>;
+pub(crate) type Shown = BTreeMap<String, Vec<(String, String, Option<String>, Option<String>)>>;
 
-fn shown(o: &atomic_protocol::Outcome) -> Shown {
+pub(crate) fn shown(o: &atomic_protocol::Outcome) -> Shown {
     let mut out = Shown::new();
     for a in o.scan_results["Advisories"].as_array().unwrap() {
         let pkgs = a["Packages"]
@@ -232,7 +232,12 @@ fn doc(p: &str) -> Value {
     serde_json::from_slice(&fs::read(fixture(p)).unwrap()).unwrap()
 }
 
-fn row(i: &str, s: &str, by: Option<&str>, evr: Option<&str>) -> (String, String, Option<String>, Option<String>) {
+pub(crate) fn row(
+    i: &str,
+    s: &str,
+    by: Option<&str>,
+    evr: Option<&str>,
+) -> (String, String, Option<String>, Option<String>) {
     (i.into(), s.into(), by.map(str::to_string), evr.map(str::to_string))
 }
 

@@ -90,7 +90,8 @@ pub struct ScanOptions {
     pub oval_strict: bool,
 
     /// Advisory check: judge the image against Red Hat's CSAF VEX documents in SOURCE (a VEX
-    /// file, or a directory searched recursively); repeatable.
+    /// file, a directory searched recursively, the whole-feed archive, or the feed's base URL
+    /// synced incrementally into the cache); repeatable.
     #[arg(long = "csaf-vex", value_name = "SOURCE")]
     pub csaf_vex: Vec<PathBuf>,
 
@@ -111,6 +112,11 @@ pub struct ScanOptions {
     /// Their not_affected statements suppress the findings they match.
     #[arg(long, value_name = "FILE")]
     pub vex: Vec<PathBuf>,
+
+    /// The advisory check's syncs of --csaf-vex feed URLs: one per URL for the run, shared by
+    /// its subjects (not a flag).
+    #[arg(skip)]
+    pub csaf_feeds: security_advisories::csaf::feed::Syncs,
 }
 
 impl ScanOptions {
@@ -178,6 +184,7 @@ impl ScanOptions {
             ignore_unfixed: self.ignore_unfixed,
             min_severity: self.min_severity,
             vex: self.vex.clone(),
+            csaf_feeds: self.csaf_feeds.clone(),
             repos: self.repositories_with(cache_dir),
         }
     }

@@ -108,8 +108,10 @@ pub struct Options {
     #[arg(long)]
     pub oval_strict: bool,
 
-    /// Judge the image against Red Hat's CSAF VEX documents in SOURCE: a VEX file, or a
-    /// directory searched recursively for `*.json`; repeatable. Enough on its own.
+    /// Judge the image against Red Hat's CSAF VEX documents in SOURCE: a VEX file, a
+    /// directory searched recursively for `*.json`, the whole-feed archive
+    /// (csaf_vex_DATE.tar.zst), or the feed's base URL (https://…/csaf/v2/vex/, synced
+    /// incrementally into --cache-dir); repeatable. Enough on its own.
     #[arg(long = "csaf-vex", value_name = "SOURCE")]
     pub csaf_vex: Vec<PathBuf>,
 
@@ -127,6 +129,10 @@ pub struct Options {
     /// still reported).
     #[arg(long, value_enum, ignore_case = true, value_name = "SEVERITY")]
     pub min_severity: Option<MinSeverity>,
+
+    /// The syncs of `--csaf-vex` feed URLs, one per URL for the whole run (not a flag).
+    #[arg(skip)]
+    pub csaf_feeds: csaf::feed::Syncs,
 
     /// The image author's VEX statements (OpenVEX or CSAF VEX); repeatable. Their
     /// `not_affected` / `known_not_affected` statements suppress the findings they match.
@@ -227,6 +233,7 @@ pub fn scan(root: &Root, scan_type: &str, options: &Options) -> Result<Outcome, 
                 entries: s.advisories,
                 newest: s.newest,
                 error: s.error,
+                feed: None,
             });
         }
     }
@@ -294,6 +301,11 @@ pub fn scan(root: &Root, scan_type: &str, options: &Options) -> Result<Outcome, 
             os.as_ref(),
             selection,
             options.ignore_unfixed,
+            csaf::FeedAccess {
+                syncs: &options.csaf_feeds,
+                cache_dir: options.repos.cache_dir.as_deref(),
+                fetch: &options.repos.fetch_options(),
+            },
         );
         warnings.extend(r.warnings);
         for f in r.findings {

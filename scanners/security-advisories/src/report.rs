@@ -22,6 +22,8 @@ pub struct SourceReport {
     pub entries: u64,
     pub newest: Option<i64>,
     pub error: Option<String>,
+    /// For a CSAF VEX feed URL: how its copy was synced (`Sources[].Feed`).
+    pub feed: Option<Value>,
 }
 
 /// Everything a scan established, before it becomes an [`Outcome`].
@@ -130,6 +132,16 @@ impl Report {
                  investigation).",
                 if unfixed == 1 { "has" } else { "have" }
             ));
+        }
+        for f in self.sources.iter().filter_map(|s| s.feed.as_ref()) {
+            if f["Offline"] == true {
+                s.push_str(&format!(
+                    " The CSAF VEX feed {} could not be synced: read from the cache's copy synced {} ({} ago).",
+                    f["URL"].as_str().unwrap_or("?"),
+                    f["Synced"].as_str().unwrap_or("?"),
+                    f["Age"].as_str().unwrap_or("?")
+                ));
+            }
         }
         if !partial.is_empty() {
             s.push_str(&format!(
@@ -266,6 +278,9 @@ impl Report {
                 );
                 if let Some(e) = &s.error {
                     m.insert("Error".into(), json!(e));
+                }
+                if let Some(f) = &s.feed {
+                    m.insert("Feed".into(), f.clone());
                 }
                 Value::Object(m)
             })

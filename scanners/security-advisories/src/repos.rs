@@ -99,6 +99,7 @@ pub fn judge_repositories(
                     entries: 0,
                     newest: None,
                     error: Some(format!("repository {}: {e}", s.config.id)),
+                    feed: None,
                 });
                 continue;
             }
@@ -172,6 +173,7 @@ pub fn judge_repositories(
             entries: summary.advisories,
             newest: summary.newest,
             error: summary.error,
+            feed: None,
         });
     }
     if out.sources.is_empty() {

@@ -13,6 +13,16 @@ pub const MAX_ARCHIVE_BYTES: u64 = 1 << 40;
 /// Hand every `*.json` document of the archive to `each`, labelled `ARCHIVE!PATH`. An
 /// archive that cannot be read to its end is an error after the documents before the fault.
 pub fn documents(path: &Path, each: &mut dyn FnMut(String, Result<VexDocument, DocumentError>)) -> Result<(), String> {
+    documents_where(path, &|_| true, &|name| format!("{}!{name}", path.display()), each)
+}
+
+/// [`documents`] for the entries `keep` accepts (by entry name), labelled by `label`.
+pub fn documents_where(
+    path: &Path,
+    keep: &dyn Fn(&str) -> bool,
+    label: &dyn Fn(&str) -> String,
+    each: &mut dyn FnMut(String, Result<VexDocument, DocumentError>),
+) -> Result<(), String> {
     let file = std::fs::File::open(path).map_err(|e| format!("cannot open: {e}"))?;
     let (_, stream) = repodata::compression::decompress(BufReader::with_capacity(256 * 1024, file), MAX_ARCHIVE_BYTES)
         .map_err(|e| format!("cannot decompress: {e}"))?;
@@ -27,10 +37,10 @@ pub fn documents(path: &Path, each: &mut dyn FnMut(String, Result<VexDocument, D
             Ok(p) => p.to_string_lossy().into_owned(),
             Err(_) => continue,
         };
-        if !name.ends_with(".json") || name.ends_with(super::REPOSITORY_TO_CPE) {
+        if !name.ends_with(".json") || name.ends_with(super::REPOSITORY_TO_CPE) || !keep(&name) {
             continue;
         }
-        let label = format!("{}!{name}", path.display());
+        let label = label(&name);
         let doc = if entry.size() > MAX_DOCUMENT_BYTES {
             Err(DocumentError::TooLarge {
                 limit: MAX_DOCUMENT_BYTES,

@@ -13,10 +13,16 @@
 //! that cannot be read is a named warning (`csaf-document-error`) and the others are still
 //! judged; a SOURCE none of whose documents could be read is a failed source. Red Hat's
 //! `repository-to-cpe.json` comes from `--repository-to-cpe FILE`, else from beside the
-//! documents (the top of a SOURCE directory, or a SOURCE file's directory).
+//! documents (the top of a SOURCE directory, or a SOURCE file's directory), else from the host
+//! of a feed URL.
+//!
+//! A SOURCE may also be the HTTP feed's base URL (`https://security.access.redhat.com/data/csaf/v2/vex/`):
+//! [`feed`] keeps an incrementally synced copy of it in the metadata cache, read here as the
+//! archive it started from plus the documents fetched since.
 
 pub mod archive;
 pub mod document;
+pub mod feed;
 pub mod judge;
 pub mod platform;
 pub mod products;
@@ -193,6 +199,8 @@ enum SourceKind {
     /// A tar archive, compressed (gz, xz, bz2, zst: `csaf_vex_<date>.tar.zst`) or not.
     Archive,
     Document,
+    /// A feed URL's synced copy ([`feed::FeedCopy`]).
+    Feed,
 }
 
 /// A directory, an archive (by its first bytes: a compression magic, or tar's `ustar` at
@@ -223,6 +231,15 @@ fn source_kind(path: &Path) -> SourceKind {
     }
 }
 
+/// How feed URLs are synced: the run's [`feed::Syncs`], the metadata cache and the fetch
+/// options of the repository flags.
+#[derive(Clone, Copy)]
+pub struct FeedAccess<'a> {
+    pub syncs: &'a feed::Syncs,
+    pub cache_dir: Option<&'a Path>,
+    pub fetch: &'a repodata::fetch::FetchOptions,
+}
+
 /// Read and judge every `--csaf-vex` source.
 #[allow(clippy::too_many_arguments)]
 pub fn judge_sources(
@@ -233,16 +250,33 @@ pub fn judge_sources(
     os: Option<&OsRelease>,
     selection: Selection,
     ignore_unfixed: bool,
+    feeds: FeedAccess<'_>,
 ) -> CsafResult {
     let mut result = CsafResult::default();
+    // Feed URLs first: their copies may bring the mapping.
+    let copies: Vec<Option<Result<feed::FeedCopy, String>>> = sources
+        .iter()
+        .map(|s| feed::is_feed_url(s).then(|| feeds.syncs.copy(&feed::base_url(s), feeds.cache_dir, feeds.fetch)))
+        .collect();
+    for copy in copies.iter().flatten().flatten() {
+        for (kind, message) in &copy.warnings {
+            result
+                .warnings
+                .push(ScanWarning::new(kind, Some(&copy.base), message.clone()));
+        }
+    }
     // --repository-to-cpe, else a repository-to-cpe.json beside the first source that has one
-    // (at the top of a directory, or in a file's own directory).
+    // (at the top of a directory, or in a file's own directory), else a feed's.
     let beside = || {
-        sources.iter().find_map(|s| {
-            let dir = if s.is_dir() { s.as_path() } else { s.parent()? };
-            let candidate = dir.join(REPOSITORY_TO_CPE);
-            candidate.is_file().then_some(candidate)
-        })
+        sources
+            .iter()
+            .filter(|s| !feed::is_feed_url(s))
+            .find_map(|s| {
+                let dir = if s.is_dir() { s.as_path() } else { s.parent()? };
+                let candidate = dir.join(REPOSITORY_TO_CPE);
+                candidate.is_file().then_some(candidate)
+            })
+            .or_else(|| copies.iter().flatten().flatten().find_map(|c| c.mapping.clone()))
     };
     let mapping = repository_to_cpe.map(Path::to_path_buf).or_else(beside);
     let platform = image_products(root, os, mapping.as_deref(), &mut result.warnings);
@@ -255,21 +289,40 @@ pub fn judge_sources(
     }));
     let source_index = judge::SourceIndex::of(installed);
     let mut findings: BTreeMap<String, Finding> = BTreeMap::new();
-    for source in sources {
-        let label = source.display().to_string();
+    for (source, copy) in sources.iter().zip(&copies) {
+        let label = match copy {
+            Some(_) => feed::base_url(source),
+            None => source.display().to_string(),
+        };
         let mut report = SourceReport {
             format: "csaf-vex",
             source: label.clone(),
             entries: 0,
             newest: None,
             error: None,
+            feed: None,
+        };
+        let copy = match copy {
+            Some(Ok(c)) => {
+                report.feed = Some(c.report.clone());
+                Some(c)
+            }
+            Some(Err(e)) => {
+                report.error = Some(e.clone());
+                result.sources.push(report);
+                continue;
+            }
+            None => None,
         };
         if platform.is_empty() {
             report.error = Some(format!("{label}: {}", platform.explanation));
             result.sources.push(report);
             continue;
         }
-        let kind = source_kind(source);
+        let kind = match copy {
+            Some(_) => SourceKind::Feed,
+            None => source_kind(source),
+        };
         let single = kind == SourceKind::Document;
         let mut failures: Vec<String> = Vec::new();
         let mut seen = 0usize;
@@ -339,6 +392,38 @@ pub fn judge_sources(
                 }
             }
             SourceKind::Document => take(label.clone(), document::read_file(source)),
+            SourceKind::Feed => {
+                let Some(copy) = copy else { continue };
+                // The documents fetched one by one mask the archive's of the same path.
+                let mut files = Vec::new();
+                let mut errors = Vec::new();
+                json_files(&copy.docs, 0, &mut files, &mut errors);
+                let fetched: std::collections::BTreeSet<String> = files
+                    .iter()
+                    .filter_map(|p| p.strip_prefix(&copy.docs).ok())
+                    .map(|p| p.to_string_lossy().into_owned())
+                    .filter(|k| !copy.deleted.contains(k))
+                    .collect();
+                if let Some(archive) = &copy.archive {
+                    let keep = |name: &str| {
+                        let key = feed::entry_key(name);
+                        !fetched.contains(&key) && !copy.deleted.contains(&key)
+                    };
+                    let base = &copy.base;
+                    let name_of = |name: &str| format!("{base}{}", feed::entry_key(name));
+                    if let Err(e) = archive::documents_where(archive, &keep, &name_of, &mut take) {
+                        cut_short = Some(format!("the cached archive {}: {e}", archive.display()));
+                    }
+                }
+                for key in &fetched {
+                    take(format!("{}{key}", copy.base), document::read_file(&copy.docs.join(key)));
+                }
+                for e in errors {
+                    result
+                        .warnings
+                        .push(ScanWarning::new("csaf-document-error", Some(&label), e));
+                }
+            }
         }
         report.error = match (cut_short, report.entries, failures.first()) {
             (Some(e), n, _) => Some(format!("{label}: {e} (after {n} documents)")),

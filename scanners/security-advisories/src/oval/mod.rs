@@ -225,6 +225,7 @@ pub fn judge_file(
             entries: 0,
             newest: None,
             error: None,
+            feed: None,
         },
     };
     let doc = File::open(path)
