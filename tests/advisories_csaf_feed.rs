@@ -129,7 +129,7 @@ fn rhel9_root() -> TestRoot {
 fn options(sources: Vec<PathBuf>, cache: &Path) -> Options {
     Options {
         csaf_vex: sources,
-        repos: atomic_protocol::cli::RepoArgs {
+        repos: repodata::cli::RepoArgs {
             cache_dir: Some(cache.to_path_buf()),
             attempts: 1,
             ..Default::default()
