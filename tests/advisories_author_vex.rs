@@ -19,7 +19,7 @@
 use crate::advisories_csaf::{fixture, rhel_root, EXPAT, REPO_TO_CPE};
 use crate::harness::{PackageSpec, TestRoot};
 use rpmdb::root::Root;
-use security_advisories::Options;
+use security_advisories::{AdvisoryArgs, Options};
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 use std::fs;
@@ -86,10 +86,13 @@ impl Case {
 
     fn scan(&self, vex: &[&Path]) -> atomic_protocol::Outcome {
         let options = Options {
-            updateinfo: vec![self.dir.path().join("updateinfo.xml")],
-            csaf_vex: vec![fixture(EXPAT)],
-            repository_to_cpe: Some(fixture(REPO_TO_CPE)),
-            vex: vex.iter().map(|p| p.to_path_buf()).collect(),
+            advisory: AdvisoryArgs {
+                updateinfo: vec![self.dir.path().join("updateinfo.xml")],
+                csaf_vex: vec![fixture(EXPAT)],
+                repository_to_cpe: Some(fixture(REPO_TO_CPE)),
+                vex: vex.iter().map(|p| p.to_path_buf()).collect(),
+                ..AdvisoryArgs::default()
+            },
             ..Options::default()
         };
         security_advisories::scan(&Root::new(self.root.path()).unwrap(), "security", &options)

@@ -19,7 +19,7 @@ use crate::harness;
 use harness::{build_rpms, require_tool, PackageSpec, TestRoot};
 use rpmdb::root::Root;
 use rpmdb::version::Evr;
-use security_advisories::{MinSeverity, Options};
+use security_advisories::{AdvisoryArgs, MinSeverity, Options};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -72,8 +72,11 @@ pub(crate) fn rhel_root(
 
 fn options(sources: &[&str], mapping: bool) -> Options {
     Options {
-        csaf_vex: sources.iter().map(|s| fixture(s)).collect(),
-        repository_to_cpe: mapping.then(|| fixture(REPO_TO_CPE)),
+        advisory: AdvisoryArgs {
+            csaf_vex: sources.iter().map(|s| fixture(s)).collect(),
+            repository_to_cpe: mapping.then(|| fixture(REPO_TO_CPE)),
+            ..AdvisoryArgs::default()
+        },
         ..Options::default()
     }
 }
@@ -378,7 +381,10 @@ fn rhel8_will_not_fix_through_the_source_name_and_ignore_unfixed() {
     fs::copy(fixture(EXPAT), feed.path().join("2024/cve-2024-50602.json")).unwrap();
     fs::copy(fixture(REPO_TO_CPE), feed.path().join("repository-to-cpe.json")).unwrap();
     let beside = Options {
-        csaf_vex: vec![feed.path().to_path_buf()],
+        advisory: AdvisoryArgs {
+            csaf_vex: vec![feed.path().to_path_buf()],
+            ..AdvisoryArgs::default()
+        },
         ..Options::default()
     };
     let o = scan(&root, &beside).unwrap();
@@ -393,13 +399,11 @@ fn rhel8_will_not_fix_through_the_source_name_and_ignore_unfixed() {
     assert!(o.scan_results["Warnings"].as_array().unwrap().is_empty());
 
     // --ignore-unfixed keeps only what has a fix.
-    let o = scan(
-        &root,
-        &Options {
-            ignore_unfixed: true,
-            ..options(&[EXPAT], true)
-        },
-    )
+    let o = scan(&root, &{
+        let mut o = options(&[EXPAT], true);
+        o.advisory.ignore_unfixed = true;
+        o
+    })
     .unwrap();
     assert_eq!(
         shown(&o)["CVE-2024-50602"],
@@ -440,14 +444,16 @@ fn rhel7_expat_is_out_of_support_by_the_os_release() {
     assert!(o.summary.contains("1 of them has no fix"), "{}", o.summary);
     assert_eq!(o.scan_results["CSAF VEX Products"]["Method"], "os-release");
 
-    let unfixed_dropped = Options {
-        ignore_unfixed: true,
-        ..options(&[EXPAT], true)
+    let unfixed_dropped = {
+        let mut o = options(&[EXPAT], true);
+        o.advisory.ignore_unfixed = true;
+        o
     };
     assert!(scan(&root, &unfixed_dropped).unwrap().vulnerabilities.is_empty());
-    let important = Options {
-        min_severity: Some(MinSeverity::Important),
-        ..options(&[EXPAT], true)
+    let important = {
+        let mut o = options(&[EXPAT], true);
+        o.advisory.min_severity = Some(MinSeverity::Important);
+        o
     };
     assert!(
         scan(&root, &important).unwrap().vulnerabilities.is_empty(),
@@ -543,8 +549,11 @@ fn hostile_documents_are_named_errors_and_the_others_still_count() {
     fs::write(dir.path().join("README.txt"), "not a document").unwrap();
 
     let opts = Options {
-        csaf_vex: vec![dir.path().to_path_buf()],
-        repository_to_cpe: Some(fixture(REPO_TO_CPE)),
+        advisory: AdvisoryArgs {
+            csaf_vex: vec![dir.path().to_path_buf()],
+            repository_to_cpe: Some(fixture(REPO_TO_CPE)),
+            ..AdvisoryArgs::default()
+        },
         ..Options::default()
     };
     let o = scan(&root, &opts).unwrap();
@@ -589,7 +598,10 @@ fn hostile_documents_are_named_errors_and_the_others_still_count() {
 
     // A single hostile file is a failed source, named in the result; alone, a failed scan.
     let only_bad = Options {
-        csaf_vex: vec![truncated.clone()],
+        advisory: AdvisoryArgs {
+            csaf_vex: vec![truncated.clone()],
+            ..AdvisoryArgs::default()
+        },
         ..Options::default()
     };
     let e = scan(&root, &only_bad).unwrap_err();
@@ -598,8 +610,11 @@ fn hostile_documents_are_named_errors_and_the_others_still_count() {
         "{e}"
     );
     let mixed = Options {
-        csaf_vex: vec![truncated, fixture(EXPAT)],
-        repository_to_cpe: Some(fixture(REPO_TO_CPE)),
+        advisory: AdvisoryArgs {
+            csaf_vex: vec![truncated, fixture(EXPAT)],
+            repository_to_cpe: Some(fixture(REPO_TO_CPE)),
+            ..AdvisoryArgs::default()
+        },
         ..Options::default()
     };
     let o = scan(&root, &mixed).unwrap();
@@ -740,8 +755,11 @@ fn the_whole_feed_archive_is_read_as_a_stream() {
         let o = scan(
             &root,
             &Options {
-                csaf_vex: vec![archive.clone()],
-                repository_to_cpe: Some(fixture(REPO_TO_CPE)),
+                advisory: AdvisoryArgs {
+                    csaf_vex: vec![archive.clone()],
+                    repository_to_cpe: Some(fixture(REPO_TO_CPE)),
+                    ..AdvisoryArgs::default()
+                },
                 ..Options::default()
             },
         )
@@ -766,8 +784,11 @@ fn the_whole_feed_archive_is_read_as_a_stream() {
     let cut = dir.path().join("cut.tar");
     fs::write(&cut, &bytes[..at]).unwrap();
     let opts = Options {
-        csaf_vex: vec![cut.clone(), fixture(WIRESHARK)],
-        repository_to_cpe: Some(fixture(REPO_TO_CPE)),
+        advisory: AdvisoryArgs {
+            csaf_vex: vec![cut.clone(), fixture(WIRESHARK)],
+            repository_to_cpe: Some(fixture(REPO_TO_CPE)),
+            ..AdvisoryArgs::default()
+        },
         ..Options::default()
     };
     let o = scan(&root, &opts).unwrap();
@@ -870,9 +891,10 @@ fn updateinfo_and_vex_on_the_same_fix_make_one_finding() {
     fs::write(&same, updateinfo_for("RHSA-2024:9541", "CVE-2024-50602")).unwrap();
     let other = dir.path().join("updateinfo-other.xml");
     fs::write(&other, updateinfo_for("RHSA-2024:9541", "CVE-2099-0001")).unwrap();
-    let with = |feed: &Path| Options {
-        updateinfo: vec![feed.to_path_buf()],
-        ..options(&[EXPAT], true)
+    let with = |feed: &Path| {
+        let mut o = options(&[EXPAT], true);
+        o.advisory.updateinfo = vec![feed.to_path_buf()];
+        o
     };
     let o = scan(&root, &with(&same)).unwrap();
     let ids: Vec<&str> = o

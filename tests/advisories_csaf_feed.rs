@@ -17,7 +17,7 @@ use crate::harness;
 use harness::repo::{HttpServer, Serve};
 use harness::{require_tool, PackageSpec, TestRoot};
 use rpmdb::root::Root;
-use security_advisories::Options;
+use security_advisories::{AdvisoryArgs, Options};
 use serde_json::Value;
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -128,7 +128,10 @@ fn rhel9_root() -> TestRoot {
 
 fn options(sources: Vec<PathBuf>, cache: &Path) -> Options {
     Options {
-        csaf_vex: sources,
+        advisory: AdvisoryArgs {
+            csaf_vex: sources,
+            ..AdvisoryArgs::default()
+        },
         repos: repodata::cli::RepoArgs {
             cache_dir: Some(cache.to_path_buf()),
             attempts: 1,
@@ -300,13 +303,11 @@ fn cold_sync_from_index_txt_without_an_archive() {
     ]);
     expected.extend(strings(&MAPPING));
     assert_eq!(sorted(requested(&server, 0)), sorted(expected));
-    let d = scan(
-        &root,
-        &Options {
-            repository_to_cpe: Some(fixture(REPO_TO_CPE)),
-            ..options(vec![fixture(EXPAT), fixture(WIRESHARK)], cache.path())
-        },
-    )
+    let d = scan(&root, &{
+        let mut o = options(vec![fixture(EXPAT), fixture(WIRESHARK)], cache.path());
+        o.advisory.repository_to_cpe = Some(fixture(REPO_TO_CPE));
+        o
+    })
     .unwrap();
     assert_eq!(shown(&o), shown(&d));
     assert_eq!(o.cve_feed_last_updated, d.cve_feed_last_updated);

@@ -18,7 +18,7 @@ use crate::harness;
 use harness::advisory::{advisory_repo, dnf_updateinfo};
 use harness::{build_rpms, PackageSpec, TestRoot};
 use security_advisories::repos::RepoOptions;
-use security_advisories::{MinSeverity, Options};
+use security_advisories::{AdvisoryArgs, MinSeverity, Options};
 use std::collections::BTreeSet;
 use std::path::Path;
 
@@ -236,7 +236,10 @@ fn ours(
 ) -> (BTreeSet<(String, String)>, serde_json::Value) {
     let cache = tempfile::tempdir().unwrap();
     let options = Options {
-        min_severity,
+        advisory: AdvisoryArgs {
+            min_severity,
+            ..AdvisoryArgs::default()
+        },
         repos: RepoOptions {
             repos: vec![format!("t=file://{}", s.repo.path().display())],
             no_image_repos: true,

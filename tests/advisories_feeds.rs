@@ -17,7 +17,7 @@ use harness::require_tool;
 use repodata::compression;
 use repodata::updateinfo::{Advisory, AdvisoryKind, Severity, UpdateinfoReader, WarningKind};
 use rpmdb::root::Root;
-use security_advisories::{MinSeverity, Options};
+use security_advisories::{AdvisoryArgs, MinSeverity, Options};
 use std::fs;
 use std::io::BufReader;
 use std::path::{Path, PathBuf};
@@ -184,7 +184,10 @@ fn scan(root: &Path, scan_type: &str, options: &Options) -> Result<atomic_protoc
 
 fn with_feeds(paths: Vec<PathBuf>) -> Options {
     Options {
-        updateinfo: paths,
+        advisory: AdvisoryArgs {
+            updateinfo: paths,
+            ..AdvisoryArgs::default()
+        },
         ..Options::default()
     }
 }
@@ -254,9 +257,10 @@ fn real_database_against_a_feed_in_every_compression() {
         ["ALAS2023-2023-0002", "ALAS2023-2023-0001", "ALBA2023-2023-0004"]
     );
     assert_eq!(all.vulnerabilities[2].severity, "None");
-    let min = Options {
-        min_severity: Some(MinSeverity::Critical),
-        ..with_feeds(vec![plain])
+    let min = {
+        let mut o = with_feeds(vec![plain]);
+        o.advisory.min_severity = Some(MinSeverity::Critical);
+        o
     };
     let critical = scan(root.path(), "security", &min).unwrap();
     assert_eq!(ids(&critical), ["ALAS2023-2023-0002"]);

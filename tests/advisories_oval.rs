@@ -21,7 +21,7 @@ use security_advisories::installed::{owners_of, InstalledIndex};
 use security_advisories::modules::ModuleStates;
 use security_advisories::oval::eval::{Evaluator, Tri};
 use security_advisories::oval::{parse, OvalDocument};
-use security_advisories::Options;
+use security_advisories::{AdvisoryArgs, Options};
 use std::collections::BTreeMap;
 use std::fs;
 use std::io::BufReader;
@@ -205,7 +205,10 @@ fn a_signed_package_matches_its_key_id_as_oscap_says() {
     // The scan reports it, with the installed and the fixed build.
     let r = Root::new(root.path()).unwrap();
     let options = Options {
-        oval: vec![doc.clone()],
+        advisory: AdvisoryArgs {
+            oval: vec![doc.clone()],
+            ..AdvisoryArgs::default()
+        },
         ..Options::default()
     };
     let outcome = security_advisories::scan(&r, "security", &options).unwrap();
@@ -238,7 +241,10 @@ fn rebuild_mode_on_a_rhel_rebuild() {
     // the older git (x86_64) and gitk (noarch) apply; perl-Git is fixed, git-core is i686.
     let r = Root::new(root.path()).unwrap();
     let options = Options {
-        oval: vec![fixture(RHSA)],
+        advisory: AdvisoryArgs {
+            oval: vec![fixture(RHSA)],
+            ..AdvisoryArgs::default()
+        },
         ..Options::default()
     };
     let outcome = security_advisories::scan(&r, "security", &options).unwrap();

@@ -374,16 +374,19 @@ mod tests {
         .unwrap();
         let o = cli.scan.advisories(std::path::Path::new("/cache"));
         assert_eq!(
-            o.csaf_vex,
+            o.advisory.csaf_vex,
             [
                 PathBuf::from("/srv/vex"),
                 PathBuf::from("/srv/extra/cve-2024-50602.json")
             ]
         );
-        assert_eq!(o.repository_to_cpe, Some(PathBuf::from("/srv/repository-to-cpe.json")));
-        assert!(o.ignore_unfixed);
         assert_eq!(
-            o.vex,
+            o.advisory.repository_to_cpe,
+            Some(PathBuf::from("/srv/repository-to-cpe.json"))
+        );
+        assert!(o.advisory.ignore_unfixed);
+        assert_eq!(
+            o.advisory.vex,
             [
                 PathBuf::from("/srv/app.openvex.json"),
                 PathBuf::from("/srv/app.csaf.json")

@@ -1,11 +1,12 @@
 //! The three scanners' flags, under the names each has in its own binary, and each scanner's
-//! options made from them. The repository flags both repository scanners have
+//! options made from them. The advisory judgement's flags are security-advisories' own
+//! (`AdvisoryArgs`, shown under "Advisory check"). The repository flags both repository scanners have
 //! (`repodata::cli::RepoArgs`: `--repo`, `--no-image-repos`, `--cache-dir`, timeouts,
 //! tries, CAs, the network policy) are given once and go to both; one metadata cache serves
 //! both, so a repository is downloaded once per run.
 
 use repodata::cli::RepoArgs;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// Which checks run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, clap::ValueEnum)]
@@ -76,42 +77,9 @@ pub struct ScanOptions {
     #[arg(long)]
     pub all_advisories: bool,
 
-    /// Advisory check: read advisories from this updateinfo file (any compression) instead
-    /// of the image's repositories; repeatable.
-    #[arg(long, value_name = "FILE")]
-    pub updateinfo: Vec<PathBuf>,
-
-    /// Advisory check: evaluate this Red Hat OVAL v2 definitions file; repeatable.
-    #[arg(long, value_name = "FILE")]
-    pub oval: Vec<PathBuf>,
-
-    /// Advisory check: evaluate OVAL exactly as written even on a rebuild of RHEL.
-    #[arg(long)]
-    pub oval_strict: bool,
-
-    /// Advisory check: judge the image against Red Hat's CSAF VEX documents in SOURCE (a VEX
-    /// file, a directory searched recursively, the whole-feed archive, or the feed's base URL
-    /// synced incrementally into the cache); repeatable.
-    #[arg(long = "csaf-vex", value_name = "SOURCE")]
-    pub csaf_vex: Vec<PathBuf>,
-
-    /// Advisory check: Red Hat's repository-to-cpe.json, mapping the image's content sets to
-    /// the products of CSAF VEX documents.
-    #[arg(long, value_name = "FILE")]
-    pub repository_to_cpe: Option<PathBuf>,
-
-    /// Advisory check: report only CVEs with a released fix (CSAF VEX).
-    #[arg(long)]
-    pub ignore_unfixed: bool,
-
-    /// Advisory check: report only advisories of this severity or higher.
-    #[arg(long, value_enum, ignore_case = true, value_name = "SEVERITY")]
-    pub min_severity: Option<security_advisories::MinSeverity>,
-
-    /// Advisory check: the image author's VEX statements (OpenVEX or CSAF VEX); repeatable.
-    /// Their not_affected statements suppress the findings they match.
-    #[arg(long, value_name = "FILE")]
-    pub vex: Vec<PathBuf>,
+    /// Advisory check: the advisory judgement's flags, as security-advisories takes them.
+    #[command(flatten, next_help_heading = "Advisory check")]
+    pub advisory: security_advisories::AdvisoryArgs,
 
     /// The advisory check's syncs of --csaf-vex feed URLs: one per URL for the run, shared by
     /// its subjects (not a flag).
@@ -176,14 +144,7 @@ impl ScanOptions {
     /// security-advisories' options, with the run's metadata cache.
     pub fn advisories(&self, cache_dir: &Path) -> security_advisories::Options {
         security_advisories::Options {
-            updateinfo: self.updateinfo.clone(),
-            oval: self.oval.clone(),
-            oval_strict: self.oval_strict,
-            csaf_vex: self.csaf_vex.clone(),
-            repository_to_cpe: self.repository_to_cpe.clone(),
-            ignore_unfixed: self.ignore_unfixed,
-            min_severity: self.min_severity,
-            vex: self.vex.clone(),
+            advisory: self.advisory.clone(),
             csaf_feeds: self.csaf_feeds.clone(),
             repos: self.repositories_with(cache_dir),
         }

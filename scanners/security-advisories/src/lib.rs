@@ -22,7 +22,8 @@
 //! use atomic_protocol::Scanner;
 //! use security_advisories::{Options, SecurityAdvisories};
 //! let root = rpmdb::root::Root::new("/mnt/image").unwrap();
-//! let options = Options { updateinfo: vec!["updateinfo.xml.gz".into()], ..Options::default() };
+//! let mut options = Options::default();
+//! options.advisory.updateinfo = vec!["updateinfo.xml.gz".into()];
 //! let outcome = SecurityAdvisories.scan(&root, "security", &options).unwrap();
 //! for v in &outcome.vulnerabilities {
 //!     println!("{} [{}]", v.title, v.severity);
@@ -91,9 +92,11 @@ impl MinSeverity {
     }
 }
 
-/// The scanner's own flags.
+/// The flags of the advisory judgement itself: its feeds, what it reports, the author's VEX.
+/// security-advisories and image-scan's advisory check both take exactly these (image-scan
+/// under its "Advisory check" heading), so each flag is declared once.
 #[derive(Debug, Clone, Default, clap::Args)]
-pub struct Options {
+pub struct AdvisoryArgs {
     /// Read advisories from this updateinfo file (any compression) instead of the image's
     /// repositories; repeatable.
     #[arg(long, value_name = "FILE")]
@@ -130,14 +133,22 @@ pub struct Options {
     #[arg(long, value_enum, ignore_case = true, value_name = "SEVERITY")]
     pub min_severity: Option<MinSeverity>,
 
-    /// The syncs of `--csaf-vex` feed URLs, one per URL for the whole run (not a flag).
-    #[arg(skip)]
-    pub csaf_feeds: csaf::feed::Syncs,
-
     /// The image author's VEX statements (OpenVEX or CSAF VEX); repeatable. Their
     /// `not_affected` / `known_not_affected` statements suppress the findings they match.
     #[arg(long, value_name = "FILE")]
     pub vex: Vec<PathBuf>,
+}
+
+/// The scanner's options: the judgement's flags, the repository flags every repository scanner
+/// shares, and the run's feed syncs.
+#[derive(Debug, Clone, Default, clap::Args)]
+pub struct Options {
+    #[command(flatten)]
+    pub advisory: AdvisoryArgs,
+
+    /// The syncs of `--csaf-vex` feed URLs, one per URL for the whole run (not a flag).
+    #[arg(skip)]
+    pub csaf_feeds: csaf::feed::Syncs,
 
     #[command(flatten)]
     pub repos: repos::RepoOptions,
@@ -184,7 +195,7 @@ pub fn scan(root: &Root, scan_type: &str, options: &Options) -> Result<Outcome, 
     let os = OsRelease::read(root);
     let selection = Selection {
         all_types: scan_type == "all",
-        min_severity: options.min_severity.map(MinSeverity::severity),
+        min_severity: options.advisory.min_severity.map(MinSeverity::severity),
     };
     let mut warnings: Vec<ScanWarning> = installed
         .errors
@@ -206,7 +217,7 @@ pub fn scan(root: &Root, scan_type: &str, options: &Options) -> Result<Outcome, 
 
     // updateinfo: the files given (--updateinfo), the repositories given (--repo), and the
     // image's own repositories when no feed at all was given.
-    if !options.updateinfo.is_empty() {
+    if !options.advisory.updateinfo.is_empty() {
         let activity = ModuleActivity {
             states: states.clone(),
             available: None,
@@ -224,7 +235,7 @@ pub fn scan(root: &Root, scan_type: &str, options: &Options) -> Result<Outcome, 
             modules: &activity,
             selection,
         };
-        for path in &options.updateinfo {
+        for path in &options.advisory.updateinfo {
             let s = judge.file(&path.display().to_string(), path, false, &mut findings, &mut warnings);
             release::check_updateinfo(&s, os.as_ref(), &mut warnings);
             sources.push(SourceReport {
@@ -237,7 +248,9 @@ pub fn scan(root: &Root, scan_type: &str, options: &Options) -> Result<Outcome, 
             });
         }
     }
-    let feeds_given = !options.updateinfo.is_empty() || !options.oval.is_empty() || !options.csaf_vex.is_empty();
+    let feeds_given = !options.advisory.updateinfo.is_empty()
+        || !options.advisory.oval.is_empty()
+        || !options.advisory.csaf_vex.is_empty();
     if !options.repos.repos.is_empty() || !feeds_given {
         match repos::judge_repositories(
             root,
@@ -268,14 +281,14 @@ pub fn scan(root: &Root, scan_type: &str, options: &Options) -> Result<Outcome, 
     }
 
     let mut undecided = Vec::new();
-    for path in &options.oval {
+    for path in &options.advisory.oval {
         let r = oval::judge_file(
             root,
             path,
             &installed,
             &states,
             selection,
-            options.oval_strict,
+            options.advisory.oval_strict,
             os.as_ref(),
         );
         warnings.extend(r.warnings);
@@ -292,15 +305,15 @@ pub fn scan(root: &Root, scan_type: &str, options: &Options) -> Result<Outcome, 
     }
 
     let mut csaf_products = None;
-    if !options.csaf_vex.is_empty() {
+    if !options.advisory.csaf_vex.is_empty() {
         let r = csaf::judge_sources(
             root,
-            &options.csaf_vex,
-            options.repository_to_cpe.as_deref(),
+            &options.advisory.csaf_vex,
+            options.advisory.repository_to_cpe.as_deref(),
             &installed,
             os.as_ref(),
             selection,
-            options.ignore_unfixed,
+            options.advisory.ignore_unfixed,
             csaf::FeedAccess {
                 syncs: &options.csaf_feeds,
                 cache_dir: options.repos.cache_dir.as_deref(),
@@ -341,8 +354,8 @@ pub fn scan(root: &Root, scan_type: &str, options: &Options) -> Result<Outcome, 
 
     let mut findings: Vec<Finding> = findings.into_values().collect();
     // The image author's word last: it suppresses what the feeds found, whichever feed.
-    let author_vex = (!options.vex.is_empty()).then(|| {
-        let statements = author_vex::read_files(&options.vex, &mut warnings);
+    let author_vex = (!options.advisory.vex.is_empty()).then(|| {
+        let statements = author_vex::read_files(&options.advisory.vex, &mut warnings);
         author_vex::apply(statements, &mut findings, &installed)
     });
     report::sort_findings(&mut findings);
@@ -357,7 +370,7 @@ pub fn scan(root: &Root, scan_type: &str, options: &Options) -> Result<Outcome, 
         sources,
         warnings,
         undecided,
-        min_severity: options.min_severity.map(|m| m.severity().to_string()),
+        min_severity: options.advisory.min_severity.map(|m| m.severity().to_string()),
         active_modules,
         csaf_products,
         author_vex,
