@@ -10,7 +10,7 @@
 #   ROUNDS=N   rounds of every measurement (default 3); medians and ranges are printed
 #   CHECKS=C   --checks (default verify,updates,advisories: all three)
 #   needs: cargo, rpm, rpmbuild, createrepo_c, modifyrepo_c, python3, tar, umoci, skopeo,
-#          docker-registry (Debian's, distribution 2.8)
+#          docker-registry (Debian's, distribution 2.8), GNU time (/usr/bin/time)
 #
 # The images: one root of 20 small packages (rpmbuild, installed by `rpm --root`, 80 files of
 # 1-8 KiB, one of them changed afterwards so the file check finds it), made into one gzip
@@ -39,13 +39,20 @@
 # runs, "Cause": "none" by reference in the re-scan; IMAGES records in the state's
 # by-reference/. The summary: images per minute of the fresh 1-process and the 2-process
 # runs (medians, ranges), their ratio, and the state store's cost per image: the median of
-# each round's (fresh - no state) / IMAGES and (re-scan - no state) / IMAGES.
+# each round's (fresh - no state) / IMAGES and (re-scan - no state) / IMAGES; the wall and
+# CPU (user + system, both processes for the 2-process runs) times beside them.
+#
+# Where the time goes: image-scan keeps each image's package database and /etc in a spool
+# folder under $TMPDIR (SQLite reads a file), made and removed per image. On a busy ext4 /tmp
+# those file-system operations, not CPU, are most of an image's wall time (compare the CPU
+# line), which is why two processes on two cores can gain more than 2x. TMPDIR=/dev/shm
+# moves the spool to tmpfs, but also this script's folder (and so the state's fsyncs).
 #
 # Everything is made in one mktemp folder, removed (and the registry stopped, by its pid) when
 # the script ends; BENCH_KEEP=1 keeps the folder.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-for tool in cargo rpm rpmbuild createrepo_c modifyrepo_c python3 tar umoci skopeo docker-registry; do
+for tool in cargo rpm rpmbuild createrepo_c modifyrepo_c python3 tar umoci skopeo docker-registry /usr/bin/time; do
   command -v "$tool" >/dev/null || { echo "rescan: $tool is missing" >&2; exit 2; }
 done
 images=${IMAGES:-200}
@@ -245,11 +252,16 @@ PY
 scan() { # $1 = report name (in $work/out), then image-scan's extra arguments
   local name=$1
   shift
-  "$bin/image-scan" --images-from "$list" --tls-verify=false --checks "$checks" \
+  /usr/bin/time -f '%U %S' -o "$work/out/$name.cpu" \
+    "$bin/image-scan" --images-from "$list" --tls-verify=false --checks "$checks" \
     --no-image-repos --repo "bench=$repo" --cache-dir "$work/cache" --format json "$@" \
     > "$work/out/$name.json" 2> "$work/out/$name.err"
 }
 now_ms() { echo $(($(date +%s%N) / 1000000)); }
+cpu_ms() { # the user + system CPU of the runs named, in ms
+  local name
+  for name in "$@"; do cat "$work/out/$name.cpu"; done | awk '{ s += $1 + $2 } END { printf "%d", s * 1000 }'
+}
 # $1 = run name, $2 = expect (none|first|rescan), $3 = state dir or -, then extra arguments
 one() {
   local name=$1 expect=$2 state=$3 t0 t1 rc=0
@@ -290,7 +302,8 @@ for ((r = 1; r <= rounds; r++)); do
   split=$(python3 "$work/check.py" "$list" "$checks" first "$work/state2-r$r" \
     "$work/out/r$r-shard0.json" "$work/out/r$r-shard1.json")
   t_two=$((t1 - t0))
-  echo "$r $t_none $t_fresh $t_rescan $t_two" >> "$times"
+  echo "$r $t_none $t_fresh $t_rescan $t_two $(cpu_ms "r$r-nostate") $(cpu_ms "r$r-fresh") $(cpu_ms "r$r-rescan")" \
+    "$(cpu_ms "r$r-shard0" "r$r-shard1")" >> "$times"
   echo "rescan: round $r: no state $t_none ms, fresh state $t_fresh ms, re-scan $t_rescan ms," \
     "2 processes $t_two ms ($split subjects)" >&2
   if [ -z "${BENCH_KEEP:-}" ]; then rm -rf "$work/state-r$r" "$work/state2-r$r" "$work"/out/r"$r"-*; fi
@@ -301,7 +314,7 @@ python3 - "$times" "$images" "$rounds" "$checks" "$(nproc)" "$load" <<'PY'
 import statistics, sys
 path, n, rounds, checks, cores, load = sys.argv[1], int(sys.argv[2]), sys.argv[3], sys.argv[4], sys.argv[5], sys.argv[6]
 rows = [list(map(int, l.split()))[1:] for l in open(path)]
-none, fresh, rescan, two = ([r[i] for r in rows] for i in range(4))
+none, fresh, rescan, two, cpu_none, cpu_fresh, cpu_rescan, cpu_two = ([r[i] for r in rows] for i in range(8))
 med = statistics.median
 def rate(ms):
     return n * 60000 / ms
@@ -315,8 +328,10 @@ def wall(ts):
     return f"{med(ts) / 1000:.2f} s ({min(ts) / 1000:.2f}-{max(ts) / 1000:.2f})"
 print(f"== {n} images, checks {checks}, {rounds} rounds, {cores} cores, load average {load}")
 print(f"   wall: no state {wall(none)}, fresh state {wall(fresh)}, re-scan {wall(rescan)}, 2 processes {wall(two)}")
+print(f"   CPU (user + sys, all processes): no state {wall(cpu_none)}, fresh state {wall(cpu_fresh)},"
+      f" re-scan {wall(cpu_rescan)}, 2 processes {wall(cpu_two)}")
 print(f"1 process: {per_min(fresh)}  (--state, fresh; without --state {per_min(none)})")
-print(f"2 processes: {per_min(two)}, ratio {rate(med(two)) / rate(med(fresh)):.2f}x")
+print(f"2 processes: {per_min(two)}, ratio {rate(med(two)) / rate(med(fresh)):.2f}x  (of 1 process, fresh state)")
 print(f"state store: {overhead(fresh)} fresh, {overhead(rescan)} re-scan"
       f"  (of {med(none) / n:.1f} ms/image without --state)")
 PY

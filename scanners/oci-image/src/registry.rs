@@ -212,6 +212,26 @@ fn transient(f: &Fail) -> bool {
             || f.message.contains("HTTP status 429"))
 }
 
+/// The roots a registry with its own CA files is checked against: the Mozilla roots built in
+/// (the ones every other connection trusts, so a private CA adds to them and never replaces
+/// them, also in a `FROM scratch` image with no system bundle) and each CA file's certificates.
+fn roots_with(extra: &[(PathBuf, Vec<u8>)]) -> Result<Vec<ureq::tls::Certificate<'static>>, Fail> {
+    let mut certs: Vec<ureq::tls::Certificate<'static>> = webpki_root_certs::TLS_SERVER_ROOT_CERTS
+        .iter()
+        .map(|der| ureq::tls::Certificate::from_der(der.as_ref()).to_owned())
+        .collect();
+    for (file, pem) in extra {
+        for item in ureq::tls::parse_pem(pem) {
+            match item {
+                Ok(ureq::tls::PemItem::Certificate(c)) => certs.push(c.to_owned()),
+                Ok(_) => {}
+                Err(e) => return Err(fail(ErrorKind::Malformed, format!("CA file {}: {e}", file.display()))),
+            }
+        }
+    }
+    Ok(certs)
+}
+
 /// PEM certificates of `*.crt` files in a directory, with their file names.
 fn ca_files(dir: &std::path::Path) -> Vec<(PathBuf, Vec<u8>)> {
     let Ok(rd) = std::fs::read_dir(dir) else {
@@ -298,21 +318,7 @@ fn agent_config(
         tls = tls.client_cert(Some(client));
     }
     if !extra.is_empty() {
-        let mut certs = Vec::new();
-        let system = std::fs::read("/etc/ssl/certs/ca-certificates.crt").unwrap_or_default();
-        for (file, pem) in std::iter::once((PathBuf::new(), system)).chain(extra) {
-            for item in ureq::tls::parse_pem(&pem) {
-                match item {
-                    Ok(ureq::tls::PemItem::Certificate(c)) => certs.push(c.to_owned()),
-                    Ok(_) => {}
-                    Err(e) if !file.as_os_str().is_empty() => {
-                        return Err(fail(ErrorKind::Malformed, format!("CA file {}: {e}", file.display())))
-                    }
-                    Err(_) => {}
-                }
-            }
-        }
-        tls = tls.root_certs(ureq::tls::RootCerts::new_with_certs(&certs));
+        tls = tls.root_certs(ureq::tls::RootCerts::new_with_certs(&roots_with(&extra)?));
     }
     let tls = tls.build();
     let (connect, response, total) = (options.connect_timeout, options.response_timeout, options.total_timeout);
@@ -721,6 +727,39 @@ pub fn fuzz_challenge(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn pem_of(der: &[u8]) -> Vec<u8> {
+        use base64::Engine;
+        let b64 = base64::engine::general_purpose::STANDARD.encode(der);
+        let lines: Vec<&str> = b64
+            .as_bytes()
+            .chunks(64)
+            .map(|c| std::str::from_utf8(c).unwrap())
+            .collect();
+        format!(
+            "-----BEGIN CERTIFICATE-----\n{}\n-----END CERTIFICATE-----\n",
+            lines.join("\n")
+        )
+        .into_bytes()
+    }
+
+    #[test]
+    fn a_registrys_own_ca_adds_to_the_built_in_roots() {
+        // Any DER certificate stands for the private CA: the last built-in one, so the test
+        // needs no file; it must appear once more at the end, after every built-in root.
+        let built_in = webpki_root_certs::TLS_SERVER_ROOT_CERTS;
+        let private = built_in[built_in.len() - 1].as_ref();
+        let roots = roots_with(&[(PathBuf::from("ca.crt"), pem_of(private))]).unwrap();
+        assert_eq!(roots.len(), built_in.len() + 1);
+        for (got, want) in roots.iter().zip(built_in) {
+            assert_eq!(got.der(), want.as_ref());
+        }
+        assert_eq!(roots.last().unwrap().der(), private);
+        // A CA file that is not PEM is an error naming it, not a silently smaller trust set.
+        let bad = b"-----BEGIN CERTIFICATE-----\n!!!!\n-----END CERTIFICATE-----\n".to_vec();
+        let e = roots_with(&[(PathBuf::from("/certs.d/r/bad.crt"), bad)]).unwrap_err();
+        assert!(format!("{e:?}").contains("/certs.d/r/bad.crt"), "{e:?}");
+    }
 
     #[test]
     fn challenges() {
