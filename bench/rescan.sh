@@ -10,7 +10,7 @@
 #   ROUNDS=N   rounds of every measurement (default 3); medians and ranges are printed
 #   CHECKS=C   --checks (default verify,updates,advisories: all three)
 #   needs: cargo, rpm, rpmbuild, createrepo_c, modifyrepo_c, python3, tar, umoci, skopeo,
-#          docker-registry (Debian's, distribution 2.8), GNU time (/usr/bin/time)
+#          docker-registry (Debian's, distribution 2.8), GNU time (/usr/bin/time), pgrep
 #
 # The images: one root of 20 small packages (rpmbuild, installed by `rpm --root`, 80 files of
 # 1-8 KiB, one of them changed afterwards so the file check finds it), made into one gzip
@@ -26,7 +26,8 @@
 # A warm-up run (no --state) fills one --cache-dir that every later run shares, so the
 # repository's metadata is read from the cache, not downloaded and parsed into it: what is
 # measured is opening each image from the registry, the three checks and the reports (and the
-# state store). Each round then times, one after another on the same list:
+# state store). Each round then times, one after another on the same list (the no-state run
+# first in odd rounds and last in even ones, so that a drift of the load favours neither):
 #   no state   1 process, no --state;
 #   fresh      1 process, --state of an empty folder (every subject a first scan);
 #   re-scan    1 process, --state that the fresh run just filled (every subject compared with
@@ -42,17 +43,26 @@
 # each round's (fresh - no state) / IMAGES and (re-scan - no state) / IMAGES; the wall and
 # CPU (user + system, both processes for the 2-process runs) times beside them.
 #
-# Where the time goes: image-scan keeps each image's package database and /etc in a spool
-# folder under $TMPDIR (SQLite reads a file), made and removed per image. On a busy ext4 /tmp
-# those file-system operations, not CPU, are most of an image's wall time (compare the CPU
-# line), which is why two processes on two cores can gain more than 2x. TMPDIR=/dev/shm
-# moves the spool to tmpfs, but also this script's folder (and so the state's fsyncs).
+# Where the time goes: most of an image's wall time is not CPU (compare the CPU line). The
+# process waits on the registry (a handful of requests an image, over loopback) and on the file
+# system: image-scan keeps each image's package database and /etc in a spool folder under
+# $TMPDIR (SQLite reads a file), made and removed per image, and on a busy ext4 /tmp those
+# creates, links and unlinks cost from a few to ~30 ms an image. So two processes on two
+# cores can gain 2x or more, and the figures move with the machine's load. TMPDIR=/dev/shm
+# puts the spool on tmpfs, and this script's folder too (the state's fsyncs become free).
+#
+# Two runs on this 2-core machine, shared with other builds (load average 3.5-3.9 and
+# 4.6-5.7), release build, ROUNDS=3: 1 process 2,230 and 1,020 images/min, 2 processes 4,734
+# and 2,326 (2.12x, 2.28x); the state store +2.6 / +7.4 ms/image fresh and +3.2 / +11.6
+# ms/image re-scan in wall time (of 25 / 53 ms/image without it), but only +0.8-1.1 ms/image
+# of CPU in both (of ~10): the rest of its cost is waiting on the disk (each record written,
+# fsynced and renamed), which a busy disk makes long.
 #
 # Everything is made in one mktemp folder, removed (and the registry stopped, by its pid) when
 # the script ends; BENCH_KEEP=1 keeps the folder.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-for tool in cargo rpm rpmbuild createrepo_c modifyrepo_c python3 tar umoci skopeo docker-registry /usr/bin/time; do
+for tool in cargo rpm rpmbuild createrepo_c modifyrepo_c python3 tar umoci skopeo docker-registry pgrep /usr/bin/time; do
   command -v "$tool" >/dev/null || { echo "rescan: $tool is missing" >&2; exit 2; }
 done
 images=${IMAGES:-200}
@@ -68,10 +78,15 @@ bin="$CARGO_TARGET_DIR/x86_64-unknown-linux-gnu/release"
 work=$(mktemp -d)
 registry_pid=""
 scan_pids=()
+kill_tree() { # a process this script started, and its children (the shard runs' image-scan)
+  local c
+  for c in $(pgrep -P "$1" 2>/dev/null); do kill_tree "$c"; done
+  kill "$1" 2>/dev/null || true
+}
 cleanup() {
   local p
   for p in "${scan_pids[@]}" $registry_pid; do
-    kill "$p" 2>/dev/null || true
+    kill_tree "$p"
     wait "$p" 2>/dev/null || true
   done
   # BENCH_KEEP=1 keeps the root, the layout, the lists and the reports for a closer look.
@@ -281,12 +296,13 @@ echo "rescan: warm-up (fills --cache-dir): $elapsed ms, $images subjects success
 times="$work/times.txt"
 : > "$times"
 for ((r = 1; r <= rounds; r++)); do
-  one "r$r-nostate" none -
-  t_none=$elapsed
+  # The run without --state before the two with it in odd rounds, after them in even ones.
+  if [ $((r % 2)) = 1 ]; then one "r$r-nostate" none -; t_none=$elapsed; fi
   one "r$r-fresh" first "$work/state-r$r" --state "$work/state-r$r"
   t_fresh=$elapsed
   one "r$r-rescan" rescan "$work/state-r$r" --state "$work/state-r$r"
   t_rescan=$elapsed
+  if [ $((r % 2)) = 0 ]; then one "r$r-nostate" none -; t_none=$elapsed; fi
   t0=$(now_ms)
   scan "r$r-shard0" --state "$work/state2-r$r" --shard 0/2 &
   scan_pids=($!)
@@ -321,8 +337,8 @@ def rate(ms):
 def per_min(ts):
     rs = sorted(rate(t) for t in ts)
     return f"{med(rs):,.0f} images/min ({rs[0]:,.0f}-{rs[-1]:,.0f})"
-def overhead(ts):
-    d = sorted((t - b) / n for t, b in zip(ts, none))
+def overhead(ts, base=none):
+    d = sorted((t - b) / n for t, b in zip(ts, base))
     return f"{med(d):+.1f} ms/image ({d[0]:+.1f} to {d[-1]:+.1f})"
 def wall(ts):
     return f"{med(ts) / 1000:.2f} s ({min(ts) / 1000:.2f}-{max(ts) / 1000:.2f})"
@@ -334,4 +350,6 @@ print(f"1 process: {per_min(fresh)}  (--state, fresh; without --state {per_min(n
 print(f"2 processes: {per_min(two)}, ratio {rate(med(two)) / rate(med(fresh)):.2f}x  (of 1 process, fresh state)")
 print(f"state store: {overhead(fresh)} fresh, {overhead(rescan)} re-scan"
       f"  (of {med(none) / n:.1f} ms/image without --state)")
+print(f"   its CPU: {overhead(cpu_fresh, cpu_none)} fresh, {overhead(cpu_rescan, cpu_none)} re-scan"
+      f"  (of {med(cpu_none) / n:.1f} ms/image without --state)")
 PY
