@@ -139,6 +139,9 @@ fn version_fits_stream(version: &str, stream: &str) -> bool {
 /// tells a fix's module stream in documents that do not name it (rule 5 above).
 type ModuleBuilds<'d> = HashMap<&'d str, Vec<&'d Component>>;
 
+/// The fixed binary entries by `(name, arch)`, with their advisories.
+type BinaryEntries<'d> = HashMap<(&'d str, &'d str), Vec<(&'d Component, Option<&'d str>)>>;
+
 /// Whether a fix (of `advisory`) may update installed package `p`, as dnf's modular
 /// filtering allows (rules 4 and 5 above).
 fn fix_fits(component: &Component, advisory: Option<&str>, p: &InstalledPackage, builds: &ModuleBuilds) -> bool {
@@ -260,7 +263,7 @@ pub fn judge(doc: &VexDocument, index: &ProductIndex, cx: &Context, findings: &m
         }
         // The binary entries by name.arch: a source fix covers only binaries none of them
         // names for the package's module stream.
-        let mut binary_named: HashMap<(&str, &str), Vec<(&Component, Option<&str>)>> = HashMap::new();
+        let mut binary_named: BinaryEntries = HashMap::new();
         for (e, advisory) in &fixed {
             if let (false, Some(arch)) = (e.component.is_source(), e.component.arch.as_deref()) {
                 binary_named
