@@ -43,8 +43,18 @@ pub(crate) fn rhel_root(
 ) -> TestRoot {
     let work = tempfile::tempdir().unwrap();
     let rpms = build_rpms(specs, &work.path().join("rpms"));
+    rhel_root_of(version_id, &rpms, content_sets, old_layout)
+}
+
+/// [`rhel_root`] with these already built `.rpm` files (signed ones, for OVAL).
+pub(crate) fn rhel_root_of(
+    version_id: &str,
+    rpms: &[PathBuf],
+    content_sets: Option<&[&str]>,
+    old_layout: bool,
+) -> TestRoot {
     let root = TestRoot::new();
-    root.install(&rpms, &[]);
+    root.install(rpms, &[]);
     let major = version_id.split('.').next().unwrap();
     root.write_file(
         "/etc/os-release",

@@ -14,7 +14,7 @@ mod adversarial_roots;
 mod adversarial_urls;
 mod advisories_author_vex;
 mod advisories_csaf;
-mod advisories_csaf_dnf;
+mod advisories_csaf_differential;
 mod advisories_csaf_feed;
 mod advisories_csaf_postgresql;
 mod advisories_dnf;
