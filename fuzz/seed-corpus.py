@@ -138,6 +138,43 @@ def small_sqlite(blobs, wal):
         return main + tail
 
 
+def vex_excerpt(path):
+    """A VEX document without its aarch64, ppc64le and s390x builds and debug packages."""
+    import json
+
+    with open(path, "rb") as f:
+        doc = json.load(f)
+
+    def keep(pid):
+        return not any(a in pid for a in (".aarch64", ".ppc64le", ".s390x", "debuginfo", "debugsource"))
+
+    def trim(branches):
+        out = []
+        for b in branches:
+            p = b.get("product")
+            if p and b.get("category") == "product_version" and not keep(p["product_id"]):
+                continue
+            if "branches" in b:
+                b = dict(b, branches=trim(b["branches"]))
+                if not b["branches"] and not p:
+                    continue
+            out.append(b)
+        return out
+
+    tree = doc["product_tree"]
+    tree["branches"] = trim(tree["branches"])
+    tree["relationships"] = [r for r in tree["relationships"] if keep(r["product_reference"])]
+    for v in doc["vulnerabilities"]:
+        for k, ids in v["product_status"].items():
+            v["product_status"][k] = [i for i in ids if keep(i)]
+        for item, key in [(r, "product_ids") for r in v.get("remediations", [])] + [
+            (t, "product_ids") for t in v.get("threats", [])
+        ] + [(s, "products") for s in v.get("scores", [])] + [(f, "product_ids") for f in v.get("flags", [])]:
+            if key in item:
+                item[key] = [i for i in item[key] if keep(i)]
+    return json.dumps(doc, indent=2).encode()
+
+
 def main():
     if os.path.isdir(CORPUS):
         # Keep what earlier runs found; the seeds are added again.
@@ -216,6 +253,12 @@ def main():
         if f.startswith("cve-") and f.endswith(".json"):
             put_file("csaf_vex", fixture("vex", f), f)
             put_file("author_vex", fixture("vex", f), f)
+    # cve-2023-2454 (1.6 MB, over MAX_SEED and -max_len) as an excerpt: its x86_64, noarch
+    # and src builds without debuginfo, every id list cut to match (module builds, the
+    # postgresql:15/postgresql component and all statuses kept).
+    excerpt = vex_excerpt(fixture("vex", "cve-2023-2454.json"))
+    put("csaf_vex", "cve-2023-2454-x86_64-excerpt.json", excerpt)
+    put("author_vex", "cve-2023-2454-x86_64-excerpt.json", excerpt)
     put("author_vex", "openvex-not-affected.json", OPENVEX.encode())
     # Inputs the fixtures do not hold, in the layouts distributions ship.
     put("metalink", "fedora.metalink", METALINK.encode())

@@ -43,8 +43,18 @@ pub(crate) fn rhel_root(
 ) -> TestRoot {
     let work = tempfile::tempdir().unwrap();
     let rpms = build_rpms(specs, &work.path().join("rpms"));
+    rhel_root_of(version_id, &rpms, content_sets, old_layout)
+}
+
+/// [`rhel_root`] with these already built `.rpm` files (signed ones, for OVAL).
+pub(crate) fn rhel_root_of(
+    version_id: &str,
+    rpms: &[PathBuf],
+    content_sets: Option<&[&str]>,
+    old_layout: bool,
+) -> TestRoot {
     let root = TestRoot::new();
-    root.install(&rpms, &[]);
+    root.install(rpms, &[]);
     let major = version_id.split('.').next().unwrap();
     root.write_file(
         "/etc/os-release",
@@ -70,7 +80,7 @@ pub(crate) fn rhel_root(
     root
 }
 
-fn options(sources: &[&str], mapping: bool) -> Options {
+pub(crate) fn options(sources: &[&str], mapping: bool) -> Options {
     Options {
         advisory: AdvisoryArgs {
             csaf_vex: sources.iter().map(|s| fixture(s)).collect(),
@@ -81,7 +91,7 @@ fn options(sources: &[&str], mapping: bool) -> Options {
     }
 }
 
-fn scan(root: &TestRoot, options: &Options) -> Result<atomic_protocol::Outcome, String> {
+pub(crate) fn scan(root: &TestRoot, options: &Options) -> Result<atomic_protocol::Outcome, String> {
     security_advisories::scan(&Root::new(root.path()).unwrap(), "security", options).map_err(|e| e.0)
 }
 
@@ -109,18 +119,45 @@ pub(crate) fn shown(o: &atomic_protocol::Outcome) -> Shown {
     out
 }
 
-/// An installed package as the oracle sees it: name, EVR, arch, source name.
-struct Inst<'a>(&'a str, &'a str, &'a str, &'a str);
+/// An installed package as the oracle sees it: name, EVR, arch, source name, and the
+/// `MODULE:STREAM` of its MODULARITYLABEL for a module build.
+pub(crate) struct Inst<'a>(pub &'a str, pub &'a str, pub &'a str, pub &'a str, pub Option<&'a str>);
 
 fn cpe5(cpe: &str) -> String {
     cpe.split(':').take(5).collect::<Vec<_>>().join(":")
 }
 
+/// A component as the oracle reads it: (name, `V-R` of a fixed purl, arch, `MODULE:STREAM`).
+/// From its purl `pkg:rpm/redhat/NAME[@V-R]?arch=A` (`%2B` is `+`), else from the id:
+/// `MODULE:STREAM/NAME`, or the name itself.
+fn oracle_component(id: &str, purl: Option<&str>) -> (String, Option<String>, Option<String>, Option<String>) {
+    match purl {
+        Some(purl) => {
+            let rest = purl.strip_prefix("pkg:rpm/redhat/").unwrap();
+            let (nv, q) = rest.split_once('?').unwrap_or((rest, ""));
+            let (name, vr) = match nv.split_once('@') {
+                Some((n, v)) => (n, Some(v.replace("%2B", "+"))),
+                None => (nv, None),
+            };
+            let arch = q.split('&').find_map(|kv| kv.strip_prefix("arch=")).map(str::to_string);
+            (name.to_string(), vr, arch, None)
+        }
+        None => match id.split_once('/') {
+            Some((module, name)) if module.contains(':') => (name.to_string(), None, None, Some(module.to_string())),
+            _ => (id.to_string(), None, None, None),
+        },
+    }
+}
+
 /// The plain reading of a VEX document for an image of these CPEs (compared on their first
 /// five colon-separated fields, `cpe:/o:redhat:enterprise_linux:9`) and these packages:
 /// fixed entries by name and arch with an older installed EVR; known_affected by binary or
-/// source name, status from the remediation naming the id. No EUS rule here.
-fn oracle(doc: &Value, image_cpes: &[&str], installed: &[Inst]) -> Shown {
+/// source name, status from the remediation naming the id. No EUS rule here. Module streams:
+/// a build whose release has `.module+` only for a package with a stream, and then only when
+/// its RHSA's build of the module's own package has the stream's version (`postgresql`
+/// 12.15 for `postgresql:12`) or the RHSA has none; a plain build only for a package without
+/// one; a `MODULE:STREAM/NAME` component only for packages of that stream.
+pub(crate) fn oracle(doc: &Value, image_cpes: &[&str], installed: &[Inst]) -> Shown {
     let image: BTreeSet<String> = image_cpes.iter().map(|c| cpe5(c)).collect();
     let mut products = BTreeMap::new();
     let mut components = BTreeMap::new();
@@ -134,7 +171,8 @@ fn oracle(doc: &Value, image_cpes: &[&str], installed: &[Inst]) -> Shown {
                     products.insert(id, helper["cpe"].as_str().unwrap().to_string());
                 }
                 Some("product_version") => {
-                    components.insert(id, helper["purl"].as_str().unwrap().to_string());
+                    let c = oracle_component(&id, helper["purl"].as_str());
+                    components.insert(id, c);
                 }
                 _ => {}
             }
@@ -163,6 +201,10 @@ fn oracle(doc: &Value, image_cpes: &[&str], installed: &[Inst]) -> Shown {
                 .iter()
                 .find(|r| r["category"] == cat && r["product_ids"].as_array().unwrap().iter().any(|i| i == id))
         };
+        let rhsa_of = |id: &str| {
+            let url = remediation(id, "vendor_fix").unwrap()["url"].as_str().unwrap();
+            url.rsplit('/').next().unwrap().to_string()
+        };
         let status = &v["product_status"];
         let ids = |k: &str| -> Vec<String> {
             status
@@ -175,26 +217,52 @@ fn oracle(doc: &Value, image_cpes: &[&str], installed: &[Inst]) -> Shown {
             let (c, p) = &joints[id];
             image.contains(&cpe5(&products[p])).then(|| components[c].clone())
         };
+        let is_module_build = |vr: &str| vr.contains(".module+");
+        // RHSA → (name, version) of the module builds it fixes in the image's products.
+        let mut rhsa_builds: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
+        for id in ids("fixed") {
+            if let Some((name, Some(vr), _, _)) = in_image(&id) {
+                if is_module_build(&vr) {
+                    let version = vr.split('-').next().unwrap().to_string();
+                    rhsa_builds.entry(rhsa_of(&id)).or_default().push((name, version));
+                }
+            }
+        }
         let mut rows = Vec::new();
         let mut covered = BTreeSet::new();
-        // purl: pkg:rpm/redhat/NAME@V-R?arch=A
         let mut fixes: BTreeMap<String, (Evr, String)> = BTreeMap::new();
         for id in ids("fixed") {
-            let Some(purl) = in_image(&id) else { continue };
-            let rest = purl.strip_prefix("pkg:rpm/redhat/").unwrap();
-            let (nv, q) = rest.split_once('?').unwrap();
-            let (name, vr) = nv.split_once('@').unwrap();
-            let arch = q.strip_prefix("arch=").unwrap();
+            let Some((name, Some(vr), Some(arch), _)) = in_image(&id) else {
+                continue;
+            };
+            let rhsa = rhsa_of(&id);
             for p in installed.iter().filter(|p| p.0 == name && p.2 == arch) {
+                let fits = match p.4 {
+                    None => !is_module_build(&vr),
+                    Some(label) => {
+                        let (module, stream) = label.split_once(':').unwrap();
+                        let own: Vec<&String> = rhsa_builds
+                            .get(&rhsa)
+                            .into_iter()
+                            .flatten()
+                            .filter(|(n, _)| n == module)
+                            .map(|(_, v)| v)
+                            .collect();
+                        is_module_build(&vr)
+                            && (own.is_empty()
+                                || own.iter().any(|v| *v == stream || v.starts_with(&format!("{stream}."))))
+                    }
+                };
+                if !fits {
+                    continue;
+                }
                 let nevra = format!("{}-{}.{}", p.0, p.1, p.2);
                 covered.insert(nevra.clone());
-                let fixed = Evr::parse(vr);
+                let fixed = Evr::parse(&vr);
                 if Evr::parse(p.1) < fixed {
-                    let url = remediation(&id, "vendor_fix").unwrap()["url"].as_str().unwrap();
-                    let rhsa = url.rsplit('/').next().unwrap().to_string();
                     let e = fixes.entry(nevra).or_insert((fixed.clone(), rhsa.clone()));
                     if fixed < e.0 {
-                        *e = (fixed, rhsa);
+                        *e = (fixed, rhsa.clone());
                     }
                 }
             }
@@ -203,13 +271,9 @@ fn oracle(doc: &Value, image_cpes: &[&str], installed: &[Inst]) -> Shown {
             rows.push((nevra, "fixed".to_string(), Some(rhsa), Some(evr.dnf_text())));
         }
         for id in ids("known_affected") {
-            let Some(purl) = in_image(&id) else { continue };
-            let name = purl
-                .strip_prefix("pkg:rpm/redhat/")
-                .unwrap()
-                .split(['?', '@'])
-                .next()
-                .unwrap();
+            let Some((name, _, _, module)) = in_image(&id) else {
+                continue;
+            };
             let st = match (remediation(&id, "no_fix_planned"), remediation(&id, "none_available")) {
                 (Some(r), _) if r["details"] == "Out of support scope" => "out_of_support",
                 (Some(_), _) => "will_not_fix",
@@ -217,6 +281,9 @@ fn oracle(doc: &Value, image_cpes: &[&str], installed: &[Inst]) -> Shown {
                 _ => "affected",
             };
             for p in installed.iter().filter(|p| p.0 == name || p.3 == name) {
+                if module.is_some() && module.as_deref() != p.4 {
+                    continue;
+                }
                 let nevra = format!("{}-{}.{}", p.0, p.1, p.2);
                 if covered.insert(nevra.clone()) {
                     rows.push((nevra, st.to_string(), None, None));
@@ -231,7 +298,7 @@ fn oracle(doc: &Value, image_cpes: &[&str], installed: &[Inst]) -> Shown {
     out
 }
 
-fn doc(p: &str) -> Value {
+pub(crate) fn doc(p: &str) -> Value {
     serde_json::from_slice(&fs::read(fixture(p)).unwrap()).unwrap()
 }
 
@@ -276,10 +343,10 @@ fn rhel9_main_stream_older_expat_is_fixed_by_its_rhsa() {
         "cpe:/a:redhat:enterprise_linux:9::appstream",
     ];
     let installed = [
-        Inst("expat", "2.5.0-2.el9", "x86_64", "expat"),
-        Inst("expat-devel", "2.5.0-3.el9_5.1", "x86_64", "expat"),
-        Inst("expat", "2.5.0-4.el9", "i686", "expat"),
-        Inst("wireshark-cli", "3.4.10-7.el9", "x86_64", "wireshark"),
+        Inst("expat", "2.5.0-2.el9", "x86_64", "expat", None),
+        Inst("expat-devel", "2.5.0-3.el9_5.1", "x86_64", "expat", None),
+        Inst("expat", "2.5.0-4.el9", "i686", "expat", None),
+        Inst("wireshark-cli", "3.4.10-7.el9", "x86_64", "wireshark", None),
     ];
     let mut theirs = oracle(&doc(EXPAT), &image, &installed);
     theirs.extend(oracle(&doc(WIRESHARK), &image, &installed));
@@ -358,8 +425,8 @@ fn rhel8_will_not_fix_through_the_source_name_and_ignore_unfixed() {
         "cpe:/a:redhat:enterprise_linux:8::appstream",
     ];
     let installed = [
-        Inst("expat", "2.2.5-15.el8", "x86_64", "expat"),
-        Inst("mingw32-expat", "2.2.5-3.el8", "noarch", "mingw-expat"),
+        Inst("expat", "2.2.5-15.el8", "x86_64", "expat", None),
+        Inst("mingw32-expat", "2.2.5-3.el8", "noarch", "mingw-expat", None),
     ];
     assert_eq!(shown(&o), oracle(&doc(EXPAT), &image, &installed));
     assert_eq!(o.vulnerabilities[0].custom["Status"], "fixed");
@@ -434,7 +501,7 @@ fn rhel7_expat_is_out_of_support_by_the_os_release() {
         oracle(
             &doc(EXPAT),
             &image,
-            &[Inst("expat", "2.1.0-15.el7_9", "x86_64", "expat")]
+            &[Inst("expat", "2.1.0-15.el7_9", "x86_64", "expat", None)]
         )
     );
     let v = &o.vulnerabilities[0];
@@ -494,7 +561,11 @@ fn an_eus_image_takes_its_own_streams_fix() {
     ];
     assert_eq!(
         shown(&o),
-        oracle(&doc(EXPAT), &image, &[Inst("expat", "2.5.0-2.el9", "x86_64", "expat")])
+        oracle(
+            &doc(EXPAT),
+            &image,
+            &[Inst("expat", "2.5.0-2.el9", "x86_64", "expat", None)]
+        )
     );
     assert_eq!(
         o.scan_results["CSAF VEX Products"]["Main-stream CPEs also matched where the stream has no fix"],

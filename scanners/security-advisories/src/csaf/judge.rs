@@ -20,8 +20,19 @@
 //!    → `will_not_fix`, "Out of support scope" → `out_of_support`; `none_available`
 //!    "Deferred" → `fix_deferred`, "Affected" (or none) → `affected`; `under_investigation`
 //!    → `under_investigation`. A package that a fix already covers (2) is not listed again.
-//! 4. `known_not_affected` reports nothing. A component of a module stream (`rpmmod=`) counts
-//!    only for installed packages of that module `name:stream` (their `MODULARITYLABEL`).
+//! 4. `known_not_affected` reports nothing. A component of a module stream (`rpmmod=`, or an
+//!    id `MODULE:STREAM/NAME`) counts only for installed packages of that module `name:stream`
+//!    (their `MODULARITYLABEL`).
+//! 5. **Module streams of fixes without `rpmmod`** (older documents, cve-2023-2454): as dnf's
+//!    modular filtering, a module build (release `.module+el…`) fixes only packages installed
+//!    from a module stream, and a plain build only packages installed outside modules. The
+//!    stream of a module build is its advisory's: Red Hat publishes one RHSA per module
+//!    stream, and the RHSA's build of the module's own package (`postgresql` of
+//!    `postgresql:12`) has the stream's version (`12.15`). So for a package installed from
+//!    `NAME:STREAM`, a module build counts when its RHSA's build of `NAME` has the version
+//!    `STREAM` or `STREAM.…`; not when that build has another version (another stream's RHSA);
+//!    and, when the RHSA has no build of `NAME` (a stream not named by a version,
+//!    `container-tools:rhel8`), it counts as if the package had one stream.
 //!
 //! Severity is the `impact` threat naming the joint id (Red Hat's Low … Critical), else the
 //! document's `aggregate_severity`; CVSS v3 is the score naming the joint id, else the first.
@@ -100,19 +111,60 @@ fn latest_of_name<'a>(installed: &'a InstalledIndex, name: &str) -> Vec<&'a Inst
     arches.into_iter().filter_map(|a| installed.latest(name, a)).collect()
 }
 
+/// `(name, stream)` of `name:stream[:version:context]`.
+fn name_stream(s: &str) -> (Option<&str>, Option<&str>) {
+    let mut it = s.split(':');
+    (it.next(), it.next())
+}
+
 /// Whether a package is of the module stream a component names (`name:stream[:…]`).
 fn module_fits(component: &Component, p: &InstalledPackage) -> bool {
     let Some(m) = &component.module else {
         return true;
     };
-    let stream = |s: &str| {
-        let mut it = s.split(':');
-        (it.next().map(str::to_string), it.next().map(str::to_string))
-    };
     match &p.modularity_label {
-        Some(label) => stream(label) == stream(m),
+        Some(label) => name_stream(label) == name_stream(m),
         None => false,
     }
+}
+
+/// Whether a stream name is the beginning of a version: `12` of `12.15`, `1.14` of `1.14.1`.
+fn version_fits_stream(version: &str, stream: &str) -> bool {
+    version
+        .strip_prefix(stream)
+        .is_some_and(|rest| rest.is_empty() || rest.starts_with('.'))
+}
+
+/// Per advisory, the module builds without `rpmmod` it fixes in the image's products: what
+/// tells a fix's module stream in documents that do not name it (rule 5 above).
+type ModuleBuilds<'d> = HashMap<&'d str, Vec<&'d Component>>;
+
+/// The fixed binary entries by `(name, arch)`, with their advisories.
+type BinaryEntries<'d> = HashMap<(&'d str, &'d str), Vec<(&'d Component, Option<&'d str>)>>;
+
+/// Whether a fix (of `advisory`) may update installed package `p`, as dnf's modular
+/// filtering allows (rules 4 and 5 above).
+fn fix_fits(component: &Component, advisory: Option<&str>, p: &InstalledPackage, builds: &ModuleBuilds) -> bool {
+    if component.module.is_some() {
+        return module_fits(component, p);
+    }
+    let Some(label) = p.modularity_label.as_deref() else {
+        return !component.is_module_build();
+    };
+    if !component.is_module_build() {
+        return false;
+    }
+    let (Some(module), Some(stream)) = name_stream(label) else {
+        return true;
+    };
+    let own: Vec<&Component> = advisory
+        .and_then(|a| builds.get(a))
+        .map(|b| b.iter().copied().filter(|c| c.name == module).collect())
+        .unwrap_or_default();
+    own.is_empty()
+        || own
+            .iter()
+            .any(|c| c.evr.as_ref().is_some_and(|e| version_fits_stream(&e.version, stream)))
 }
 
 /// `RHSA-2024:9541` from `https://access.redhat.com/errata/RHSA-2024:9541`.
@@ -189,27 +241,52 @@ pub fn judge(doc: &VexDocument, index: &ProductIndex, cx: &Context, findings: &m
 
         // 2. Fixed components, per installed name.arch.
         let mut fixes: BTreeMap<String, (&InstalledPackage, Vec<Fix>)> = BTreeMap::new();
-        let binary_named: BTreeSet<(&str, &str)> = fixed
+        let fixed: Vec<(&Entry, Option<String>)> = fixed
             .iter()
-            .filter(|e| !e.component.is_source())
-            .filter_map(|e| Some((e.component.name.as_str(), e.component.arch.as_deref()?)))
+            .map(|e| {
+                let advisory = vuln
+                    .remediations
+                    .iter()
+                    .find(|r| r.category == "vendor_fix" && r.product_ids.iter().any(|i| i == e.joint))
+                    .and_then(|r| r.url.as_deref())
+                    .map(advisory_of);
+                (e, advisory)
+            })
             .collect();
-        for e in &fixed {
+        let mut builds: ModuleBuilds = HashMap::new();
+        for (e, advisory) in &fixed {
+            if let Some(a) = advisory.as_deref() {
+                if e.component.module.is_none() && e.component.is_module_build() {
+                    builds.entry(a).or_default().push(e.component);
+                }
+            }
+        }
+        // The binary entries by name.arch: a source fix covers only binaries none of them
+        // names for the package's module stream.
+        let mut binary_named: BinaryEntries = HashMap::new();
+        for (e, advisory) in &fixed {
+            if let (false, Some(arch)) = (e.component.is_source(), e.component.arch.as_deref()) {
+                binary_named
+                    .entry((e.component.name.as_str(), arch))
+                    .or_default()
+                    .push((e.component, advisory.as_deref()));
+            }
+        }
+        let named_for = |p: &InstalledPackage| {
+            binary_named
+                .get(&(p.name.as_str(), p.arch.as_str()))
+                .is_some_and(|all| all.iter().any(|(c, a)| fix_fits(c, *a, p, &builds)))
+        };
+        for (e, advisory) in &fixed {
             let Some(evr) = &e.component.evr else {
                 continue;
             };
-            let advisory = vuln
-                .remediations
-                .iter()
-                .find(|r| r.category == "vendor_fix" && r.product_ids.iter().any(|i| i == e.joint))
-                .and_then(|r| r.url.as_deref())
-                .map(advisory_of);
             let targets: Vec<&InstalledPackage> = if e.component.is_source() {
                 cx.sources
                     .built_from(&e.component.name)
                     .iter()
                     .copied()
-                    .filter(|p| !binary_named.contains(&(p.name.as_str(), p.arch.as_str())))
+                    .filter(|p| !named_for(p))
                     .filter(|p| cx.installed.latest(&p.name, &p.arch).map(|l| l.nvra == p.nvra) == Some(true))
                     .collect()
             } else {
@@ -221,7 +298,7 @@ pub fn judge(doc: &VexDocument, index: &ProductIndex, cx: &Context, findings: &m
                     .collect()
             };
             for p in targets {
-                if !module_fits(e.component, p) {
+                if !fix_fits(e.component, advisory.as_deref(), p, &builds) {
                     continue;
                 }
                 fixes.entry(p.nevra()).or_insert((p, Vec::new())).1.push(Fix {
@@ -614,6 +691,196 @@ mod tests {
         );
         assert_eq!(run(&doc, RHEL9, vec![stream18], false).len(), 1);
         assert!(run(&doc, RHEL9, vec![stream20], false).is_empty());
+    }
+
+    /// Fixed module builds without `rpmmod`, in cve-2023-2454's shape (its RHEL 8 postgresql
+    /// builds and RHSAs; a plain RHEL 9 build; container-tools written here): each stream's
+    /// RHSA decides for its own packages only (rule 5).
+    #[test]
+    fn module_builds_without_rpmmod_keep_to_their_stream() {
+        let builds = [
+            (
+                "postgresql-0:10.23-2.module+el8.8.0+19493+5804baf6.x86_64",
+                "RHSA-2023:4539",
+            ),
+            (
+                "postgresql-0:12.15-1.module+el8.8.0+19427+d1071523.x86_64",
+                "RHSA-2023:4535",
+            ),
+            (
+                "pg_repack-0:1.4.6-3.module+el8.5.0+11354+78b3c9c5.x86_64",
+                "RHSA-2023:4535",
+            ),
+            (
+                "postgresql-0:13.11-1.module+el8.8.0+19081+0a277c66.x86_64",
+                "RHSA-2023:4527",
+            ),
+            (
+                "pg_repack-0:1.4.6-3.module+el8.5.0+11357+bcc62552.x86_64",
+                "RHSA-2023:4527",
+            ),
+            ("postgresql-0:13.11-1.el9_2.x86_64", "RHSA-2023:3714"),
+            ("podman-0:4.4.1-14.module+el8.8.0+1+aaaaaaaa.x86_64", "RHSA-2099:9"),
+        ];
+        let purls: Vec<(String, String)> = builds
+            .iter()
+            .map(|(id, _)| {
+                let c = crate::csaf::products::component_from_id(id);
+                let evr = c.evr.unwrap();
+                let purl = format!(
+                    "pkg:rpm/redhat/{}@{}-{}?arch=x86_64",
+                    c.name,
+                    evr.version,
+                    evr.release.replace('+', "%2B")
+                );
+                (id.to_string(), purl)
+            })
+            .collect();
+        let components: Vec<(&str, &str)> = purls.iter().map(|(i, p)| (i.as_str(), p.as_str())).collect();
+        let joint = |id: &str| format!("BaseOS-9.5.0.Z.MAIN:{id}");
+        let mut remediations: BTreeMap<&str, Vec<String>> = BTreeMap::new();
+        for (id, rhsa) in builds {
+            remediations.entry(rhsa).or_default().push(joint(id));
+        }
+        let vuln = json!({
+            "cve": "CVE-2023-2454",
+            "product_status": {"fixed": builds.iter().map(|(id, _)| joint(id)).collect::<Vec<_>>()},
+            "remediations": remediations.iter().map(|(rhsa, ids)| json!({"category": "vendor_fix",
+                "url": format!("https://access.redhat.com/errata/{rhsa}"), "product_ids": ids})).collect::<Vec<_>>(),
+        });
+        let doc = document(&components, vuln);
+        let one = |name: &str, evr: &str, source: &str, label: Option<&str>| {
+            run(&doc, RHEL9, vec![inst(name, evr, "x86_64", source, label)], false)
+        };
+        let fixed = |installed: &str, by: &str| vec![(installed.to_string(), by.to_string())];
+        let pg12 = Some("postgresql:12:8070020230131:ad008a3a");
+        // Before its stream's fix: the 12 RHSA, although 10.23 is older than the installed build.
+        assert_eq!(
+            one("postgresql", "12.14-1.module+el8.7.0+1+b", "postgresql", pg12),
+            fixed(
+                "postgresql-12.14-1.module+el8.7.0+1+b.x86_64",
+                "fixed postgresql-12.15-1.module+el8.8.0+19427+d1071523.x86_64 RHSA-2023:4535"
+            )
+        );
+        // At its stream's fix: nothing, although 13.11 is newer.
+        assert!(one(
+            "postgresql",
+            "12.15-1.module+el8.8.0+19427+d1071523",
+            "postgresql",
+            pg12
+        )
+        .is_empty());
+        // pg_repack of the 12 stream at its RHSA's build: the 13 RHSA's newer build does not count.
+        assert!(one("pg_repack", "1.4.6-3.module+el8.5.0+11354+78b3c9c5", "pg_repack", pg12).is_empty());
+        assert_eq!(
+            one("pg_repack", "1.4.6-2.module+el8.5.0+1+c", "pg_repack", pg12),
+            fixed(
+                "pg_repack-1.4.6-2.module+el8.5.0+1+c.x86_64",
+                "fixed pg_repack-1.4.6-3.module+el8.5.0+11354+78b3c9c5.x86_64 RHSA-2023:4535"
+            )
+        );
+        // A stream the document has no fix for: no other stream's fix decides.
+        assert!(one(
+            "postgresql",
+            "9.6.22-1.module+el8.4.0+1+d",
+            "postgresql",
+            Some("postgresql:9.6:8040020210101:x")
+        )
+        .is_empty());
+        // Installed outside modules: only the plain build, although 10.23 (a module build) is older.
+        assert_eq!(
+            one("postgresql", "13.10-1.el9", "postgresql", None),
+            fixed(
+                "postgresql-13.10-1.el9.x86_64",
+                "fixed postgresql-13.11-1.el9_2.x86_64 RHSA-2023:3714"
+            )
+        );
+        // A stream not named by a version (no build named container-tools): as one stream.
+        assert_eq!(
+            one(
+                "podman",
+                "4.4.1-12.module+el8.8.0+1+e",
+                "podman",
+                Some("container-tools:rhel8:8080020230101:f")
+            ),
+            fixed(
+                "podman-4.4.1-12.module+el8.8.0+1+e.x86_64",
+                "fixed podman-4.4.1-14.module+el8.8.0+1+aaaaaaaa.x86_64 RHSA-2099:9"
+            )
+        );
+        // A module build never fixes a package installed outside modules.
+        assert!(one("podman", "4.4.1-12.el8", "podman", None).is_empty());
+    }
+
+    #[test]
+    fn module_stream_ids_count_for_their_stream() {
+        // cve-2023-2454's form: a product_version `postgresql:15/postgresql` without a purl.
+        let mut doc = document(
+            &[("postgresql:15/postgresql", "pkg:rpm/redhat/postgresql")],
+            json!({
+                "cve": "CVE-2023-2454",
+                "product_status": {"known_affected": ["red_hat_enterprise_linux_9:postgresql:15/postgresql"]},
+                "remediations": [{"category": "none_available", "details": "Affected",
+                    "product_ids": ["red_hat_enterprise_linux_9:postgresql:15/postgresql"]}],
+            }),
+        );
+        fn strip(branches: &mut [crate::csaf::document::Branch]) {
+            for b in branches {
+                if let Some(p) = b
+                    .product
+                    .as_mut()
+                    .filter(|p| p.product_id == "postgresql:15/postgresql")
+                {
+                    p.product_identification_helper = None;
+                }
+                strip(&mut b.branches);
+            }
+        }
+        let with_purl = run(
+            &doc,
+            RHEL9,
+            vec![inst(
+                "postgresql",
+                "15.2-1.module+el9.2.0+1+a",
+                "x86_64",
+                "postgresql",
+                Some("postgresql:15:9020020230101:rhel9"),
+            )],
+            false,
+        );
+        strip(&mut doc.product_tree.branches);
+        let stream15 = inst(
+            "postgresql-server",
+            "15.2-1.module+el9.2.0+1+a",
+            "x86_64",
+            "postgresql",
+            Some("postgresql:15:9020020230101:rhel9"),
+        );
+        let stream16 = inst(
+            "postgresql-server",
+            "16.1-1.module+el9.4.0+1+b",
+            "x86_64",
+            "postgresql",
+            Some("postgresql:16:9040020240101:rhel9"),
+        );
+        let plain = inst("postgresql-server", "13.10-1.el9", "x86_64", "postgresql", None);
+        assert_eq!(
+            run(&doc, RHEL9, vec![stream15], false),
+            [(
+                "postgresql-server-15.2-1.module+el9.2.0+1+a.x86_64".to_string(),
+                "affected".to_string()
+            )]
+        );
+        assert!(run(&doc, RHEL9, vec![stream16], false).is_empty());
+        assert!(run(&doc, RHEL9, vec![plain], false).is_empty());
+        // A purl without rpmmod: the id still names the stream.
+        assert_eq!(
+            with_purl,
+            [(
+                "postgresql-15.2-1.module+el9.2.0+1+a.x86_64".to_string(),
+                "affected".to_string()
+            )]
+        );
     }
 
     #[test]

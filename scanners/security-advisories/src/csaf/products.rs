@@ -5,7 +5,10 @@
 //! Red Hat's forms (csaf-vex.md, scanning-vendors.md): a fixed component has a versioned purl,
 //! `pkg:rpm/redhat/NAME@VERSION-RELEASE?arch=ARCH[&epoch=N][&rpmmod=NAME:STREAM:VERSION:CONTEXT]`;
 //! an unfixed one none, `pkg:rpm/redhat/NAME?arch=src` or `pkg:rpm/redhat/NAME`. Older
-//! documents name unfixed components without any purl: their product id is the package name.
+//! documents name unfixed components without any purl: their product id is the package name,
+//! or `MODULE:STREAM/NAME` for a package of a module stream (`postgresql:15/postgresql`,
+//! cve-2023-2454). Whether a fixed build is a module build is told here too
+//! ([`Component::is_module_build`]).
 
 use super::document::{Branch, ProductTree};
 use rpmdb::version::Evr;
@@ -32,6 +35,28 @@ impl Component {
     pub fn is_source(&self) -> bool {
         self.arch.as_deref() == Some("src")
     }
+
+    /// Whether this is a build of a module stream: named with `rpmmod`, or a release with
+    /// the module dist tag module builds carry (Red Hat's `.module+el8.8.0+19427+d1071523`,
+    /// CentOS's `.module_el8.4.0+818+5ae11b8d`).
+    pub fn is_module_build(&self) -> bool {
+        self.module.is_some()
+            || self
+                .evr
+                .as_ref()
+                .is_some_and(|e| e.release.contains(".module+") || e.release.contains(".module_"))
+    }
+}
+
+/// `(MODULE:STREAM, NAME)` of a component id in the `MODULE:STREAM/NAME` form Red Hat's
+/// documents use for the packages of a module stream (`postgresql:15/postgresql`,
+/// `satellite:el8/postgresql-evr`); `None` for any other id (`openshift3/postgresql-apb` has
+/// no stream, and is a container).
+pub fn module_stream_form(id: &str) -> Option<(&str, &str)> {
+    let (module, name) = id.split_once('/')?;
+    let (m, stream) = module.split_once(':')?;
+    let plain = |s: &str| !s.is_empty() && !s.contains([':', '/']) && !s.chars().any(char::is_whitespace);
+    (plain(m) && plain(stream) && plain(name)).then_some((module, name))
 }
 
 /// A product (`product_name`) with its CPE.
@@ -85,7 +110,13 @@ impl ProductIndex {
                     }
                     Some("product_version") => {
                         let component = match helper.and_then(|h| h.purl.as_deref()) {
-                            Some(purl) => parse_rpm_purl(purl),
+                            Some(purl) => parse_rpm_purl(purl).map(|mut c| {
+                                // A purl without `rpmmod` for an id that names the stream.
+                                if c.module.is_none() {
+                                    c.module = module_stream_form(&p.product_id).map(|(m, _)| m.to_string());
+                                }
+                                c
+                            }),
                             None => Some(component_from_id(&p.product_id)),
                         };
                         if let Some(c) = component {
@@ -199,8 +230,18 @@ pub fn parse_rpm_purl(purl: &str) -> Option<Component> {
 }
 
 /// A component without a purl: `name-epoch:version-release.arch` when the id has that form,
-/// else the id is the package name (older documents' unfixed components).
+/// `MODULE:STREAM/NAME` ([`module_stream_form`]), else the id is the package name (older
+/// documents' unfixed components).
 pub fn component_from_id(id: &str) -> Component {
+    if let Some((module, name)) = module_stream_form(id) {
+        return Component {
+            name: name.to_string(),
+            evr: None,
+            arch: None,
+            module: Some(module.to_string()),
+            epoch_given: false,
+        };
+    }
     if let Some((name_version, arch)) = id.rsplit_once('.') {
         if let Some((name_epoch, release)) = name_version.rsplit_once('-') {
             if let Some((name, epoch_version)) = name_epoch.rsplit_once('-') {
@@ -289,5 +330,51 @@ mod tests {
         assert_eq!(c.evr, Some(Evr::new(Some(0), "2.5.0", "3.el9_5.1")));
         assert_eq!(component_from_id("wireshark").name, "wireshark");
         assert_eq!(component_from_id("a-b.c").name, "a-b.c");
+    }
+
+    #[test]
+    fn module_stream_ids() {
+        // cve-2023-2454's known_affected component (line 605).
+        let c = component_from_id("postgresql:15/postgresql");
+        assert_eq!(
+            (c.name.as_str(), c.module.as_deref(), c.arch.as_deref(), c.evr.is_none()),
+            ("postgresql", Some("postgresql:15"), None, true)
+        );
+        assert!(c.is_module_build());
+        let c = component_from_id("satellite:el8/postgresql-evr");
+        assert_eq!(
+            (c.name.as_str(), c.module.as_deref()),
+            ("postgresql-evr", Some("satellite:el8"))
+        );
+        // Containers and other slashes: the id stays the name, no stream.
+        for id in [
+            "openshift3/postgresql-apb",
+            "devspaces/server-rhel8",
+            "a:/b",
+            ":s/b",
+            "a:s/",
+            "a:s/b/c",
+            "a:b:c/d",
+        ] {
+            let c = component_from_id(id);
+            assert_eq!((c.name.as_str(), c.module.as_deref()), (id, None), "{id}");
+        }
+        assert_eq!(
+            module_stream_form("postgresql:15/postgresql"),
+            Some(("postgresql:15", "postgresql"))
+        );
+        assert_eq!(module_stream_form("x:1 /y"), None);
+    }
+
+    #[test]
+    fn module_builds_by_release() {
+        // cve-2023-2454: an RHEL 8 module build, an RHEL 9 plain build.
+        let m = parse_rpm_purl("pkg:rpm/redhat/postgresql@12.15-1.module%2Bel8.8.0%2B19427%2Bd1071523?arch=x86_64")
+            .unwrap();
+        assert!(m.is_module_build() && m.module.is_none());
+        let plain = parse_rpm_purl("pkg:rpm/redhat/postgresql@13.11-1.el9_2?arch=x86_64").unwrap();
+        assert!(!plain.is_module_build());
+        assert!(component_from_id("nodejs-1:14.17.3-1.module_el8.4.0+818+5ae11b8d.x86_64").is_module_build());
+        assert!(!parse_rpm_purl("pkg:rpm/redhat/pam?arch=src").unwrap().is_module_build());
     }
 }
