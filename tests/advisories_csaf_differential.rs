@@ -578,7 +578,10 @@ fn answers(case: &Case, key: &SigningKey) -> Answers {
     let oval_outcome = scan(
         &root,
         &security_advisories::Options {
-            oval: vec![oval_path.clone()],
+            advisory: security_advisories::AdvisoryArgs {
+                oval: vec![oval_path.clone()],
+                ..Default::default()
+            },
             ..security_advisories::Options::default()
         },
     )

@@ -266,10 +266,8 @@ fn the_module_stream_component_decides_where_no_fix_does() {
         ),
     ];
     let root = crate::advisories_csaf::rhel_root("9.2", &specs, Some(RHEL9_SETS), false);
-    let opts = security_advisories::Options {
-        csaf_vex: vec![copy.clone()],
-        ..options(&[], true)
-    };
+    let mut opts = options(&[], true);
+    opts.advisory.csaf_vex = vec![copy.clone()];
     let o = scan(&root, &opts).unwrap();
     let expected = one(vec![
         row(
