@@ -18,8 +18,8 @@
 //!    component entries based on component name"), the newest build of each `name.arch`. The
 //!    status comes from the remediation naming the joint id: `no_fix_planned` "Will not fix"
 //!    → `will_not_fix`, "Out of support scope" → `out_of_support`; `none_available`
-//!    "Deferred" → `fix_deferred`, "Affected" (or none) → `affected`; `under_investigation`
-//!    → `under_investigation`. A package that a fix already covers (2) is not listed again.
+//!    "Deferred" or "Fix deferred" → `fix_deferred`, "Affected" (or none) → `affected`;
+//!    `under_investigation` → `under_investigation`. A package that a fix already covers (2) is not listed again.
 //! 4. `known_not_affected` reports nothing. A component of a module stream (`rpmmod=`, or an
 //!    id `MODULE:STREAM/NAME`) counts only for installed packages of that module `name:stream`
 //!    (their `MODULARITYLABEL`).
@@ -186,7 +186,9 @@ fn unfixed_status(vuln: &Vulnerability, joint: &str) -> VexStatus {
         match r.category.as_str() {
             "no_fix_planned" if details == "out of support scope" => return VexStatus::OutOfSupport,
             "no_fix_planned" => return VexStatus::WillNotFix,
-            "none_available" if details == "deferred" => return VexStatus::FixDeferred,
+            // csaf-vex.md (Remediations) writes "Deferred"; scanning-vendors.md's example
+            // of the same status, "Fix deferred" (the wording of Red Hat's CVE pages).
+            "none_available" if details == "deferred" || details == "fix deferred" => return VexStatus::FixDeferred,
             "none_available" => return VexStatus::Affected,
             _ => {}
         }
@@ -591,6 +593,10 @@ mod tests {
             ]
         );
         assert!(run(&doc, RHEL9, installed.clone(), true).is_empty());
+        // The wording of the guidelines' scanning-vendors.md example: the same status.
+        let mut worded = doc.clone();
+        worded.vulnerabilities[0].remediations[0].details = Some("Fix deferred".into());
+        assert_eq!(run(&worded, RHEL9, installed.clone(), false)[0].1, "fix_deferred");
         // Another release's image: nothing.
         assert!(run(&doc, &["cpe:/o:redhat:enterprise_linux:8::baseos"], installed, false).is_empty());
     }
