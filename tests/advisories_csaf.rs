@@ -484,6 +484,59 @@ fn rhel8_will_not_fix_through_the_source_name_and_ignore_unfixed() {
 }
 
 #[test]
+fn image_scan_shows_why_a_package_has_no_fix_in_its_table_and_page() {
+    // The root of rhel8_will_not_fix_through_the_source_name_and_ignore_unfixed, through
+    // image-scan: expat is fixed by RHSA-2024:9502 (line 2192), mingw32-expat "Will not fix"
+    // (lines 2316-2318); the combined report's table and HTML say so per package.
+    let specs = [
+        PackageSpec::new("expat", "2.2.5", "15.el8"),
+        PackageSpec::new("mingw32-expat", "2.2.5", "3.el8")
+            .arch("noarch")
+            .source_name("mingw-expat"),
+    ];
+    let sets = ["rhel-8-for-x86_64-baseos-rpms", "rhel-8-for-x86_64-appstream-rpms"];
+    let root = rhel_root("8.10", &specs, Some(&sets), true);
+    let run = |format: &str| {
+        let out = std::process::Command::new(&crate::harness::hostile::scanner_binaries().image_scan)
+            .args([
+                "--rootfs",
+                root.path().to_str().unwrap(),
+                "--checks",
+                "advisories",
+                "--format",
+                format,
+            ])
+            .arg("--csaf-vex")
+            .arg(fixture(EXPAT))
+            .arg("--repository-to-cpe")
+            .arg(fixture(REPO_TO_CPE))
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let table = run("table");
+    let row = |needle: &str| {
+        table
+            .lines()
+            .find(|l| l.contains(needle))
+            .unwrap_or_else(|| panic!("no {needle} row:\n{table}"))
+            .to_string()
+    };
+    assert!(
+        row("expat-2.2.5-15.el8.x86_64").contains("expat-2.2.5-16.el8_10.x86_64"),
+        "{table}"
+    );
+    assert!(
+        row("mingw32-expat-2.2.5-3.el8.noarch").contains("no fix: will not fix"),
+        "{table}"
+    );
+    let html = run("html");
+    assert!(html.contains("no fix: will not fix"), "the page names the status");
+    assert!(html.contains(">expat-2.2.5-16.el8_10.x86_64<"), "and the fixed build");
+}
+
+#[test]
 fn rhel7_expat_is_out_of_support_by_the_os_release() {
     // RHEL 7 expat: known_affected (line 2032), "Out of support scope" (lines 2309-2311). No
     // content sets: the products of os-release VERSION_ID 7.

@@ -416,4 +416,43 @@ fn the_authors_vex_suppresses_the_advisory_in_the_combined_report() {
     for key in ["Summary", "Scan Results", "Vulnerabilities"] {
         assert_eq!(ours.get(key), alone.get(key), "{key}");
     }
+
+    // The table and the HTML page say what was suppressed and why, not only the JSON.
+    let shown = |format: &str| {
+        let mut args = vec!["--image", image.as_str(), "--checks", "advisories", "--format", format];
+        args.extend(flags);
+        let out = image_scan(&args);
+        assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let table = shown("table");
+    let line = table
+        .lines()
+        .find(|l| l.trim_start().starts_with("CESA-2020:5002"))
+        .unwrap_or_else(|| panic!("no suppressed row:\n{table}"));
+    assert!(
+        table.contains("Suppressed by the image's VEX statements (1):"),
+        "{table}"
+    );
+    for field in [
+        "CVE-2020-8177",
+        "curl-7.29.0-59.el7.x86_64",
+        "vulnerable_code_not_in_execute_path",
+        "suppressed",
+    ] {
+        assert!(line.contains(field), "{field} not in {line:?}");
+    }
+    let html = shown("html");
+    let part_at = html
+        .find("data-part=\"suppressed\"")
+        .unwrap_or_else(|| panic!("no suppressed part"));
+    let row = &html[part_at..];
+    for field in [
+        "CESA-2020:5002",
+        "CVE-2020-8177",
+        "curl-7.29.0-59.el7.x86_64",
+        "vulnerable_code_not_in_execute_path",
+    ] {
+        assert!(row.contains(field), "{field} not in the HTML's suppressed part");
+    }
 }

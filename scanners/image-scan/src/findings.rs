@@ -81,8 +81,45 @@ pub struct Advisory {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AdvisoryPackage {
     pub installed: String,
+    /// The fixed NEVRA (for a Red Hat VEX finding without a fix, what the scanner wrote
+    /// instead; `status` says why).
     pub fixed: String,
     pub layer: Option<Layer>,
+    /// A Red Hat VEX finding's status for this package (`fixed`, `affected`, `fix_deferred`,
+    /// `will_not_fix`, `out_of_support`, `under_investigation`); none from updateinfo or OVAL.
+    pub status: Option<String>,
+}
+
+impl AdvisoryPackage {
+    /// Whether a fixed build exists: a Red Hat VEX status says so, else a named fix does.
+    pub fn has_fix(&self) -> bool {
+        match &self.status {
+            Some(st) => st == "fixed",
+            None => !self.fixed.is_empty(),
+        }
+    }
+
+    /// What the "fixed" column shows: the fixed build, else why there is none
+    /// (`no fix: will not fix`).
+    pub fn fix_text(&self) -> String {
+        match &self.status {
+            Some(st) if !self.has_fix() => format!("no fix: {}", st.replace('_', " ")),
+            _ => self.fixed.clone(),
+        }
+    }
+}
+
+/// A finding the image author's VEX statements took out (security-advisories'
+/// `Scan Results.Suppressed`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Suppressed {
+    pub advisory: String,
+    pub cve: String,
+    pub package: String,
+    pub justification: String,
+    /// `suppressed`, or `kept for its other packages or CVEs`.
+    pub finding: String,
+    pub source: String,
 }
 
 /// What one check said about a subject.
@@ -113,10 +150,31 @@ pub struct Findings {
     pub tampered: CheckResult<Tampered>,
     pub updates: CheckResult<Update>,
     pub advisories: CheckResult<Advisory>,
+    /// What the image author's `--vex` statements took out of the advisories.
+    pub suppressed: Vec<Suppressed>,
 }
 
 fn text(v: &Value, key: &str) -> String {
     v.get(key).and_then(Value::as_str).unwrap_or_default().to_string()
+}
+
+fn suppressed_of(report: &SubjectReport) -> Vec<Suppressed> {
+    let Some(Verdict::Scanned(o)) = report.document(Check::Advisories).map(|d| &d.verdict) else {
+        return Vec::new();
+    };
+    let Some(list) = o.scan_results.get("Suppressed").and_then(Value::as_array) else {
+        return Vec::new();
+    };
+    list.iter()
+        .map(|s| Suppressed {
+            advisory: text(s, "Advisory"),
+            cve: text(s, "CVE"),
+            package: text(s, "Package"),
+            justification: text(s, "Justification"),
+            finding: text(s, "Finding"),
+            source: text(s, "Source"),
+        })
+        .collect()
 }
 
 fn check<T>(report: &SubjectReport, c: Check, read: impl Fn(&atomic_protocol::Outcome) -> Vec<T>) -> CheckResult<T> {
@@ -191,6 +249,7 @@ impl Findings {
                                             installed: text(p, "Installed"),
                                             fixed: text(p, "Fixed"),
                                             layer: p.get("Installed By Layer").and_then(Layer::of),
+                                            status: p.get("Status").and_then(Value::as_str).map(str::to_string),
                                         })
                                         .collect()
                                 })
@@ -199,6 +258,7 @@ impl Findings {
                     })
                     .collect()
             }),
+            suppressed: suppressed_of(report),
         }
     }
 

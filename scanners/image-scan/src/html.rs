@@ -15,7 +15,9 @@
 //! HTML-escaping crates are either thin wrappers of the same five replacements or part of a
 //! template engine, and neither is worth a dependency.
 
-use crate::findings::{severity_rank, short_digest, Advisory, CheckResult, Findings, Layer, Tampered, Update};
+use crate::findings::{
+    severity_rank, short_digest, Advisory, CheckResult, Findings, Layer, Suppressed, Tampered, Update,
+};
 use crate::inventory::Inventory;
 use crate::options::Check;
 use crate::run::{RunReport, SubjectReport};
@@ -313,6 +315,7 @@ fn subject(
         tampered(out, &findings.tampered);
         updates(out, &findings.updates);
         advisories(out, &findings.advisories);
+        suppressed(out, &findings.suppressed);
         packages(out, &report.inventory);
     }
     out.push_str("</td></tr>\n");
@@ -859,17 +862,59 @@ fn advisories(out: &mut String, r: &CheckResult<Advisory>) {
             if i > 0 {
                 out.push_str("<tr class=\"row\" data-row=\"advisory-package\">");
             }
+            // A fixed build in green; a Red Hat VEX finding without one says why, in red.
+            let fix_colour = if p.has_fix() { "#166534" } else { "#991b1b" };
             let _ = write!(
                 out,
                 "<td data-field=\"package\" style=\"{TD};{MONO};font-size:12px;overflow-wrap:anywhere\">\
                  <span data-field=\"installed\">{}</span><br>→ <span data-field=\"fixed\" \
-                 style=\"color:#166534;font-weight:700\">{}</span></td>\
+                 style=\"color:{fix_colour};font-weight:700\">{}</span></td>\
                  <td style=\"{TD}\">{}</td></tr>",
                 escape(&p.installed),
-                escape(&p.fixed),
+                escape(&p.fix_text()),
                 layer_cell(p.layer.as_ref())
             );
         }
+    }
+    out.push_str("</table>\n");
+}
+
+/// What the image author's VEX statements took out of the advisories, and why.
+fn suppressed(out: &mut String, rows: &[Suppressed]) {
+    if rows.is_empty() {
+        return;
+    }
+    heading(
+        out,
+        &format!("Suppressed by the image's VEX statements ({})", rows.len()),
+        "--vex: declared not affected",
+    );
+    table_head(
+        out,
+        "suppressed",
+        &[
+            ("Advisory", 22),
+            ("CVE", 16),
+            ("Package", 28),
+            ("Justification", 20),
+            ("Finding", 14),
+        ],
+    );
+    for x in rows {
+        let _ = write!(
+            out,
+            "<tr class=\"row\" data-row=\"suppressed\">\
+             <td data-field=\"id\" style=\"{TD};{MONO};font-size:12px;overflow-wrap:anywhere\">{}</td>\
+             <td data-field=\"cve\" style=\"{TD};{MONO};font-size:12px;overflow-wrap:anywhere\">{}</td>\
+             <td data-field=\"package\" style=\"{TD};{MONO};font-size:12px;overflow-wrap:anywhere\">{}</td>\
+             <td data-field=\"justification\" style=\"{TD};overflow-wrap:anywhere\">{}</td>\
+             <td data-field=\"finding\" style=\"{TD};color:{MUTED}\">{}</td></tr>",
+            escape(&x.advisory),
+            escape(&x.cve),
+            escape(&x.package),
+            escape(&x.justification),
+            escape(&x.finding),
+        );
     }
     out.push_str("</table>\n");
 }
@@ -977,10 +1022,12 @@ mod tests {
             kind: EVIL.to_string(),
             cves: vec![EVIL.to_string(), String::new()],
             packages: (0..packages)
-                .map(|_| AdvisoryPackage {
+                .map(|i| AdvisoryPackage {
                     installed: EVIL.to_string(),
-                    fixed: EVIL.to_string(),
+                    // The second package has no fix: its status is shown instead.
+                    fixed: if i == 1 { String::new() } else { EVIL.to_string() },
                     layer: layer(),
+                    status: (i == 1).then(|| EVIL.to_string()),
                 })
                 .collect(),
         };
@@ -1023,11 +1070,20 @@ mod tests {
                 ],
                 summary: EVIL.to_string(),
             },
+            suppressed: vec![crate::findings::Suppressed {
+                advisory: EVIL.to_string(),
+                cve: EVIL.to_string(),
+                package: EVIL.to_string(),
+                justification: EVIL.to_string(),
+                finding: EVIL.to_string(),
+                source: EVIL.to_string(),
+            }],
         };
         let failed = Findings {
             tampered: CheckResult::NotRun,
             updates: CheckResult::Failed(EVIL.to_string()),
             advisories: CheckResult::NotRun,
+            suppressed: Vec::new(),
         };
         let subjects = vec![
             (report(EVIL, Check::ALL.to_vec(), None), found),
@@ -1057,6 +1113,8 @@ mod tests {
         assert!(at("CRIT-") < at("LOW-") && at("LOW-") < at("ODD-"), "severity order");
         assert!(page.contains("rowspan=\"2\""));
         assert!(page.contains("(database record)"));
+        assert!(page.contains("no fix: &lt;script"), "a package without a fix says why");
+        assert!(page.contains("data-part=\"suppressed\"") && page.contains("VEX statements (1)"));
         assert!(page.contains("sha256:éééééééééééé<"), "the digest is cut on characters");
         // The second subject: one check not selected, one failed, one without a document.
         assert!(page.contains("NOT SELECTED"));

@@ -99,6 +99,7 @@ mod tests {
                 findings: vec![advisory("Moderate"), advisory("Unknown"), advisory("Critical")],
                 summary: String::new(),
             },
+            suppressed: Vec::new(),
         };
         let important = parse_condition("severity=important").unwrap();
         assert_eq!(breaches(&[important], &f), vec!["severity=Important (1)"]);

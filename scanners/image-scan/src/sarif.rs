@@ -1065,11 +1065,13 @@ pub(crate) mod hostile {
                             installed: NASTY.into(),
                             fixed: NASTY.into(),
                             layer: layer(),
+                            status: None,
                         }],
                     })
                     .collect(),
                 summary: NASTY.into(),
             },
+            suppressed: Vec::new(),
         };
         (report, findings)
     }

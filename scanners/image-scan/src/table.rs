@@ -1,7 +1,8 @@
 //! What a person reads first: one summary line per subject, then compact aligned tables —
 //! tampered files with rpm's verify columns, package and layer; updates laid out as
-//! `dnf check-update` lays them out; advisories by severity with their CVEs; and every check
-//! that could not run, with why. Colour only on a terminal, never with `NO_COLOR`.
+//! `dnf check-update` lays them out; advisories by severity with their CVEs (a Red Hat VEX
+//! finding without a fix says why: `no fix: will not fix`); what the image author's VEX
+//! statements suppressed; and every check that could not run, with why. Colour only on a terminal, never with `NO_COLOR`.
 
 use crate::findings::{CheckResult, Findings};
 use crate::run::SubjectReport;
@@ -179,7 +180,7 @@ fn subject(out: &mut String, style: &Style, f: &Findings) {
                 a.severity.clone(),
                 a.kind.clone(),
                 first.map(|p| p.installed.clone()).unwrap_or_default(),
-                first.map(|p| p.fixed.clone()).unwrap_or_default(),
+                first.map(|p| p.fix_text()).unwrap_or_default(),
                 a.cves.join(" "),
             ]);
             severities.push(a.severity.clone());
@@ -189,7 +190,7 @@ fn subject(out: &mut String, style: &Style, f: &Findings) {
                     String::new(),
                     String::new(),
                     p.installed.clone(),
-                    p.fixed.clone(),
+                    p.fix_text(),
                     String::new(),
                 ]);
                 severities.push(String::new());
@@ -206,6 +207,32 @@ fn subject(out: &mut String, style: &Style, f: &Findings) {
                     s.to_string()
                 }
             },
+        );
+    }
+    if !f.suppressed.is_empty() {
+        let _ = writeln!(
+            out,
+            "\nSuppressed by the image's VEX statements ({}):",
+            f.suppressed.len()
+        );
+        let rows: Vec<Vec<String>> = f
+            .suppressed
+            .iter()
+            .map(|x| {
+                vec![
+                    x.advisory.clone(),
+                    x.cve.clone(),
+                    x.package.clone(),
+                    x.justification.clone(),
+                    x.finding.clone(),
+                ]
+            })
+            .collect();
+        aligned(
+            out,
+            &["ADVISORY", "CVE", "PACKAGE", "JUSTIFICATION", "FINDING"],
+            &rows,
+            |_, _, s| s.to_string(),
         );
     }
 }
