@@ -123,7 +123,55 @@ pub(crate) fn shown(o: &atomic_protocol::Outcome) -> Shown {
 /// `MODULE:STREAM` of its MODULARITYLABEL for a module build.
 pub(crate) struct Inst<'a>(pub &'a str, pub &'a str, pub &'a str, pub &'a str, pub Option<&'a str>);
 
-fn cpe5(cpe: &str) -> String {
+/// A VEX document's product tree read plainly: each `product_name`'s CPE, each
+/// `product_version`'s purl (none in older documents), and each relationship's joint id →
+/// (component id, product id). The test oracles' one reading of it.
+pub(crate) struct PlainTree {
+    pub products: BTreeMap<String, String>,
+    pub versions: BTreeMap<String, Option<String>>,
+    pub joints: BTreeMap<String, (String, String)>,
+}
+
+pub(crate) fn plain_tree(doc: &Value) -> PlainTree {
+    let mut products = BTreeMap::new();
+    let mut versions = BTreeMap::new();
+    let mut stack: Vec<&Value> = doc["product_tree"]["branches"].as_array().unwrap().iter().collect();
+    while let Some(b) = stack.pop() {
+        if let Some(p) = b.get("product") {
+            let id = p["product_id"].as_str().unwrap().to_string();
+            let helper = &p["product_identification_helper"];
+            match b["category"].as_str() {
+                Some("product_name") => {
+                    products.insert(id, helper["cpe"].as_str().unwrap().to_string());
+                }
+                Some("product_version") => {
+                    versions.insert(id, helper["purl"].as_str().map(str::to_string));
+                }
+                _ => {}
+            }
+        }
+        if let Some(bs) = b.get("branches").and_then(Value::as_array) {
+            stack.extend(bs);
+        }
+    }
+    let mut joints = BTreeMap::new();
+    for r in doc["product_tree"]["relationships"].as_array().unwrap() {
+        joints.insert(
+            r["full_product_name"]["product_id"].as_str().unwrap().to_string(),
+            (
+                r["product_reference"].as_str().unwrap().to_string(),
+                r["relates_to_product_reference"].as_str().unwrap().to_string(),
+            ),
+        );
+    }
+    PlainTree {
+        products,
+        versions,
+        joints,
+    }
+}
+
+pub(crate) fn cpe5(cpe: &str) -> String {
     cpe.split(':').take(5).collect::<Vec<_>>().join(":")
 }
 
@@ -159,38 +207,15 @@ fn oracle_component(id: &str, purl: Option<&str>) -> (String, Option<String>, Op
 /// one; a `MODULE:STREAM/NAME` component only for packages of that stream.
 pub(crate) fn oracle(doc: &Value, image_cpes: &[&str], installed: &[Inst]) -> Shown {
     let image: BTreeSet<String> = image_cpes.iter().map(|c| cpe5(c)).collect();
-    let mut products = BTreeMap::new();
-    let mut components = BTreeMap::new();
-    let mut stack: Vec<&Value> = doc["product_tree"]["branches"].as_array().unwrap().iter().collect();
-    while let Some(b) = stack.pop() {
-        if let Some(p) = b.get("product") {
-            let id = p["product_id"].as_str().unwrap().to_string();
-            let helper = &p["product_identification_helper"];
-            match b["category"].as_str() {
-                Some("product_name") => {
-                    products.insert(id, helper["cpe"].as_str().unwrap().to_string());
-                }
-                Some("product_version") => {
-                    let c = oracle_component(&id, helper["purl"].as_str());
-                    components.insert(id, c);
-                }
-                _ => {}
-            }
-        }
-        if let Some(bs) = b.get("branches").and_then(Value::as_array) {
-            stack.extend(bs);
-        }
-    }
-    let mut joints = BTreeMap::new();
-    for r in doc["product_tree"]["relationships"].as_array().unwrap() {
-        joints.insert(
-            r["full_product_name"]["product_id"].as_str().unwrap().to_string(),
-            (
-                r["product_reference"].as_str().unwrap().to_string(),
-                r["relates_to_product_reference"].as_str().unwrap().to_string(),
-            ),
-        );
-    }
+    let PlainTree {
+        products,
+        versions,
+        joints,
+    } = plain_tree(doc);
+    let components: BTreeMap<String, _> = versions
+        .iter()
+        .map(|(id, purl)| (id.clone(), oracle_component(id, purl.as_deref())))
+        .collect();
     let mut out = Shown::new();
     for v in doc["vulnerabilities"].as_array().unwrap() {
         let cve = v["cve"].as_str().unwrap().to_string();

@@ -32,7 +32,7 @@
 //! Tools: rpm, rpmbuild, rpmsign (rpm), gpg, gpg-agent (gnupg), createrepo_c and modifyrepo_c
 //! (createrepo-c), dnf (dnf), oscap (openscap-scanner).
 
-use crate::advisories_csaf::{doc, options, rhel_root_of, scan, EXPAT};
+use crate::advisories_csaf::{cpe5, doc, options, plain_tree, rhel_root_of, scan, PlainTree, EXPAT};
 use crate::advisories_csaf_postgresql::{pkg, POSTGRESQL};
 use crate::harness::advisory::{advisory_repo, dnf_updateinfo, oscap_eval};
 use crate::harness::sign::{SignOptions, SigningKey};
@@ -106,42 +106,15 @@ type Build = (String, String, String, String, String);
 /// (advisory id, NEVRA) pairs.
 type Pairs = BTreeSet<(String, String)>;
 
-fn cpe5(cpe: &str) -> String {
-    cpe.split(':').take(5).collect::<Vec<_>>().join(":")
-}
-
 /// RHSA → (name, epoch, version, release, arch) of every build a document's `fixed` entries
 /// name for it in products of these CPEs (first five parts), binary builds of x86_64 repos.
 fn rhsa_builds(doc: &Value, cpes: &[&str]) -> BTreeMap<String, BTreeSet<Build>> {
     let image: BTreeSet<String> = cpes.iter().map(|c| cpe5(c)).collect();
-    let mut products = BTreeMap::new();
-    let mut purls = BTreeMap::new();
-    let mut stack: Vec<&Value> = doc["product_tree"]["branches"].as_array().unwrap().iter().collect();
-    while let Some(b) = stack.pop() {
-        if let Some(p) = b.get("product") {
-            let id = p["product_id"].as_str().unwrap().to_string();
-            let helper = &p["product_identification_helper"];
-            if let Some(cpe) = helper["cpe"].as_str() {
-                products.insert(id.clone(), cpe.to_string());
-            }
-            if let Some(purl) = helper["purl"].as_str() {
-                purls.insert(id, purl.to_string());
-            }
-        }
-        if let Some(bs) = b.get("branches").and_then(Value::as_array) {
-            stack.extend(bs);
-        }
-    }
-    let mut joints = BTreeMap::new();
-    for r in doc["product_tree"]["relationships"].as_array().unwrap() {
-        joints.insert(
-            r["full_product_name"]["product_id"].as_str().unwrap().to_string(),
-            (
-                r["product_reference"].as_str().unwrap().to_string(),
-                r["relates_to_product_reference"].as_str().unwrap().to_string(),
-            ),
-        );
-    }
+    let PlainTree {
+        products,
+        versions,
+        joints,
+    } = plain_tree(doc);
     let mut out: BTreeMap<String, BTreeSet<_>> = BTreeMap::new();
     for v in doc["vulnerabilities"].as_array().unwrap() {
         let fixed: BTreeSet<&str> = v["product_status"]["fixed"]
@@ -159,7 +132,7 @@ fn rhsa_builds(doc: &Value, cpes: &[&str]) -> BTreeMap<String, BTreeSet<Build>> 
                     continue;
                 }
                 // pkg:rpm/redhat/NAME@V-R?arch=A[&epoch=E]
-                let purl = &purls[component];
+                let purl = versions[component].as_ref().expect("a fixed component has a purl");
                 let rest = purl.strip_prefix("pkg:rpm/redhat/").unwrap();
                 let (nv, q) = rest.split_once('?').unwrap();
                 let (name, vr) = nv.split_once('@').unwrap();

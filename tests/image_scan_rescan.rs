@@ -391,6 +391,14 @@ fn smtp_server_of(base: &Path, scheme: &str) -> (Server, Vec<String>) {
     (server, args)
 }
 
+/// `--image IMAGE --format FORMAT --state STATE`, the sample's scan flags, then `extra`.
+fn rescan_args(sample: &Sample, image: &str, format: &str, state: &Path, extra: &[&[String]]) -> Vec<String> {
+    let mut args = strings(&["--image", image, "--format", format, "--state", state.to_str().unwrap()]);
+    args.extend(sample.scan_args());
+    args.extend(args_of(extra));
+    args
+}
+
 fn args_of(parts: &[&[String]]) -> Vec<String> {
     parts.iter().flat_map(|p| p.iter().cloned()).collect()
 }
@@ -408,19 +416,13 @@ fn mails_the_first_report_then_nothing_then_exactly_what_changed() {
     std::fs::write(&creds, "scanner:s3cret\n").unwrap();
     let state = base.join("state");
     let image = sample.image("authored");
-    let common = args_of(&[
-        &strings(&[
-            "--image",
-            &image,
-            "--format",
-            "json",
-            "--state",
-            state.to_str().unwrap(),
-        ]),
-        &sample.scan_args(),
-        &smtp_args,
-        &strings(&["--notify", "changes"]),
-    ]);
+    let common = rescan_args(
+        &sample,
+        &image,
+        "json",
+        &state,
+        &[&smtp_args, &strings(&["--notify", "changes"])],
+    );
     let with_file = args_of(&[&common, &strings(&["--smtp-credentials", creds.to_str().unwrap()])]);
 
     // 1. The first scan: the whole report, to the author the image's label names.
@@ -496,17 +498,7 @@ fn mails_the_first_report_then_nothing_then_exactly_what_changed() {
     assert!(mails[1]["html"].as_str().unwrap().contains("data-part=\"changes\""));
 
     // The table shows the changes too (none since the third run).
-    let table = args_of(&[
-        &strings(&[
-            "--image",
-            &image,
-            "--format",
-            "table",
-            "--state",
-            state.to_str().unwrap(),
-        ]),
-        &sample.scan_args(),
-    ]);
+    let table = rescan_args(&sample, &image, "table", &state, &[]);
     let t = image_scan(&table, &[]);
     let out = String::from_utf8_lossy(&t.stdout);
     assert!(out.contains("Changes since") && out.contains("no changes"), "{out}");
@@ -521,24 +513,21 @@ fn a_refused_or_untrusted_delivery_exits_2_and_the_next_run_delivers_it() {
     std::fs::write(&creds, "scanner:s3cret").unwrap();
     let state = base.join("state");
     let image = sample.image("demo");
-    let args = args_of(&[
-        &strings(&[
-            "--image",
-            &image,
-            "--format",
-            "json",
-            "--state",
-            state.to_str().unwrap(),
-        ]),
-        &sample.scan_args(),
-        &smtp_args,
-        &strings(&[
-            "--smtp-credentials",
-            creds.to_str().unwrap(),
-            "--mail-to",
-            "ops@example.org",
-        ]),
-    ]);
+    let args = rescan_args(
+        &sample,
+        &image,
+        "json",
+        &state,
+        &[
+            &smtp_args,
+            &strings(&[
+                "--smtp-credentials",
+                creds.to_str().unwrap(),
+                "--mail-to",
+                "ops@example.org",
+            ]),
+        ],
+    );
 
     smtp.refuse(true);
     let refused = image_scan(&args, &[]);
@@ -587,19 +576,13 @@ fn mails_over_smtps() {
     let base = harness::scratch::process_tempdir("rescan-smtps-run");
     let (smtp, smtp_args) = smtp_server_of(&base, "smtps");
     let state = base.join("state");
-    let args = args_of(&[
-        &strings(&[
-            "--image",
-            &sample.image("authored"),
-            "--format",
-            "json",
-            "--state",
-            state.to_str().unwrap(),
-        ]),
-        &sample.scan_args(),
-        &smtp_args,
-        &strings(&["--smtp-user", "scanner", "--notify", "always"]),
-    ]);
+    let args = rescan_args(
+        &sample,
+        &sample.image("authored"),
+        "json",
+        &state,
+        &[&smtp_args, &strings(&["--smtp-user", "scanner", "--notify", "always"])],
+    );
     for run in 1..=2 {
         let o = image_scan(&args, &[("IMAGE_SCAN_SMTP_PASSWORD", "s3cret")]);
         assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
@@ -636,23 +619,18 @@ fn the_webhook_gets_the_combined_json_with_its_changes() {
     std::fs::create_dir_all(&inbox).unwrap();
     let (hook, port) = Server::start(WEBHOOK_SERVER, &[inbox.to_str().unwrap()], inbox.clone());
     let state = base.join("state");
-    let args = args_of(&[
-        &strings(&[
-            "--image",
-            &sample.image("demo"),
-            "--format",
-            "json",
-            "--state",
-            state.to_str().unwrap(),
-        ]),
-        &sample.scan_args(),
-        &strings(&[
+    let args = rescan_args(
+        &sample,
+        &sample.image("demo"),
+        "json",
+        &state,
+        &[&strings(&[
             "--webhook",
             &format!("http://127.0.0.1:{port}/hooks/scan"),
             "--notify",
             "always",
-        ]),
-    ]);
+        ])],
+    );
     let first = image_scan(&args, &[]);
     assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
     hook.refuse(true);
@@ -660,17 +638,7 @@ fn the_webhook_gets_the_combined_json_with_its_changes() {
     assert_eq!(refused.status.code(), Some(2), "{}", stderr(&refused));
     assert!(stderr(&refused).contains("503"), "{}", stderr(&refused));
     // A run without --webhook leaves the message pending, says so, and is no failure.
-    let quiet = args_of(&[
-        &strings(&[
-            "--image",
-            &sample.image("demo"),
-            "--format",
-            "json",
-            "--state",
-            state.to_str().unwrap(),
-        ]),
-        &sample.scan_args(),
-    ]);
+    let quiet = rescan_args(&sample, &sample.image("demo"), "json", &state, &[]);
     let o = image_scan(&quiet, &[]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(stderr(&o).contains("1 notification(s) pending"), "{}", stderr(&o));
@@ -707,23 +675,18 @@ fn a_change_told_once_is_not_told_again_by_a_run_that_finds_it_again() {
     let (hook, port) = Server::start(WEBHOOK_SERVER, &[inbox.to_str().unwrap()], inbox.clone());
     let state = base.join("state");
     let reference = sample.image("demo");
-    let args = args_of(&[
-        &strings(&[
-            "--image",
-            &reference,
-            "--format",
-            "json",
-            "--state",
-            state.to_str().unwrap(),
-        ]),
-        &sample.scan_args(),
-        &strings(&[
+    let args = rescan_args(
+        &sample,
+        &reference,
+        "json",
+        &state,
+        &[&strings(&[
             "--webhook",
             &format!("http://127.0.0.1:{port}/hook"),
             "--notify",
             "changes",
-        ]),
-    ]);
+        ])],
+    );
     let first = image_scan(&args, &[]);
     assert_eq!(first.status.code(), Some(0), "{}", stderr(&first));
     assert_eq!(hook.received().len(), 1);
@@ -784,18 +747,13 @@ fn an_https_webhook_is_trusted_through_webhook_ca_only() {
         inbox.clone(),
     );
     let state = base.join("state");
-    let args = args_of(&[
-        &strings(&[
-            "--image",
-            &sample.image("demo"),
-            "--format",
-            "json",
-            "--state",
-            state.to_str().unwrap(),
-        ]),
-        &sample.scan_args(),
-        &strings(&["--webhook", &format!("https://127.0.0.1:{port}/hook")]),
-    ]);
+    let args = rescan_args(
+        &sample,
+        &sample.image("demo"),
+        "json",
+        &state,
+        &[&strings(&["--webhook", &format!("https://127.0.0.1:{port}/hook")])],
+    );
     // The test's CA is not among the Mozilla roots: no delivery, kept.
     let untrusted = image_scan(&args, &[]);
     assert_eq!(untrusted.status.code(), Some(2), "{}", stderr(&untrusted));
