@@ -416,20 +416,24 @@ fn rhel9_main_stream_older_expat_is_fixed_by_its_rhsa() {
     assert!(warnings.is_empty(), "{warnings:?}");
 }
 
-#[test]
-fn rhel8_will_not_fix_through_the_source_name_and_ignore_unfixed() {
+/// A RHEL 8.10 root (the older image layout: /root/buildinfo/content_manifests/*.json) with
+/// expat older than 2.2.5-16.el8_10 (line 1972; RHSA-2024:9502, line 2192) and mingw32-expat,
+/// built from mingw-expat, known_affected for RHEL 8 (line 2033), "Will not fix" (lines
+/// 2316-2318): matched through its source-RPM name.
+fn rhel8_expat_and_mingw_expat() -> TestRoot {
     let specs = [
-        // Older than 2.2.5-16.el8_10 (line 1972; RHSA-2024:9502, line 2192).
         PackageSpec::new("expat", "2.2.5", "15.el8"),
-        // Built from mingw-expat, known_affected for RHEL 8 (line 2033), "Will not fix"
-        // (lines 2316-2318): matched through its source-RPM name.
         PackageSpec::new("mingw32-expat", "2.2.5", "3.el8")
             .arch("noarch")
             .source_name("mingw-expat"),
     ];
     let sets = ["rhel-8-for-x86_64-baseos-rpms", "rhel-8-for-x86_64-appstream-rpms"];
-    // The older image layout: /root/buildinfo/content_manifests/*.json.
-    let root = rhel_root("8.10", &specs, Some(&sets), true);
+    rhel_root("8.10", &specs, Some(&sets), true)
+}
+
+#[test]
+fn rhel8_will_not_fix_through_the_source_name_and_ignore_unfixed() {
+    let root = rhel8_expat_and_mingw_expat();
     let expected: Shown = [(
         "CVE-2024-50602".to_string(),
         vec![
@@ -510,17 +514,9 @@ fn rhel8_will_not_fix_through_the_source_name_and_ignore_unfixed() {
 
 #[test]
 fn image_scan_shows_why_a_package_has_no_fix_in_its_table_and_page() {
-    // The root of rhel8_will_not_fix_through_the_source_name_and_ignore_unfixed, through
-    // image-scan: expat is fixed by RHSA-2024:9502 (line 2192), mingw32-expat "Will not fix"
-    // (lines 2316-2318); the combined report's table and HTML say so per package.
-    let specs = [
-        PackageSpec::new("expat", "2.2.5", "15.el8"),
-        PackageSpec::new("mingw32-expat", "2.2.5", "3.el8")
-            .arch("noarch")
-            .source_name("mingw-expat"),
-    ];
-    let sets = ["rhel-8-for-x86_64-baseos-rpms", "rhel-8-for-x86_64-appstream-rpms"];
-    let root = rhel_root("8.10", &specs, Some(&sets), true);
+    // Through image-scan: expat is fixed by RHSA-2024:9502 (line 2192), mingw32-expat "Will
+    // not fix" (lines 2316-2318); the combined report's table and HTML say so per package.
+    let root = rhel8_expat_and_mingw_expat();
     let run = |format: &str| {
         let out = std::process::Command::new(&crate::harness::hostile::scanner_binaries().image_scan)
             .args([

@@ -391,6 +391,16 @@ fn smtp_server_of(base: &Path, scheme: &str) -> (Server, Vec<String>) {
     (server, args)
 }
 
+/// A webhook test's sample, its receiver (plain HTTP) and port, and a state folder.
+fn webhook_case(name: &str) -> (Sample, Server, u16, PathBuf) {
+    let sample = Sample::new(name);
+    let base = harness::scratch::process_tempdir(&format!("{name}-run"));
+    let inbox = base.join("hook");
+    std::fs::create_dir_all(&inbox).unwrap();
+    let (hook, port) = Server::start(WEBHOOK_SERVER, &[inbox.to_str().unwrap()], inbox.clone());
+    (sample, hook, port, base.join("state"))
+}
+
 /// `--image IMAGE --format FORMAT --state STATE`, the sample's scan flags, then `extra`.
 fn rescan_args(sample: &Sample, image: &str, format: &str, state: &Path, extra: &[&[String]]) -> Vec<String> {
     let mut args = strings(&["--image", image, "--format", format, "--state", state.to_str().unwrap()]);
@@ -613,12 +623,7 @@ fn mails_over_smtps() {
 
 #[test]
 fn the_webhook_gets_the_combined_json_with_its_changes() {
-    let sample = Sample::new("rescan-webhook");
-    let base = harness::scratch::process_tempdir("rescan-webhook-run");
-    let inbox = base.join("hook");
-    std::fs::create_dir_all(&inbox).unwrap();
-    let (hook, port) = Server::start(WEBHOOK_SERVER, &[inbox.to_str().unwrap()], inbox.clone());
-    let state = base.join("state");
+    let (sample, hook, port, state) = webhook_case("rescan-webhook");
     let args = rescan_args(
         &sample,
         &sample.image("demo"),
@@ -668,12 +673,7 @@ fn a_change_told_once_is_not_told_again_by_a_run_that_finds_it_again() {
     // A run that told a change but could not save its record (here: a directory stands where
     // the record goes) leaves the previous record in place, so the next run compares with the
     // same report and finds the same change: the sent ledger keeps it from being told twice.
-    let sample = Sample::new("rescan-once");
-    let base = harness::scratch::process_tempdir("rescan-once-run");
-    let inbox = base.join("hook");
-    std::fs::create_dir_all(&inbox).unwrap();
-    let (hook, port) = Server::start(WEBHOOK_SERVER, &[inbox.to_str().unwrap()], inbox.clone());
-    let state = base.join("state");
+    let (sample, hook, port, state) = webhook_case("rescan-once");
     let reference = sample.image("demo");
     let args = rescan_args(
         &sample,
