@@ -119,7 +119,6 @@ pub struct Suppressed {
     pub justification: String,
     /// `suppressed`, or `kept for its other packages or CVEs`.
     pub finding: String,
-    pub source: String,
 }
 
 /// What one check said about a subject.
@@ -158,21 +157,17 @@ fn text(v: &Value, key: &str) -> String {
     v.get(key).and_then(Value::as_str).unwrap_or_default().to_string()
 }
 
-fn suppressed_of(report: &SubjectReport) -> Vec<Suppressed> {
-    let Some(Verdict::Scanned(o)) = report.document(Check::Advisories).map(|d| &d.verdict) else {
-        return Vec::new();
-    };
-    let Some(list) = o.scan_results.get("Suppressed").and_then(Value::as_array) else {
-        return Vec::new();
-    };
-    list.iter()
+/// `Scan Results.Suppressed` of the advisory document.
+fn suppressed_in(o: &atomic_protocol::Outcome) -> Vec<Suppressed> {
+    let list = o.scan_results.get("Suppressed").and_then(Value::as_array);
+    list.into_iter()
+        .flatten()
         .map(|s| Suppressed {
             advisory: text(s, "Advisory"),
             cve: text(s, "CVE"),
             package: text(s, "Package"),
             justification: text(s, "Justification"),
             finding: text(s, "Finding"),
-            source: text(s, "Source"),
         })
         .collect()
 }
@@ -258,7 +253,7 @@ impl Findings {
                     })
                     .collect()
             }),
-            suppressed: suppressed_of(report),
+            suppressed: check(report, Check::Advisories, suppressed_in).findings().to_vec(),
         }
     }
 

@@ -1076,7 +1076,6 @@ mod tests {
                 package: EVIL.to_string(),
                 justification: EVIL.to_string(),
                 finding: EVIL.to_string(),
-                source: EVIL.to_string(),
             }],
         };
         let failed = Findings {

@@ -57,7 +57,7 @@ pub fn change_key(reference: &str, changes: &Value) -> String {
     h.update(reference.as_bytes());
     h.update([0]);
     h.update(serde_json::to_vec(changes).unwrap_or_default());
-    h.finalize().iter().map(|b| format!("{b:02x}")).collect()
+    crate::state::hex(&h.finalize())
 }
 
 /// Steps 1 and 2 for every subject: `docs` get their `Changes`.

@@ -81,7 +81,8 @@ pub fn reference_key(reference: &str) -> String {
     hex(&Sha256::digest(reference.as_bytes()))
 }
 
-fn hex(bytes: &[u8]) -> String {
+/// Lowercase hex of a digest (the state's file names and change keys).
+pub(crate) fn hex(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
