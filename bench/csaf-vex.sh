@@ -77,7 +77,7 @@ for i in range(n):
 open(expected_path, "w").write("\n".join(sorted(expected)) + "\n")
 EOF
 cp tests/fixtures/vex/repository-to-cpe-excerpt.json "$work/vex/repository-to-cpe.json"
-echo "bench: feed of $(find "$work/vex" -name 'cve-*.json' | wc -l) documents, $(du -sm "$work/vex" | cut -f1) MB"
+echo "bench: feed of $(find "$work/vex" -name 'cve-*.json' | wc -l) documents, $(du -sm "$work/vex" | cut -f1) MiB"
 
 cmd="$ours --rootfs $root --csaf-vex $work/vex"
 $cmd | python3 -c '
@@ -97,5 +97,5 @@ python3 - "$work/cold.json" "$work/warm.json" "$mem" "$documents" "$packages" <<
 import json, sys
 mean = lambda p: json.load(open(p))["results"][0]["mean"]
 cold, warm, mem, docs, pkgs = mean(sys.argv[1]), mean(sys.argv[2]), int(sys.argv[3]), sys.argv[4], sys.argv[5]
-print(f"{pkgs} packages x {docs} VEX documents: cold {cold:.2f} s, warm {warm:.2f} s, peak memory {mem / 1024:.0f} MB")
+print(f"{pkgs} packages x {docs} VEX documents: cold {cold:.2f} s, warm {warm:.2f} s, peak memory {mem / 1024:.0f} MiB")
 EOF

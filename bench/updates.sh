@@ -213,5 +213,5 @@ print("cold: ours %.1fx faster than dnf" % (t["dnf cold"] / t["ours cold"]))
 print("warm: ours %.1fx faster than dnf" % (t["dnf warm"] / t["ours warm"]))
 print("mean CPU time, user+system (s): " + ", ".join("%s %.3f" % (k, v) for k, v in cpu.items()))
 print("CPU: cold %.1fx, warm %.1fx less than dnf" % (cpu["dnf cold"] / cpu["ours cold"], cpu["dnf warm"] / cpu["ours warm"]))
-print("peak memory (MB): dnf cold %.0f, ours cold %.0f, ours warm %.0f" % (dnf_peak, ours_peak, ours_warm_peak))
+print("peak memory (MiB): dnf cold %.0f, ours cold %.0f, ours warm %.0f" % (dnf_peak, ours_peak, ours_warm_peak))
 PY
