@@ -620,7 +620,11 @@ mod tests {
             assert_eq!(got, text.split('\t').collect::<Vec<_>>(), "{text:?}");
         }
         for text in ["", "\n", "a", "a\n", "a\nb", "a\n\nb\n", "\n\n", "é\nü"] {
-            assert_eq!(records(text).collect::<Vec<_>>(), text.lines().collect::<Vec<_>>(), "{text:?}");
+            assert_eq!(
+                records(text).collect::<Vec<_>>(),
+                text.lines().collect::<Vec<_>>(),
+                "{text:?}"
+            );
         }
     }
 
